@@ -1,0 +1,152 @@
+// Relaydesk's one application object: opens the store, applies the secure defaults on first
+// start, and runs the engine, spool and local delivery. The CLI, the headless console and the
+// Electron main process all drive this same object.
+import crypto from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import { AdminError } from './contract/errors';
+import {
+  DEFAULT_ACCESS, DEFAULT_DELIVERY, DEFAULT_MESSAGES, DEFAULT_SERVER_NAME, DEFAULT_SUBMISSION_PORT, hostnameSchema,
+  type VirtualServerConfig,
+} from './contract/settings';
+import { createAuthenticator } from './auth/authenticator';
+import { hashPassword, passwordProblem } from './auth/passwords';
+import { AuthThrottle, DEFAULT_THROTTLE, type ThrottleOptions } from './auth/throttle';
+import { createReverseResolver, type ReverseResolver } from './dns/reverse-resolver';
+import { Engine } from './engine/engine';
+import { LocalDelivery } from './delivery/local-delivery';
+import { EventBus } from './log/event-bus';
+import { Spool } from './spool/spool';
+import { openStore, type Store } from './store/store';
+import { createSelfSigned, inspectCertificate } from './tls/certificates';
+
+export interface AppOptions {
+  dataDir: string;
+  now?: () => Date;
+  /** Port of the server made on first start; tests pass 0 (any free port). */
+  firstStartPort?: number;
+  throttle?: Partial<ThrottleOptions>;
+  resolver?: ReverseResolver;
+}
+
+const INITIALIZED_KEY = 'initialized';
+
+export class App {
+  readonly store: Store;
+  readonly bus = new EventBus();
+  readonly engine: Engine;
+  readonly spool: Spool;
+  readonly localDelivery: LocalDelivery;
+  private readonly now: () => Date;
+
+  constructor(private readonly options: AppOptions) {
+    this.now = options.now ?? (() => new Date());
+    this.store = openStore({ dataDir: options.dataDir, now: this.now });
+    this.spool = new Spool({ dir: path.join(options.dataDir, 'spool'), store: this.store, now: this.now, newId: newQueueId });
+    const authenticator = createAuthenticator({ findUser: (name) => this.store.findUser(name), now: () => this.now().getTime() });
+    this.engine = new Engine({
+      store: this.store,
+      bus: this.bus,
+      spool: this.spool,
+      authenticator,
+      throttle: new AuthThrottle({ ...DEFAULT_THROTTLE, ...options.throttle }, () => this.now().getTime()),
+      resolver: options.resolver ?? createReverseResolver(),
+      now: this.now,
+    });
+    this.localDelivery = new LocalDelivery({
+      store: this.store,
+      bus: this.bus,
+      now: this.now,
+      dropFolderFor: (serverName) => this.dropFolderFor(serverName),
+    });
+    this.spool.onCommitted((messages) => {
+      if (messages.some((m) => m.recipients.some((r) => r.route === 'local'))) this.localDelivery.wake();
+    });
+  }
+
+  get dataDir(): string {
+    return this.options.dataDir;
+  }
+
+  dropFolderFor(serverName: string): string {
+    const server = this.store.listServers().find((s) => s.name === serverName);
+    return server?.delivery.dropFolder ?? path.join(this.options.dataDir, 'drop');
+  }
+
+  /** First start only: the secure default server of SPEC §1. Returns true when it was created now. */
+  async ensureDefaults(): Promise<boolean> {
+    if (this.store.getMeta(INITIALIZED_KEY)) return false;
+    const fqdn = defaultFqdn();
+    const material = await createSelfSigned({ commonName: fqdn, altNames: ['localhost', '127.0.0.1', '::1'], now: this.now() });
+    const certificateName = `${fqdn} (self-signed)`;
+    const server: VirtualServerConfig = {
+      name: DEFAULT_SERVER_NAME,
+      bindAddress: '127.0.0.1',
+      port: this.options.firstStartPort ?? DEFAULT_SUBMISSION_PORT,
+      tlsPort: null,
+      fqdn,
+      maxConnections: 100,
+      connectionTimeoutSeconds: 120,
+      loggingEnabled: true,
+      state: 'started',
+      access: DEFAULT_ACCESS,
+      messages: DEFAULT_MESSAGES,
+      delivery: DEFAULT_DELIVERY,
+      connectionRules: [],
+      relayRules: [],
+      certificate: certificateName,
+    };
+    this.store.transaction(() => {
+      if (this.store.getMeta(INITIALIZED_KEY)) return;
+      this.store.addCertificate({ name: certificateName, certPem: material.certPem, chainPem: '', keyPem: material.keyPem, ...inspectCertificate(material.certPem) });
+      if (this.store.listServers().length === 0) this.store.createServer(server);
+      this.store.setMeta(INITIALIZED_KEY, this.now().toISOString());
+    });
+    return true;
+  }
+
+  /** Recover the spool, start every server the store says should run, and follow store changes. */
+  async start(): Promise<{ orphansRemoved: number }> {
+    const orphansRemoved = this.spool.removeOrphans();
+    await this.engine.reconcile();
+    this.engine.watch();
+    this.localDelivery.wake();
+    return { orphansRemoved };
+  }
+
+  /** Graceful: stop accepting, let in-flight DATA finish (up to graceMs), flush, close the store. */
+  async stop(graceMs?: number): Promise<void> {
+    await this.engine.shutdown(graceMs);
+    await this.spool.drain();
+    await this.localDelivery.stop();
+    this.store.close();
+  }
+
+  // ── users (the CLI and the AdminApi share these) ────────────────────────────────────
+
+  async addUser(name: string, password: string, options: { senders?: string[]; cramMd5?: boolean } = {}): Promise<void> {
+    const problem = passwordProblem(password);
+    if (problem) throw new AdminError('invalid', problem, 'password');
+    const passwordHash = await hashPassword(password);
+    this.store.addUser({ name, passwordHash, cramSecret: options.cramMd5 ? password : null, senders: options.senders ?? [] });
+  }
+
+  async setPassword(name: string, password: string): Promise<void> {
+    const problem = passwordProblem(password);
+    if (problem) throw new AdminError('invalid', problem, 'password');
+    const user = this.store.findUser(name);
+    if (!user) throw new AdminError('not-found', `no user named "${name}"`, 'name');
+    // A CRAM-MD5 secret is the password itself, so it follows a password change.
+    this.store.updateUser(name, { passwordHash: await hashPassword(password), ...(user.cramSecret ? { cramSecret: password } : {}) });
+  }
+}
+
+/** Sortable, unique queue ids: time in base 36 then random (e.g. "MIH3K2Q0-5F1C9A2B7D"). */
+export function newQueueId(): string {
+  return `${Date.now().toString(36).toUpperCase()}-${crypto.randomBytes(5).toString('hex').toUpperCase()}`;
+}
+
+function defaultFqdn(): string {
+  const parsed = hostnameSchema.safeParse(os.hostname());
+  return parsed.success ? parsed.data : 'localhost';
+}

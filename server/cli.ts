@@ -1,0 +1,300 @@
+// The `relaydesk` command. Each sub-command opens the store in the data folder, does one thing,
+// and says what it did in one line (or prints JSON/tables). Errors are one line on stderr and
+// exit code 1 (2 for usage errors). No secret is ever printed unless explicitly asked for.
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { App } from './app';
+import { AdminError } from './contract/errors';
+import type { RelaydeskEvent } from './contract/events';
+import { replyLine } from './policy/decision';
+import { defaultDataDir } from './paths';
+import { openStore, type Store } from './store/store';
+import { inspectCertificate, preparePemImport } from './tls/certificates';
+
+const USAGE = `Usage: relaydesk <command> [options]
+
+  serve [--data DIR] [--verbose]        run every enabled virtual server
+  server list                           virtual servers, their state and listeners
+  server start|stop|pause NAME          set a server's running state (a running serve follows)
+  user add NAME --password-stdin [--sender ADDR]... [--cram-md5]
+  user passwd NAME --password-stdin
+  user list | user disable NAME | user enable NAME | user remove NAME
+  domain add DOMAIN [--forward HOST:PORT] | domain list | domain remove DOMAIN
+  cert import NAME --key FILE --cert FILE [--assign SERVER] [--allow-expired]
+  cert list
+  queue list
+  config export [--with-secrets]        the whole configuration as JSON on stdout
+  config import FILE                    validate FILE and apply it atomically, or change nothing
+
+Every command takes --data DIR (default: ${defaultDataDir()}).`;
+
+class UsageError extends Error {}
+
+function packageVersion(): string {
+  // dist/server/cli.js and server/cli.ts both sit two levels below package.json.
+  const file = path.join(__dirname, '..', '..', 'package.json');
+  const alt = path.join(__dirname, '..', 'package.json');
+  const json = fs.existsSync(file) ? file : alt;
+  return (JSON.parse(fs.readFileSync(json, 'utf8')) as { version: string }).version;
+}
+
+interface Io {
+  out(text: string): void;
+  err(text: string): void;
+  readStdin(): Promise<string>;
+}
+
+const processIo: Io = {
+  out: (text) => process.stdout.write(`${text}\n`),
+  err: (text) => process.stderr.write(`${text}\n`),
+  readStdin: async () => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  },
+};
+
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        data: { type: 'string' },
+        verbose: { type: 'boolean' },
+        'password-stdin': { type: 'boolean' },
+        sender: { type: 'string', multiple: true },
+        'cram-md5': { type: 'boolean' },
+        forward: { type: 'string' },
+        'with-secrets': { type: 'boolean' },
+        key: { type: 'string' },
+        cert: { type: 'string' },
+        assign: { type: 'string' },
+        'allow-expired': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+      },
+    });
+    if (values.version) {
+      io.out(packageVersion());
+      return 0;
+    }
+    const [command, sub, ...rest] = positionals;
+    if (values.help || !command) {
+      io.out(USAGE);
+      return values.help ? 0 : 2;
+    }
+    const dataDir = values.data ?? defaultDataDir();
+    if (command === 'serve') return await serve(dataDir, Boolean(values.verbose), io);
+    if (command === 'user' && (sub === 'add' || sub === 'passwd')) {
+      const name = need(rest[0], 'a user name');
+      if (!values['password-stdin']) throw new UsageError(`user ${sub} reads the password from standard input: add --password-stdin (the password never goes on the command line)`);
+      const password = (await io.readStdin()).replace(/\r?\n$/, '');
+      const app = new App({ dataDir });
+      try {
+        if (sub === 'add') {
+          await app.addUser(name, password, { senders: values.sender ?? [], cramMd5: Boolean(values['cram-md5']) });
+          io.out(`relaydesk: user ${name} added${values['cram-md5'] ? ' (CRAM-MD5 on: its secret is stored password-equivalent)' : ''}`);
+        } else {
+          await app.setPassword(name, password);
+          io.out(`relaydesk: password of ${name} changed`);
+        }
+      } finally {
+        app.store.close();
+      }
+      return 0;
+    }
+    return withStore(dataDir, (store) => runStoreCommand(store, command, sub, rest, values, io));
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      io.err(`relaydesk: ${(err as Error).message}\n\n${USAGE}`);
+      return 2;
+    }
+    io.err(`relaydesk: ${(err as Error).message}`);
+    return 1;
+  }
+}
+
+function need(value: string | undefined, what: string): string {
+  if (!value) throw new UsageError(`missing ${what}`);
+  return value;
+}
+
+async function withStore(dataDir: string, work: (store: Store) => Promise<number> | number): Promise<number> {
+  const store = openStore({ dataDir });
+  try {
+    return await work(store);
+  } finally {
+    store.close();
+  }
+}
+
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+async function runStoreCommand(store: Store, command: string, sub: string | undefined, rest: string[], values: Values, io: Io): Promise<number> {
+  const key = `${command} ${sub ?? ''}`.trim();
+  switch (key) {
+    case 'server list': {
+      const servers = store.listServers();
+      if (servers.length === 0) io.out('No virtual servers yet: `relaydesk serve` creates the default one on first start.');
+      for (const s of servers) {
+        const ports = [`${s.port} (starttls)`, ...(s.tlsPort !== null ? [`${s.tlsPort} (implicit-tls)`] : [])].join(', ');
+        io.out(`${s.name}\t${s.state}\t${s.bindAddress === 'all' ? 'all addresses' : s.bindAddress} ${ports}\t${s.fqdn}`);
+      }
+      return 0;
+    }
+    case 'server start':
+    case 'server stop':
+    case 'server pause': {
+      const name = need(rest[0], 'a server name');
+      const state = sub === 'start' ? 'started' : sub === 'stop' ? 'stopped' : 'paused';
+      store.setServerState(name, state);
+      io.out(`relaydesk: ${name} set to ${state} (a running \`relaydesk serve\` applies it within a second)`);
+      return 0;
+    }
+    case 'user list': {
+      const users = store.listUsers();
+      if (users.length === 0) io.out('No users. Add one: printf "%s" "$PASSWORD" | relaydesk user add NAME --password-stdin');
+      for (const u of users) io.out(`${u.name}\t${u.enabled ? 'enabled' : 'disabled'}\t${u.cramSecret ? 'cram-md5' : '-'}\t${u.senders.join(',') || '-'}`);
+      return 0;
+    }
+    case 'user disable':
+    case 'user enable': {
+      const name = need(rest[0], 'a user name');
+      store.updateUser(name, { enabled: sub === 'enable' });
+      io.out(`relaydesk: user ${name} ${sub}d`);
+      return 0;
+    }
+    case 'user remove': {
+      const name = need(rest[0], 'a user name');
+      store.removeUser(name);
+      io.out(`relaydesk: user ${name} removed`);
+      return 0;
+    }
+    case 'domain add': {
+      const domain = need(rest[0], 'a domain');
+      const forward = typeof values.forward === 'string' ? values.forward : null;
+      const added = store.addAcceptedDomain({ domain, action: forward ? 'forward' : 'drop', forwardTo: forward });
+      io.out(`relaydesk: ${added.domain} accepted (${added.action === 'drop' ? 'drop folder' : `forward to ${added.forwardTo}`})`);
+      return 0;
+    }
+    case 'domain list': {
+      for (const d of store.listAcceptedDomains()) io.out(`${d.domain}\t${d.action}${d.forwardTo ? `\t${d.forwardTo}` : ''}`);
+      return 0;
+    }
+    case 'domain remove': {
+      const domain = need(rest[0], 'a domain');
+      store.removeAcceptedDomain(domain);
+      io.out(`relaydesk: ${domain} removed from accepted domains`);
+      return 0;
+    }
+    case 'cert import': {
+      const name = need(rest[0], 'a certificate name');
+      if (typeof values.key !== 'string' || typeof values.cert !== 'string') throw new UsageError('cert import needs --key FILE and --cert FILE (PEM)');
+      const prepared = preparePemImport({
+        name, keyPem: fs.readFileSync(values.key, 'utf8'), certPem: fs.readFileSync(values.cert, 'utf8'), allowExpired: Boolean(values['allow-expired']),
+      });
+      store.transaction(() => {
+        store.addCertificate(prepared);
+        if (typeof values.assign === 'string') store.updateServer(values.assign, { certificate: name });
+      });
+      io.out(`relaydesk: certificate ${name} imported (${prepared.subject}, SHA-256 ${prepared.fingerprintSha256})${typeof values.assign === 'string' ? ` and assigned to ${values.assign}` : ''}`);
+      return 0;
+    }
+    case 'cert list': {
+      for (const c of store.listCertificates()) io.out(`${c.name}\t${c.subject}\tvalid until ${c.notAfter}\tSHA-256 ${c.fingerprintSha256}`);
+      return 0;
+    }
+    case 'queue list': {
+      const queue = store.listQueue();
+      if (queue.length === 0) io.out('The queue is empty.');
+      for (const m of queue) {
+        const rcpts = m.recipients.map((r) => `${r.address}=${r.state}`).join(' ');
+        io.out(`${m.id}\t${m.state}\t${m.receivedAt}\t${m.size} bytes\tfrom <${m.mailFrom}>\t${rcpts}`);
+      }
+      return 0;
+    }
+    case 'config export': {
+      io.out(JSON.stringify(store.exportConfig({ withSecrets: Boolean(values['with-secrets']) }), null, 2));
+      return 0;
+    }
+    case 'config import': {
+      const file = need(rest[0], 'a file to import');
+      let document: unknown;
+      try {
+        document = JSON.parse(fs.readFileSync(file, 'utf8'));
+      } catch (err) {
+        throw new AdminError('invalid', `${file} is not readable JSON: ${(err as Error).message}`);
+      }
+      store.importConfig(document, inspectCertificate);
+      io.out(`relaydesk: configuration imported from ${file}`);
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown command "${key}"`);
+  }
+}
+
+function formatListener(event: Extract<RelaydeskEvent, { type: 'listening' }>): string {
+  const address = event.address === 'all' ? '*' : event.address.includes(':') ? `[${event.address}]` : event.address;
+  return `relaydesk: ${event.server} listening on ${address}:${event.port} (${event.mode})`;
+}
+
+function formatEvent(event: RelaydeskEvent): string | null {
+  switch (event.type) {
+    case 'listening': return formatListener(event);
+    case 'bind-failed': return `relaydesk: ${event.server} cannot listen on ${event.address}:${event.port}: ${event.message}`;
+    case 'state': return `relaydesk: ${event.server} is ${event.state}`;
+    case 'warning': return `relaydesk: warning: ${event.message}`;
+    default: return null;
+  }
+}
+
+function formatSessionEvent(event: RelaydeskEvent): string | null {
+  if (!('session' in event)) return null;
+  const head = `${event.at} ${event.server} ${event.session} ${event.address}`;
+  switch (event.type) {
+    case 'connect': return `${head} connect ${replyLine(event.decision)} [${event.decision.rule}]`;
+    case 'ehlo': return `${head} ehlo ${event.hostname}`;
+    case 'starttls': return `${head} tls ${event.protocol} ${event.cipher} ${event.bits} bits`;
+    case 'auth': return `${head} auth ${event.mechanism} ${event.user} ${event.outcome}${event.reason ? ` (${event.reason})` : ''}`;
+    case 'mail': return `${head} mail from <${event.from}> ${replyLine(event.decision)} [${event.decision.rule}]`;
+    case 'rcpt': return `${head} rcpt to <${event.to}> ${replyLine(event.decision)} [${event.decision.rule}]`;
+    case 'data': return `${head} data ${event.size} bytes ${replyLine(event.decision)}`;
+    case 'close': return `${head} close after ${event.durationMs} ms`;
+  }
+}
+
+async function serve(dataDir: string, verbose: boolean, io: Io): Promise<number> {
+  const app = new App({ dataDir });
+  app.bus.subscribe((event) => {
+    const line = formatEvent(event) ?? (verbose ? formatSessionEvent(event) : null);
+    if (line) (event.type === 'bind-failed' || event.type === 'warning' ? io.err : io.out)(line);
+  });
+  const created = await app.ensureDefaults();
+  io.out(`relaydesk: data folder ${dataDir}`);
+  const { orphansRemoved } = await app.start();
+  if (orphansRemoved > 0) io.out(`relaydesk: removed ${orphansRemoved} unacknowledged spool file(s) left by a crash`);
+  const queued = app.store.listQueue({ state: 'queued' }).length;
+  if (queued > 0) io.out(`relaydesk: ${queued} message(s) in the queue`);
+  if (created || app.store.listUsers().length === 0) {
+    io.out('relaydesk: secure defaults: authentication and TLS required, relay only for authenticated users.');
+    io.out(`relaydesk: add a user to submit mail: printf '%s' "$PASSWORD" | npx relaydesk user add NAME --password-stdin --data ${JSON.stringify(dataDir)}`);
+  }
+  if (app.engine.status().every((s) => !s.running)) io.err('relaydesk: no virtual server is running (see `relaydesk server list`)');
+
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      io.out(`relaydesk: ${signal}: stopping (finishing messages in progress)`);
+      app.stop().then(resolve, (err: Error) => { io.err(`relaydesk: ${err.message}`); resolve(); });
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  io.out('relaydesk: stopped');
+  return 0;
+}

@@ -1,0 +1,31 @@
+// Session events: what the engine reports for the live log, the console and the CLI. Decisions
+// are carried unchanged. Credentials never appear in an event (AUTH carries only user and result).
+import type { Decision } from '../policy/decision';
+
+interface EventBase {
+  /** ISO time. */
+  at: string;
+  server: string;
+  session: string;
+  address: string;
+}
+
+export type SessionEvent = EventBase & (
+  | { type: 'connect'; port: number; decision: Decision }
+  | { type: 'ehlo'; hostname: string }
+  | { type: 'starttls'; protocol: string; cipher: string; bits: number; decision: Decision }
+  | { type: 'auth'; mechanism: string; user: string; outcome: 'success' | 'failure' | 'blocked'; reason?: string; decision?: Decision }
+  | { type: 'mail'; from: string; decision: Decision }
+  | { type: 'rcpt'; to: string; decision: Decision }
+  | { type: 'data'; size: number; queueId: string | null; decision: Decision }
+  | { type: 'close'; bytesIn: number; bytesOut: number; durationMs: number }
+);
+
+export type ServerEvent =
+  | { type: 'listening'; at: string; server: string; address: string; port: number; mode: 'starttls' | 'implicit-tls' }
+  | { type: 'bind-failed'; at: string; server: string; address: string; port: number; message: string }
+  | { type: 'state'; at: string; server: string; state: 'started' | 'stopped' | 'paused' }
+  | { type: 'delivered'; at: string; queueId: string; recipients: string[]; destination: string }
+  | { type: 'warning'; at: string; message: string };
+
+export type RelaydeskEvent = SessionEvent | ServerEvent;

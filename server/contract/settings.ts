@@ -1,0 +1,230 @@
+// Settings of a virtual server and the global lists, as zod schemas: the one definition the
+// store validates writes with, the policy reads, and the UI will edit. Pure: no I/O here.
+import { z } from 'zod';
+import ipaddr from 'ipaddr.js';
+
+export const MEBIBYTE = 1024 * 1024;
+
+const HOSTNAME_RE = /^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?)(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?)*\.?$/i;
+const DOMAIN_RE = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/i;
+const EMAIL_RE = /^[^\s@<>()"]{1,64}@[^\s@<>()"]{1,253}$/;
+
+export const hostnameSchema = z.string().trim().toLowerCase().regex(HOSTNAME_RE, 'must be a host name such as mail.example.com');
+export const domainSchema = z.string().trim().toLowerCase().regex(DOMAIN_RE, 'must be a domain name such as example.com');
+export const emailSchema = z.string().trim().regex(EMAIL_RE, 'must be an address such as name@example.com');
+
+/** An IPv4 or IPv6 address in its canonical text form (IPv4-mapped IPv6 becomes IPv4). */
+export const ipAddressSchema = z.string().trim().transform((value, ctx) => {
+  if (!ipaddr.isValid(value)) {
+    ctx.addIssue({ code: 'custom', message: 'must be an IPv4 or IPv6 address' });
+    return z.NEVER;
+  }
+  return canonicalAddress(value);
+});
+
+export function canonicalAddress(value: string): string {
+  const parsed = ipaddr.process(value);
+  return parsed.toString();
+}
+
+/** "all" (every interface, IPv4 and IPv6) or one address of this machine. */
+export const bindAddressSchema = z.union([z.literal('all'), ipAddressSchema]);
+
+export const portSchema = z.number().int().min(0, 'must be 0 to 65535').max(65535, 'must be 0 to 65535');
+
+/**
+ * One entry of a connection-control or relay list. Subnets arrive as CIDR or with a mask and
+ * are stored by prefix length; domains match the forward-confirmed reverse name and sub-domains.
+ */
+export const addressRuleSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('address'), address: ipAddressSchema }),
+  z.object({
+    kind: z.literal('subnet'),
+    network: ipAddressSchema,
+    prefix: z.number().int().min(0).max(128).optional(),
+    mask: z.string().trim().optional(),
+  }).transform((entry, ctx) => {
+    const prefix = entry.prefix ?? (entry.mask !== undefined ? maskToPrefix(entry.mask) : undefined);
+    if (prefix === undefined || prefix === null) {
+      ctx.addIssue({ code: 'custom', message: 'needs a prefix length or a subnet mask such as 255.255.255.0', path: ['mask'] });
+      return z.NEVER;
+    }
+    const isV4 = ipaddr.parse(entry.network).kind() === 'ipv4';
+    if (prefix > (isV4 ? 32 : 128)) {
+      ctx.addIssue({ code: 'custom', message: `prefix must be at most ${isV4 ? 32 : 128}`, path: ['prefix'] });
+      return z.NEVER;
+    }
+    const network = ipaddr.parseCIDR(`${entry.network}/${prefix}`);
+    const base = (isV4 ? ipaddr.IPv4.networkAddressFromCIDR(`${entry.network}/${prefix}`) : networkOfV6(network[0] as ipaddr.IPv6, prefix)).toString();
+    return { kind: 'subnet' as const, network: base, prefix };
+  }),
+  z.object({ kind: z.literal('domain'), domain: domainSchema }),
+]);
+export type AddressRule = z.output<typeof addressRuleSchema>;
+export type AddressRuleInput = z.input<typeof addressRuleSchema>;
+
+function networkOfV6(address: ipaddr.IPv6, prefix: number): ipaddr.IPv6 {
+  const bytes = address.toByteArray();
+  for (let bit = prefix; bit < 128; bit++) {
+    const index = bit >> 3;
+    bytes[index] = (bytes[index] ?? 0) & ~(0x80 >> (bit & 7));
+  }
+  return ipaddr.fromByteArray(bytes) as ipaddr.IPv6;
+}
+
+/** 255.255.255.0 → 24; null when the text is not a contiguous IPv4 mask. */
+export function maskToPrefix(mask: string): number | null {
+  if (!ipaddr.IPv4.isValidFourPartDecimal(mask)) return null;
+  const prefix = ipaddr.IPv4.parse(mask).prefixLengthFromSubnetMask();
+  return prefix;
+}
+
+/** Parses "10.0.0.0/8", "10.0.0.0/255.0.0.0", "2001:db8::/32", "192.0.2.7" or "example.com". */
+export function parseAddressRuleText(text: string): AddressRuleInput {
+  const value = text.trim();
+  const slash = value.indexOf('/');
+  if (slash > 0) {
+    const network = value.slice(0, slash);
+    const suffix = value.slice(slash + 1);
+    return /^\d{1,3}$/.test(suffix) ? { kind: 'subnet', network, prefix: Number(suffix) } : { kind: 'subnet', network, mask: suffix };
+  }
+  if (ipaddr.isValid(value)) return { kind: 'address', address: value };
+  return { kind: 'domain', domain: value };
+}
+
+export function describeAddressRule(rule: AddressRule): string {
+  switch (rule.kind) {
+    case 'address': return rule.address;
+    case 'subnet': return `${rule.network}/${rule.prefix}`;
+    case 'domain': return `domain ${rule.domain}`;
+  }
+}
+
+export const listModeSchema = z.enum(['only-list', 'all-except']);
+export type ListMode = z.infer<typeof listModeSchema>;
+
+export const accessSettingsSchema = z.object({
+  /** Anonymous access: clients may submit without AUTH (still subject to relay rules). */
+  anonymous: z.boolean(),
+  /** Basic authentication: AUTH PLAIN and AUTH LOGIN. */
+  basicAuth: z.boolean(),
+  /** "Requires TLS encryption": AUTH is neither advertised nor accepted before STARTTLS. */
+  basicRequiresTls: z.boolean(),
+  /** CRAM-MD5 for users who enabled a CRAM-MD5 secret (password-equivalent at rest). */
+  cramMd5: z.boolean(),
+  /** A bare user name is completed with this domain at login. */
+  defaultDomain: domainSchema.nullable(),
+  /** "Require secure channel": no MAIL, RCPT or AUTH before STARTTLS. */
+  requireSecureChannel: z.boolean(),
+  /** "Require 128-bit encryption" today: TLS 1.2+ with AEAD ciphers of 128 bits or more only. */
+  requireStrongEncryption: z.boolean(),
+  /** Opt-in for scanners that speak only TLS 1.0/1.1; weakens every session of this server. */
+  allowLegacyTls: z.boolean(),
+  connectionMode: listModeSchema,
+  relayMode: listModeSchema,
+  /** "Allow all computers which successfully authenticate to relay, regardless of the list above". */
+  relayForAuthenticated: z.boolean(),
+  /** Authenticated users may send only as their own addresses. */
+  restrictSenders: z.boolean(),
+  /** Put the client's reverse DNS name in the Received header (costs a lookup per connection). */
+  reverseDnsForReceived: z.boolean(),
+}).strict();
+export type AccessSettings = z.infer<typeof accessSettingsSchema>;
+
+const optionalLimit = (max: number) => z.number().int().min(1).max(max).nullable();
+
+export const messageSettingsSchema = z.object({
+  /** Largest message in bytes (SIZE advertised); null = no limit. */
+  maxMessageBytes: optionalLimit(2 * 1024 * MEBIBYTE),
+  /** Largest total of message bytes in one session; null = no limit. */
+  maxSessionBytes: optionalLimit(16 * 1024 * MEBIBYTE),
+  maxMessagesPerConnection: optionalLimit(1_000_000),
+  maxRecipientsPerMessage: optionalLimit(100_000),
+  /** Send a copy of every non-delivery report to this address. */
+  ndrCopyTo: emailSchema.nullable(),
+  /** Folder for messages that can be neither delivered nor returned; null = inside the data folder. */
+  badmailFolder: z.string().min(1).nullable(),
+}).strict();
+export type MessageSettings = z.infer<typeof messageSettingsSchema>;
+
+export const deliverySettingsSchema = z.object({
+  /** Drop folder for accepted (local) domains; null = "drop" inside the data folder. */
+  dropFolder: z.string().min(1).nullable(),
+  maxHopCount: z.number().int().min(1).max(500),
+  masqueradeDomain: domainSchema.nullable(),
+}).strict();
+export type DeliverySettings = z.infer<typeof deliverySettingsSchema>;
+
+export const serverStateSchema = z.enum(['started', 'stopped', 'paused']);
+export type ServerState = z.infer<typeof serverStateSchema>;
+
+export const virtualServerSchema = z.object({
+  name: z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters'),
+  bindAddress: bindAddressSchema,
+  port: portSchema,
+  /** Implicit-TLS port (465 typically); null = none. */
+  tlsPort: portSchema.nullable(),
+  fqdn: hostnameSchema,
+  /** Simultaneous connections; null = unlimited. */
+  maxConnections: z.number().int().min(1).max(100_000).nullable(),
+  /** Idle timeout of a connection in seconds. */
+  connectionTimeoutSeconds: z.number().int().min(5).max(3600),
+  loggingEnabled: z.boolean(),
+  state: serverStateSchema,
+  access: accessSettingsSchema,
+  messages: messageSettingsSchema,
+  delivery: deliverySettingsSchema,
+  connectionRules: z.array(addressRuleSchema),
+  relayRules: z.array(addressRuleSchema),
+  /** Name of the stored certificate used for STARTTLS and the implicit-TLS port. */
+  certificate: z.string().min(1).nullable(),
+}).strict();
+export type VirtualServerConfig = z.output<typeof virtualServerSchema>;
+export type VirtualServerInput = z.input<typeof virtualServerSchema>;
+
+export const acceptedDomainSchema = z.object({
+  domain: domainSchema,
+  /** drop: write to the drop folder; forward: hand over to an internal mail server. */
+  action: z.enum(['drop', 'forward']),
+  /** host:port of the internal mail server when action is forward. */
+  forwardTo: z.string().trim().min(1).nullable(),
+}).strict().superRefine((value, ctx) => {
+  if (value.action === 'forward' && !value.forwardTo) {
+    ctx.addIssue({ code: 'custom', message: 'needs the internal server as host:port', path: ['forwardTo'] });
+  }
+});
+export type AcceptedDomain = z.infer<typeof acceptedDomainSchema>;
+
+export const DEFAULT_ACCESS: AccessSettings = {
+  anonymous: false,
+  basicAuth: true,
+  basicRequiresTls: true,
+  cramMd5: false,
+  defaultDomain: null,
+  requireSecureChannel: true,
+  requireStrongEncryption: true,
+  allowLegacyTls: false,
+  connectionMode: 'all-except',
+  relayMode: 'only-list',
+  relayForAuthenticated: true,
+  restrictSenders: false,
+  reverseDnsForReceived: false,
+};
+
+export const DEFAULT_MESSAGES: MessageSettings = {
+  maxMessageBytes: 25 * MEBIBYTE,
+  maxSessionBytes: null,
+  maxMessagesPerConnection: 100,
+  maxRecipientsPerMessage: 100,
+  ndrCopyTo: null,
+  badmailFolder: null,
+};
+
+export const DEFAULT_DELIVERY: DeliverySettings = {
+  dropFolder: null,
+  maxHopCount: 30,
+  masqueradeDomain: null,
+};
+
+export const DEFAULT_SERVER_NAME = 'Default SMTP virtual server';
+export const DEFAULT_SUBMISSION_PORT = 2525;

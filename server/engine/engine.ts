@@ -1,0 +1,151 @@
+// The engine: runs every virtual server the store says should run, and keeps them in step with
+// the store. Changes made by another process (the CLI while `serve` runs) are noticed through
+// SQLite's PRAGMA data_version and applied within a second, without dropping sessions that the
+// change does not concern (only an address or port change re-opens a listener).
+import type { AcceptedDomain, VirtualServerConfig } from '../contract/settings';
+import { AdminError } from '../contract/errors';
+import { compilePolicy } from '../policy/session-policy';
+import type { Store } from '../store/store';
+import { buildTlsOptions } from '../tls/tls-options';
+import { type EngineDeps, type RuntimeSettings, type StartResult, VirtualServer } from './virtual-server';
+
+export const WATCH_INTERVAL_MS = 500;
+
+export interface EngineOptions extends EngineDeps {
+  store: Store;
+}
+
+export interface ServerStatus {
+  name: string;
+  desired: VirtualServerConfig['state'];
+  running: boolean;
+  paused: boolean;
+  listening: StartResult['listening'];
+  lastBindFailure: StartResult['failures'];
+  sessions: number;
+}
+
+export class Engine {
+  private readonly running = new Map<string, VirtualServer>();
+  private readonly bindFailures = new Map<string, StartResult['failures']>();
+  private watchTimer: NodeJS.Timeout | null = null;
+  private lastDataVersion = -1;
+  private reconciling: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: EngineOptions) {}
+
+  /** Bring the running servers in line with the store; serialized, safe to call any time. */
+  reconcile(): Promise<void> {
+    this.reconciling = this.reconciling.then(() => this.reconcileNow(), () => this.reconcileNow());
+    return this.reconciling;
+  }
+
+  /** Poll the store for changes made by other processes. */
+  watch(intervalMs = WATCH_INTERVAL_MS): void {
+    if (this.watchTimer) return;
+    this.lastDataVersion = this.options.store.dataVersion();
+    this.watchTimer = setInterval(() => {
+      const version = this.options.store.dataVersion();
+      if (version !== this.lastDataVersion) {
+        this.lastDataVersion = version;
+        void this.reconcile();
+      }
+    }, intervalMs);
+    this.watchTimer.unref();
+  }
+
+  async shutdown(graceMs?: number): Promise<void> {
+    if (this.watchTimer) clearInterval(this.watchTimer);
+    this.watchTimer = null;
+    await this.reconciling.catch(() => undefined);
+    await Promise.all([...this.running.values()].map((server) => server.stop(graceMs)));
+    this.running.clear();
+  }
+
+  status(): ServerStatus[] {
+    return this.options.store.listServers().map((config) => {
+      const server = this.running.get(config.name.toLowerCase());
+      return {
+        name: config.name,
+        desired: config.state,
+        running: Boolean(server),
+        paused: server?.isPaused ?? false,
+        listening: server?.listening() ?? [],
+        lastBindFailure: this.bindFailures.get(config.name.toLowerCase()) ?? [],
+        sessions: server?.sessions.size ?? 0,
+      };
+    });
+  }
+
+  server(name: string): VirtualServer | undefined {
+    return this.running.get(name.toLowerCase());
+  }
+
+  servers(): VirtualServer[] {
+    return [...this.running.values()];
+  }
+
+  private runtimeSettings(config: VirtualServerConfig, domains: AcceptedDomain[]): RuntimeSettings {
+    const certificate = config.certificate === null ? null : this.options.store.findCertificate(config.certificate);
+    const dropDomains = new Set(domains.filter((d) => d.action === 'drop').map((d) => d.domain.toLowerCase()));
+    return {
+      config,
+      policy: compilePolicy(config, domains.map((d) => d.domain)),
+      tls: certificate ? buildTlsOptions(config.access, certificate) : null,
+      routeOf: (domain) => (dropDomains.has(domain.toLowerCase()) ? 'local' : 'remote'),
+    };
+  }
+
+  private async reconcileNow(): Promise<void> {
+    const { store, bus, now } = this.options;
+    const configs = store.listServers();
+    const domains = store.listAcceptedDomains();
+    const wanted = new Map(configs.map((c) => [c.name.toLowerCase(), c]));
+
+    for (const [key, server] of this.running) {
+      const config = wanted.get(key);
+      if (!config || config.state === 'stopped' || server.needsRebind(config)) {
+        this.running.delete(key);
+        await server.stop();
+        if (!config || config.state === 'stopped') bus.emit({ type: 'state', at: now().toISOString(), server: server.name, state: 'stopped' });
+      }
+    }
+
+    for (const config of configs) {
+      if (config.state === 'stopped') continue;
+      const key = config.name.toLowerCase();
+      const settings = this.runtimeSettings(config, domains);
+      let server = this.running.get(key);
+      if (server) {
+        server.update(settings);
+      } else {
+        server = new VirtualServer(settings, this.options);
+        const result = await server.start();
+        this.bindFailures.set(key, result.failures);
+        for (const failure of result.failures) {
+          bus.emit({ type: 'bind-failed', at: now().toISOString(), server: config.name, address: failure.address, port: failure.port, message: failure.message });
+        }
+        if (result.listening.length === 0) continue;
+        this.running.set(key, server);
+        for (const listener of result.listening) {
+          bus.emit({ type: 'listening', at: now().toISOString(), server: config.name, address: listener.address, port: listener.port, mode: listener.mode });
+        }
+      }
+      const shouldPause = config.state === 'paused';
+      if (shouldPause !== server.isPaused) {
+        if (shouldPause) server.pause();
+        else server.resume();
+        bus.emit({ type: 'state', at: now().toISOString(), server: config.name, state: config.state });
+      }
+    }
+  }
+
+  /** Set the desired state of a server and apply it now. */
+  async setState(name: string, state: VirtualServerConfig['state']): Promise<ServerStatus> {
+    this.options.store.setServerState(name, state);
+    await this.reconcile();
+    const status = this.status().find((s) => s.name.toLowerCase() === name.toLowerCase());
+    if (!status) throw new AdminError('not-found', `no virtual server named "${name}"`, 'name');
+    return status;
+  }
+}

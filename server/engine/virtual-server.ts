@@ -1,0 +1,414 @@
+// One running virtual server: its listeners (STARTTLS port, optional implicit-TLS port) on
+// smtp-server, its live sessions, and the mapping of policy decisions to SMTP replies. The
+// engine owns the wire; what to answer comes from server/policy, unchanged.
+import type { Readable } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerAuthenticationResponse, SMTPServerDataStream, SMTPServerOptions, SMTPServerSession } from 'smtp-server';
+import type { VirtualServerConfig } from '../contract/settings';
+import type { SessionEvent } from '../contract/events';
+import type { Decision } from '../policy/decision';
+import {
+  type CompiledPolicy, evaluateAuthCommand, evaluateConnection, evaluateEhloAuth, evaluateMailFrom, evaluateMessageSize,
+  evaluateRecipient, evaluateTlsSession, needsReverseLookup, offeredMechanisms, type ReverseName, type SessionFacts,
+  type TlsFacts, type UserFacts,
+} from '../policy/session-policy';
+import type { Authenticator } from '../auth/authenticator';
+import type { AuthThrottle } from '../auth/throttle';
+import type { ReverseResolver } from '../dns/reverse-resolver';
+import type { EventBus } from '../log/event-bus';
+import { type Spool, SpoolError } from '../spool/spool';
+import { cipherBits, type TlsServerOptions } from '../tls/tls-options';
+import { applySmtpServerPatches, type RelaydeskHooks, SMTPServer } from './smtp-server-patches';
+
+applySmtpServerPatches();
+
+/** RFC 5321 §4.5.3.1.4: 512 octets including CRLF. */
+const MAX_COMMAND_LENGTH = 510;
+const CLOSE_GRACE_MS = 30_000;
+
+export interface RuntimeSettings {
+  config: VirtualServerConfig;
+  policy: CompiledPolicy;
+  /** null when no certificate is assigned: STARTTLS is not offered and an implicit-TLS port cannot start. */
+  tls: TlsServerOptions | null;
+  /** Accepted domains delivered to the drop folder are 'local'; everything else is 'remote'. */
+  routeOf(domain: string): 'local' | 'remote';
+}
+
+export interface EngineDeps {
+  bus: EventBus;
+  spool: Spool;
+  authenticator: Authenticator;
+  throttle: AuthThrottle;
+  resolver: ReverseResolver;
+  now(): Date;
+}
+
+export interface SessionInfo {
+  id: string;
+  server: string;
+  address: string;
+  localPort: number;
+  reverseName: ReverseName;
+  startedAt: Date;
+  tls: TlsFacts | null;
+  user: UserFacts | null;
+  mechanism: string | null;
+  messagesAccepted: number;
+  sessionBytes: number;
+  state: 'connected' | 'mail' | 'data' | 'closing';
+}
+
+export interface ListenerStatus { address: string; port: number; mode: 'starttls' | 'implicit-tls' }
+export interface BindFailure { address: string; port: number; message: string }
+export interface StartResult { listening: ListenerStatus[]; failures: BindFailure[] }
+
+type SmtpError = Error & { responseCode: number };
+
+function smtpError(decision: Pick<Decision, 'code' | 'enhanced' | 'text'>): SmtpError {
+  return Object.assign(new Error(`${decision.enhanced} ${decision.text}`), { responseCode: decision.code });
+}
+
+/** The addresses "all" means: IPv6 any (dual stack) where the machine has IPv6, else IPv4 any. */
+function bindHost(bindAddress: string): string {
+  return bindAddress === 'all' ? '::' : bindAddress;
+}
+
+export class VirtualServer {
+  readonly sessions = new Map<string, SessionInfo>();
+  private listeners: Array<{ smtp: SMTPServer; status: ListenerStatus }> = [];
+  private paused = false;
+
+  constructor(private settings: RuntimeSettings, private readonly deps: EngineDeps) {}
+
+  get name(): string {
+    return this.settings.config.name;
+  }
+
+  get config(): VirtualServerConfig {
+    return this.settings.config;
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  listening(): ListenerStatus[] {
+    return this.listeners.map((l) => l.status);
+  }
+
+  /** Open the listeners; a port that cannot be bound is reported, not thrown. */
+  async start(): Promise<StartResult> {
+    const { config } = this.settings;
+    const wanted: Array<{ port: number; implicit: boolean }> = [{ port: config.port, implicit: false }];
+    if (config.tlsPort !== null) wanted.push({ port: config.tlsPort, implicit: true });
+    const result: StartResult = { listening: [], failures: [] };
+    for (const { port, implicit } of wanted) {
+      if (implicit && !this.settings.tls) {
+        result.failures.push({ address: config.bindAddress, port, message: 'the implicit-TLS port needs a certificate; assign one to this server' });
+        continue;
+      }
+      const smtp = new SMTPServer(this.smtpOptions(implicit));
+      try {
+        const status = await this.listen(smtp, config.bindAddress, port, implicit);
+        this.listeners.push({ smtp, status });
+        result.listening.push(status);
+      } catch (err) {
+        result.failures.push({ address: config.bindAddress, port, message: describeBindError(err as NodeJS.ErrnoException, port) });
+      }
+    }
+    if (result.failures.length > 0 && result.listening.length > 0) {
+      // Half a server is worse than none: the admin fixes the port and starts it again.
+      await this.stop(0);
+      result.listening = [];
+    }
+    return result;
+  }
+
+  private listen(smtp: SMTPServer, bindAddress: string, port: number, implicit: boolean): Promise<ListenerStatus> {
+    const attempt = (host: string) => new Promise<ListenerStatus>((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      smtp.server.once('error', onError);
+      smtp.server.listen({ host, port, ipv6Only: false }, () => {
+        smtp.server.removeListener('error', onError);
+        smtp.on('error', () => undefined); // socket-level errors are per session, already logged
+        const address = smtp.server.address();
+        const actualPort = typeof address === 'object' && address ? address.port : port;
+        resolve({ address: bindAddress === 'all' ? 'all' : bindAddress, port: actualPort, mode: implicit ? 'implicit-tls' : 'starttls' });
+      });
+    });
+    return attempt(bindHost(bindAddress)).catch((err: NodeJS.ErrnoException) => {
+      if (bindAddress === 'all' && (err.code === 'EAFNOSUPPORT' || err.code === 'EADDRNOTAVAIL')) return attempt('0.0.0.0');
+      throw err;
+    });
+  }
+
+  /** Stop accepting; sessions finish what they are doing (in-flight DATA included) within graceMs. */
+  async stop(graceMs = CLOSE_GRACE_MS): Promise<void> {
+    const listeners = this.listeners;
+    this.listeners = [];
+    await Promise.all(listeners.map(({ smtp }) => new Promise<void>((resolve) => {
+      smtp.options.closeTimeout = Math.max(graceMs, 1);
+      smtp.close(() => resolve());
+    })));
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+  }
+
+  /** Terminate one session: 421 4.3.2, then close. */
+  terminate(sessionId: string): boolean {
+    for (const { smtp } of this.listeners) {
+      for (const connection of smtp.connections) {
+        const c = connection as unknown as { id: string; send(code: number, text: string): void };
+        if (c.id === sessionId) {
+          c.send(421, '4.3.2 Session terminated by the administrator');
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /** Would these settings need new listeners (address or ports changed)? */
+  needsRebind(next: VirtualServerConfig): boolean {
+    const current = this.settings.config;
+    return current.bindAddress !== next.bindAddress || current.port !== next.port || current.tlsPort !== next.tlsPort;
+  }
+
+  /** Apply new settings to running listeners: policy at once, TLS for new handshakes, sessions kept. */
+  update(settings: RuntimeSettings): void {
+    this.settings = settings;
+    for (const { smtp, status } of this.listeners) {
+      Object.assign(smtp.options, this.limitOptions(status.mode === 'implicit-tls'));
+      if (settings.tls) smtp.updateSecureContext({ ...settings.tls });
+    }
+  }
+
+  private limitOptions(implicit: boolean): Partial<SMTPServerOptions> {
+    const { config } = this.settings;
+    return {
+      name: config.fqdn,
+      size: config.messages.maxMessageBytes ?? 0,
+      authMethods: offeredMechanisms(config.access),
+      maxClients: config.maxConnections ?? undefined,
+      socketTimeout: config.connectionTimeoutSeconds * 1000,
+      hideSTARTTLS: implicit,
+      // Without a certificate there is no STARTTLS (never smtp-server's built-in test certificate).
+      disabledCommands: this.settings.tls ? [] : ['STARTTLS'],
+    };
+  }
+
+  private smtpOptions(implicit: boolean): SMTPServerOptions {
+    const hooks: RelaydeskHooks = {
+      ehloAuthMechanisms: ({ secure }) => evaluateEhloAuth(this.settings.policy, secure),
+      authGate: ({ secure, authenticated }, mechanism) => {
+        const decision = evaluateAuthCommand(this.settings.policy, { tls: secure ? PRESENT_TLS : null, user: authenticated ? ANONYMOUS_USER : null }, mechanism);
+        return decision.verdict === 'allow' ? null : `${decision.code} ${decision.enhanced} ${decision.text}`;
+      },
+    };
+    return {
+      ...this.limitOptions(implicit),
+      ...(this.settings.tls ?? {}),
+      secure: implicit,
+      banner: 'Relaydesk',
+      authOptional: true, // policy decides when authentication is required, and answers 530 5.7.0
+      allowInsecureAuth: true, // the AUTH gate above enforces "basic requires TLS" with 538 5.7.11
+      disableReverseLookup: true, // looked up by us, only when a rule needs the name
+      maxCommandLength: MAX_COMMAND_LENGTH,
+      closeTimeout: CLOSE_GRACE_MS,
+      logger: false,
+      hideREQUIRETLS: true, // we cannot promise RFC 8689 downstream yet
+      hideENHANCEDSTATUSCODES: false, // RFC 2034 codes on every reply, advertised in EHLO
+      hideDSN: true, // no DSN promises until delivery honours NOTIFY/RET
+      relaydesk: hooks,
+      onConnect: (session, callback) => { this.onConnect(session).then(() => callback(), (err: Error) => callback(err)); },
+      onSecure: (socket, session, callback) => callback(this.onSecure(socket as TLSSocket, session) ?? undefined),
+      onAuth: (auth, session, callback) => { this.onAuth(auth, session).then((res) => callback(null, res), (err: Error) => callback(err)); },
+      onMailFrom: (address, session, callback) => callback(this.onMailFrom(address, session) ?? undefined),
+      onRcptTo: (address, session, callback) => callback(this.onRcptTo(address, session) ?? undefined),
+      onData: (stream, session, callback) => { this.onData(stream, session).then((id) => callback(null, `Queued as ${id}`), (err: Error) => callback(err)); },
+      onClose: (session) => this.onClose(session),
+    } as SMTPServerOptions & { relaydesk: RelaydeskHooks };
+  }
+
+  private emit(info: SessionInfo, event: DistributiveOmit<SessionEvent, 'at' | 'server' | 'session' | 'address'>): void {
+    if (!this.settings.config.loggingEnabled) return;
+    this.deps.bus.emit({ ...event, at: this.deps.now().toISOString(), server: info.server, session: info.id, address: info.address } as SessionEvent);
+  }
+
+  private facts(info: SessionInfo): SessionFacts {
+    return { address: info.address, reverseName: info.reverseName, tls: info.tls, user: info.user, messagesAccepted: info.messagesAccepted };
+  }
+
+  private info(session: SMTPServerSession): SessionInfo {
+    const info = this.sessions.get(session.id);
+    if (!info) throw smtpError({ code: 421, enhanced: '4.3.0', text: 'Session state lost, try again' });
+    return info;
+  }
+
+  private async onConnect(session: SMTPServerSession): Promise<void> {
+    const info: SessionInfo = {
+      id: session.id, server: this.name, address: session.remoteAddress, localPort: session.localPort,
+      reverseName: { status: 'skipped' }, startedAt: this.deps.now(), tls: null, user: null, mechanism: null,
+      messagesAccepted: 0, sessionBytes: 0, state: 'connected',
+    };
+    if (this.paused) {
+      const decision: Decision = { verdict: 'defer', code: 421, enhanced: '4.3.2', text: 'Service paused, try again later', rule: 'server:paused', close: true };
+      this.emit(info, { type: 'connect', port: info.localPort, decision });
+      throw smtpError(decision);
+    }
+    if (needsReverseLookup(this.settings.policy)) {
+      info.reverseName = await this.deps.resolver.lookup(session.remoteAddress);
+    }
+    const decision = evaluateConnection(this.settings.policy, info);
+    this.emit(info, { type: 'connect', port: info.localPort, decision });
+    if (decision.verdict !== 'allow') throw smtpError(decision);
+    this.sessions.set(session.id, info);
+  }
+
+  private onSecure(socket: TLSSocket, session: SMTPServerSession): Error | null {
+    const info = this.sessions.get(session.id);
+    const cipher = socket.getCipher();
+    const tls: TlsFacts = { protocol: socket.getProtocol() ?? 'unknown', cipher: cipher.name, bits: cipherBits(cipher.standardName ?? cipher.name) };
+    const decision = evaluateTlsSession(this.settings.policy, tls);
+    if (info) {
+      info.tls = tls;
+      this.emit(info, { type: 'starttls', ...tls, decision });
+    }
+    return decision.verdict === 'allow' ? null : smtpError(decision);
+  }
+
+  private async onAuth(auth: SMTPServerAuthentication, session: SMTPServerSession): Promise<SMTPServerAuthenticationResponse> {
+    const info = this.info(session);
+    const { access } = this.settings.config;
+    const name = auth.username ?? '';
+    const canonical = this.deps.authenticator.resolveUser(name, access.defaultDomain)?.name ?? name;
+    const blocked = this.deps.throttle.check(info.address, canonical);
+    if (blocked.blocked !== null) {
+      const decision: Decision = blocked.blocked === 'address'
+        ? { verdict: 'defer', code: 421, enhanced: '4.7.0', text: 'Too many failed logins from your address, try again later', rule: 'auth:address-blocked', close: true }
+        : { verdict: 'defer', code: 454, enhanced: '4.7.0', text: 'Too many failed logins for this user, try again later', rule: 'auth:user-blocked' };
+      this.emit(info, { type: 'auth', mechanism: auth.method, user: name, outcome: 'blocked', decision });
+      throw smtpError(decision);
+    }
+    const result = auth.method === 'CRAM-MD5'
+      ? this.deps.authenticator.checkCramMd5(name, (secret) => auth.validatePassword(secret), access.defaultDomain)
+      : await this.deps.authenticator.checkPassword(name, auth.password ?? '', access.defaultDomain);
+    if (result.ok) {
+      this.deps.throttle.recordSuccess(info.address);
+      info.user = { name: result.user.name, senders: result.user.senders };
+      info.mechanism = auth.method;
+      this.emit(info, { type: 'auth', mechanism: auth.method, user: result.user.name, outcome: 'success' });
+      return { user: result.user.name };
+    }
+    const delayMs = this.deps.throttle.recordFailure(info.address, canonical);
+    const decision: Decision = { verdict: 'refuse', code: 535, enhanced: '5.7.8', text: 'Authentication credentials invalid', rule: `auth:${result.reason}` };
+    this.emit(info, { type: 'auth', mechanism: auth.method, user: name, outcome: 'failure', reason: result.reason, decision });
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+    throw smtpError(decision);
+  }
+
+  private onMailFrom(address: SMTPServerAddress, session: SMTPServerSession): Error | null {
+    const info = this.info(session);
+    const declared = Number((address.args as Record<string, string> | false || {}).SIZE);
+    const decision = evaluateMailFrom(this.settings.policy, this.facts(info), address.address, Number.isFinite(declared) && declared > 0 ? declared : null);
+    this.emit(info, { type: 'mail', from: address.address, decision });
+    // A 421 (per-connection message limit) makes smtp-server close the connection after the reply.
+    if (decision.verdict !== 'allow') return smtpError(decision);
+    info.state = 'mail';
+    return null;
+  }
+
+  private onRcptTo(address: SMTPServerAddress, session: SMTPServerSession): Error | null {
+    const info = this.info(session);
+    const decision = evaluateRecipient(this.settings.policy, this.facts(info), address.address, session.envelope.rcptTo.length);
+    this.emit(info, { type: 'rcpt', to: address.address, decision });
+    return decision.verdict === 'allow' ? null : smtpError(decision);
+  }
+
+  private async onData(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
+    const info = this.info(session);
+    info.state = 'data';
+    const { config } = this.settings;
+    const envelope = session.envelope;
+    const mailFrom = envelope.mailFrom ? envelope.mailFrom.address : '';
+    const recipients = envelope.rcptTo.map((r) => {
+      const domain = r.address.slice(r.address.lastIndexOf('@') + 1).toLowerCase();
+      return { address: r.address, domain, route: this.settings.routeOf(domain) };
+    });
+    const sessionBytesBefore = info.sessionBytes;
+    try {
+      const message = await this.deps.spool.accept(stream as Readable, {
+        serverName: this.name, mailFrom, recipients, clientAddress: info.address, authUser: info.user?.name ?? null,
+        prependHeaders: (id) => receivedHeader(config, info, session, id, this.deps.now()),
+      }, (size) => {
+        const decision = evaluateMessageSize(this.settings.policy, size, sessionBytesBefore);
+        info.sessionBytes += size;
+        if (decision.verdict === 'allow') return null;
+        this.emit(info, { type: 'data', size, queueId: null, decision });
+        return new SpoolError(decision.code, decision.enhanced, decision.text);
+      });
+      info.messagesAccepted += 1;
+      info.state = 'connected';
+      this.emit(info, { type: 'data', size: message.size, queueId: message.id, decision: { verdict: 'allow', code: 250, enhanced: '2.6.0', text: `Queued as ${message.id}`, rule: 'data:queued' } });
+      return message.id;
+    } catch (err) {
+      info.state = 'connected';
+      if (err instanceof SpoolError) {
+        if (err.code !== 552) this.emit(info, { type: 'data', size: 0, queueId: null, decision: { verdict: 'defer', code: err.code, enhanced: err.enhanced, text: err.message, rule: 'spool:error' } });
+        throw smtpError({ code: err.code, enhanced: err.enhanced, text: err.message });
+      }
+      throw smtpError({ code: 451, enhanced: '4.3.0', text: 'Local error in processing, try again later' });
+    }
+  }
+
+  private onClose(session: SMTPServerSession): void {
+    const info = this.sessions.get(session.id);
+    if (!info) return;
+    this.sessions.delete(session.id);
+    info.state = 'closing';
+    this.emit(info, { type: 'close', bytesIn: info.sessionBytes, bytesOut: 0, durationMs: this.deps.now().getTime() - info.startedAt.getTime() });
+  }
+}
+
+// Stand-ins for facts the AUTH gate only tests for presence of.
+const PRESENT_TLS: TlsFacts = { protocol: 'TLS', cipher: '', bits: 0 };
+const ANONYMOUS_USER: UserFacts = { name: '', senders: [] };
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+function describeBindError(err: NodeJS.ErrnoException, port: number): string {
+  switch (err.code) {
+    case 'EADDRINUSE': return `port ${port} is already in use by another program`;
+    case 'EACCES': return port < 1024
+      ? `port ${port} needs privileges (Linux: setcap cap_net_bind_service, or use a port above 1023)`
+      : `permission denied for port ${port}`;
+    case 'EADDRNOTAVAIL': return 'the address does not belong to this machine';
+    default: return err.message;
+  }
+}
+
+/** RFC 5321 §4.4 trace header, first line of the spooled message. */
+function receivedHeader(config: VirtualServerConfig, info: SessionInfo, session: SMTPServerSession, id: string, now: Date): string {
+  const helo = session.hostNameAppearsAs || 'unknown';
+  const reverse = info.reverseName.status === 'confirmed' ? info.reverseName.name : 'unknown';
+  const literal = info.address.includes(':') ? `IPv6:${info.address}` : info.address;
+  const protocol = `ESMTP${info.tls ? 'S' : ''}${info.user ? 'A' : ''}`;
+  const tls = info.tls ? `\r\n\t(using ${info.tls.protocol} with cipher ${info.tls.cipher} (${info.tls.bits} bits))` : '';
+  const rcpt = session.envelope.rcptTo.length === 1 ? `\r\n\tfor <${session.envelope.rcptTo[0]?.address}>` : '';
+  return `Received: from ${helo} (${reverse} [${literal}])\r\n\tby ${config.fqdn} (Relaydesk) with ${protocol} id ${id}${tls}${rcpt};\r\n\t${rfc5322Date(now)}\r\n`;
+}
+
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+export function rfc5322Date(date: Date): string {
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${DAYS[date.getUTCDay()]}, ${date.getUTCDate()} ${MONTHS[date.getUTCMonth()]} ${date.getUTCFullYear()} ${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} +0000`;
+}

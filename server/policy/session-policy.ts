@@ -1,0 +1,221 @@
+// The Access and Messages tabs as pure decisions, one function per SMTP step. Input: the
+// compiled settings of one virtual server and the facts the engine gathered; output: a Decision.
+// No I/O, no clock, no sockets: the engine and the policy simulator call these same functions.
+import type { AccessSettings, MessageSettings, VirtualServerConfig } from '../contract/settings';
+import { type CompiledAddressList, compileAddressList, matchAddress, matchDomain, needsReverseName } from './address-list';
+import { allow, type Decision, refuse } from './decision';
+
+export interface CompiledPolicy {
+  access: AccessSettings;
+  messages: MessageSettings;
+  connectionList: CompiledAddressList;
+  relayList: CompiledAddressList;
+  /** Accepted (local) domains, lower case. */
+  acceptedDomains: ReadonlySet<string>;
+}
+
+export function compilePolicy(server: Pick<VirtualServerConfig, 'access' | 'messages' | 'connectionRules' | 'relayRules'>, acceptedDomains: Iterable<string>): CompiledPolicy {
+  return {
+    access: server.access,
+    messages: server.messages,
+    connectionList: compileAddressList(server.connectionRules),
+    relayList: compileAddressList(server.relayRules),
+    acceptedDomains: new Set([...acceptedDomains].map((d) => d.toLowerCase())),
+  };
+}
+
+/** What the engine learned of the client's reverse DNS name. */
+export type ReverseName =
+  | { status: 'confirmed'; name: string } // PTR whose name resolves back to the address
+  | { status: 'none' } // no PTR, or one that does not confirm: a definite "no name"
+  | { status: 'failed' } // timeout or server failure: unknown
+  | { status: 'skipped' }; // not looked up (no rule needs it)
+
+export interface ClientFacts {
+  address: string;
+  reverseName: ReverseName;
+}
+
+export interface TlsFacts {
+  protocol: string; // "TLSv1.3"
+  cipher: string; // OpenSSL name
+  bits: number;
+}
+
+export interface UserFacts {
+  name: string;
+  /** Addresses the user may send as (exact, or "@domain" / "*@domain" for a whole domain). */
+  senders: readonly string[];
+}
+
+export interface SessionFacts extends ClientFacts {
+  tls: TlsFacts | null;
+  user: UserFacts | null;
+  /** Messages already accepted in this session. */
+  messagesAccepted: number;
+}
+
+/** Does any rule of this server need the client's reverse DNS name at connect time? */
+export function needsReverseLookup(policy: CompiledPolicy): boolean {
+  return needsReverseName(policy.connectionList) || needsReverseName(policy.relayList) || policy.access.reverseDnsForReceived;
+}
+
+type ListMatch = { matched: true; label: string } | { matched: false; unknown: boolean };
+
+function matchClient(list: CompiledAddressList, client: ClientFacts): ListMatch {
+  const byAddress = matchAddress(list, client.address);
+  if (byAddress !== null) return { matched: true, label: byAddress };
+  if (list.domains.size === 0) return { matched: false, unknown: false };
+  if (client.reverseName.status === 'confirmed') {
+    const byDomain = matchDomain(list, client.reverseName.name);
+    if (byDomain !== null) return { matched: true, label: byDomain };
+    return { matched: false, unknown: false };
+  }
+  // A lookup that failed or was skipped cannot prove the client is outside a domain entry.
+  return { matched: false, unknown: client.reverseName.status !== 'none' };
+}
+
+/** Connection control: who may connect at all. A refused client gets 554 5.7.1 and is closed. */
+export function evaluateConnection(policy: CompiledPolicy, client: ClientFacts): Decision {
+  const mode = policy.access.connectionMode;
+  const match = matchClient(policy.connectionList, client);
+  if (mode === 'only-list') {
+    if (match.matched) return allow(`connection:listed ${match.label}`, 'Ready', 220);
+    return refuse(554, '5.7.1', 'Access denied', match.unknown ? 'connection:not-listed (reverse DNS unavailable)' : 'connection:not-listed', true);
+  }
+  if (match.matched) return refuse(554, '5.7.1', 'Access denied', `connection:excluded ${match.label}`, true);
+  if (match.unknown) {
+    // All-except with domain entries and no answer from DNS: do not guess in the client's favour.
+    return refuse(421, '4.7.0', 'Cannot verify your host name, try again later', 'connection:reverse-dns-unavailable', true);
+  }
+  return allow('connection:not-excluded', 'Ready', 220);
+}
+
+export type AuthMechanism = 'PLAIN' | 'LOGIN' | 'CRAM-MD5';
+
+/** The AUTH mechanisms this server offers at all (whatever the TLS state). */
+export function offeredMechanisms(access: AccessSettings): AuthMechanism[] {
+  const mechanisms: AuthMechanism[] = [];
+  if (access.basicAuth) mechanisms.push('PLAIN', 'LOGIN');
+  if (access.cramMd5) mechanisms.push('CRAM-MD5');
+  return mechanisms;
+}
+
+/** AUTH mechanisms to advertise in the EHLO reply for this TLS state (none before TLS when required). */
+export function evaluateEhloAuth(policy: CompiledPolicy, tls: boolean): AuthMechanism[] {
+  const access = policy.access;
+  if (tls) return offeredMechanisms(access);
+  if (access.requireSecureChannel) return [];
+  // CRAM-MD5 never sends the password, so "basic requires TLS" hides only PLAIN and LOGIN.
+  return access.basicRequiresTls ? offeredMechanisms(access).filter((m) => m === 'CRAM-MD5') : offeredMechanisms(access);
+}
+
+/** The AUTH command itself, before any credentials are read. */
+export function evaluateAuthCommand(policy: CompiledPolicy, facts: Pick<SessionFacts, 'tls' | 'user'>, mechanism: string): Decision {
+  const access = policy.access;
+  const upper = mechanism.toUpperCase();
+  if (facts.user) return refuse(503, '5.5.1', 'Already authenticated', 'auth:already-authenticated');
+  if (!facts.tls && access.requireSecureChannel) {
+    return refuse(530, '5.7.0', 'Must issue a STARTTLS command first', 'access:require-secure-channel');
+  }
+  const offered: string[] = offeredMechanisms(access);
+  if (!offered.includes(upper)) {
+    return refuse(504, '5.5.4', 'Unrecognized authentication type', offered.length ? 'auth:mechanism-not-enabled' : 'auth:disabled');
+  }
+  if (!facts.tls && access.basicRequiresTls && upper !== 'CRAM-MD5') {
+    return refuse(538, '5.7.11', 'Encryption required for requested authentication mechanism', 'auth:basic-requires-tls');
+  }
+  return allow('auth:mechanism-allowed', 'Go ahead', 334, '');
+}
+
+const WEAK_CIPHER = /(NULL|EXPORT|RC4|DES|MD5|anon)/i;
+
+/** After the TLS handshake: the negotiated protocol and cipher against "require strong encryption". */
+export function evaluateTlsSession(policy: CompiledPolicy, tls: TlsFacts): Decision {
+  const access = policy.access;
+  const legacy = tls.protocol === 'TLSv1' || tls.protocol === 'TLSv1.1';
+  if (legacy && !access.allowLegacyTls) {
+    return refuse(554, '5.7.0', 'TLS 1.2 or newer required', 'tls:legacy-protocol', true);
+  }
+  if (access.requireStrongEncryption) {
+    const aead = tls.protocol === 'TLSv1.3' || /GCM|CHACHA20|CCM/i.test(tls.cipher);
+    if (legacy || tls.bits < 128 || !aead || WEAK_CIPHER.test(tls.cipher)) {
+      return refuse(554, '5.7.0', 'Strong encryption required', 'tls:strong-encryption-required', true);
+    }
+  } else if (tls.bits < 128 || WEAK_CIPHER.test(tls.cipher)) {
+    return refuse(554, '5.7.0', 'Cipher too weak', 'tls:weak-cipher', true);
+  }
+  return allow('tls:accepted', 'TLS accepted', 220);
+}
+
+/** Steps every transaction command passes first: secure channel, then authentication. */
+function evaluateTransactionGate(policy: CompiledPolicy, facts: SessionFacts): Decision | null {
+  const access = policy.access;
+  if (access.requireSecureChannel && !facts.tls) {
+    return refuse(530, '5.7.0', 'Must issue a STARTTLS command first', 'access:require-secure-channel');
+  }
+  if (!access.anonymous && !facts.user) {
+    return refuse(530, '5.7.0', 'Authentication required', 'access:anonymous-disabled');
+  }
+  return null;
+}
+
+/** May this user send as this address? Exact match, or a domain entry "@example.com" / "*@example.com". */
+export function senderAllowed(user: UserFacts, sender: string): boolean {
+  const address = sender.toLowerCase();
+  const domain = address.slice(address.lastIndexOf('@') + 1);
+  const own = [user.name, ...user.senders].map((s) => s.toLowerCase());
+  return own.some((entry) => entry === address || entry === `@${domain}` || entry === `*@${domain}`);
+}
+
+export function evaluateMailFrom(policy: CompiledPolicy, facts: SessionFacts, sender: string, declaredSize: number | null): Decision {
+  const gate = evaluateTransactionGate(policy, facts);
+  if (gate) return gate;
+  const limits = policy.messages;
+  if (limits.maxMessagesPerConnection !== null && facts.messagesAccepted >= limits.maxMessagesPerConnection) {
+    return refuse(421, '4.7.0', 'Too many messages in this connection, reconnect to continue', 'messages:per-connection-limit', true);
+  }
+  if (declaredSize !== null && limits.maxMessageBytes !== null && declaredSize > limits.maxMessageBytes) {
+    return refuse(552, '5.3.4', `Message size exceeds fixed maximum message size ${limits.maxMessageBytes}`, 'messages:size-limit');
+  }
+  if (facts.user && policy.access.restrictSenders && sender !== '' && !senderAllowed(facts.user, sender)) {
+    return refuse(553, '5.7.1', `Sender address rejected: not owned by user ${facts.user.name}`, 'access:restrict-senders');
+  }
+  return allow('mail:accepted', 'Accepted', 250, '2.1.0');
+}
+
+export function evaluateRecipient(policy: CompiledPolicy, facts: SessionFacts, recipient: string, recipientsSoFar: number): Decision {
+  const gate = evaluateTransactionGate(policy, facts);
+  if (gate) return gate;
+  const limit = policy.messages.maxRecipientsPerMessage;
+  if (limit !== null && recipientsSoFar >= limit) {
+    return refuse(452, '4.5.3', 'Too many recipients', 'messages:recipient-limit');
+  }
+  const domain = recipient.slice(recipient.lastIndexOf('@') + 1).toLowerCase().replace(/\.$/, '');
+  if (recipient.includes('@') && policy.acceptedDomains.has(domain)) {
+    return allow(`relay:accepted-domain ${domain}`, 'Accepted', 250, '2.1.5');
+  }
+  const access = policy.access;
+  if (facts.user && access.relayForAuthenticated) {
+    return allow('relay:authenticated', 'Accepted', 250, '2.1.5');
+  }
+  const match = matchClient(policy.relayList, facts);
+  const relayed = access.relayMode === 'only-list' ? match.matched : !match.matched && !match.unknown;
+  if (relayed) {
+    return allow(match.matched ? `relay:listed ${match.label}` : 'relay:not-excluded', 'Accepted', 250, '2.1.5');
+  }
+  const rule = match.matched ? `relay:excluded ${match.label}` : match.unknown ? 'relay:reverse-dns-unavailable' : 'relay:not-permitted';
+  return refuse(550, '5.7.1', `Unable to relay for <${recipient}>`, rule);
+}
+
+/** After DATA: the actual size of the message and of the session so far. */
+export function evaluateMessageSize(policy: CompiledPolicy, messageBytes: number, sessionBytesBefore: number): Decision {
+  const limits = policy.messages;
+  if (limits.maxMessageBytes !== null && messageBytes > limits.maxMessageBytes) {
+    return refuse(552, '5.3.4', `Message size exceeds fixed maximum message size ${limits.maxMessageBytes}`, 'messages:size-limit');
+  }
+  if (limits.maxSessionBytes !== null && sessionBytesBefore + messageBytes > limits.maxSessionBytes) {
+    return refuse(552, '5.3.4', 'Session size limit exceeded', 'messages:session-size-limit');
+  }
+  return allow('data:accepted', 'Queued', 250);
+}

@@ -1,0 +1,12 @@
+// Every migration in order. A new schema change is a new numbered file appended here, with a
+// test that upgrades the previous schema (test/unit/store-migrations.test.ts).
+import type { Database } from 'better-sqlite3';
+import * as m001 from './001-initial';
+
+export interface Migration {
+  version: number;
+  name: string;
+  up(db: Database): void;
+}
+
+export const MIGRATIONS: readonly Migration[] = [m001];

@@ -1,0 +1,495 @@
+// The configuration and queue store: one SQLite file (WAL, synchronous=FULL), one connection,
+// and the only module that writes to it. Every write is validated first; a refused write
+// changes nothing. SQL lives here and nowhere else.
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { z } from 'zod';
+import {
+  type AcceptedDomain, acceptedDomainSchema, type AddressRule, addressRuleSchema, type AccessSettings, accessSettingsSchema,
+  DEFAULT_ACCESS, DEFAULT_DELIVERY, DEFAULT_MESSAGES, deliverySettingsSchema, type ServerState, serverStateSchema,
+  messageSettingsSchema, type VirtualServerConfig, type VirtualServerInput, virtualServerSchema,
+} from '../contract/settings';
+import {
+  CONFIG_FORMAT, CONFIG_VERSION, type ConfigDocument, configDocumentSchema, findListenerConflict, senderPatternSchema, userNameSchema,
+} from '../contract/config';
+import { AdminError, parseOrThrow } from '../contract/errors';
+import { MIGRATIONS } from './migrations';
+
+export const STORE_FILE = 'relaydesk.db';
+
+export interface StoredUser {
+  name: string;
+  passwordHash: string;
+  cramSecret: string | null;
+  enabled: boolean;
+  senders: string[];
+  createdAt: string;
+}
+
+export interface StoredCertificate {
+  id: number;
+  name: string;
+  certPem: string;
+  chainPem: string;
+  keyPem: string;
+  fingerprintSha256: string;
+  subject: string;
+  notBefore: string;
+  notAfter: string;
+}
+
+export type NewCertificate = Omit<StoredCertificate, 'id'>;
+
+export interface QueuedRecipient { address: string; domain: string; route: 'local' | 'remote' }
+
+export interface AcceptedMessage {
+  id: string;
+  serverName: string;
+  receivedAt: string;
+  mailFrom: string;
+  size: number;
+  clientAddress: string;
+  authUser: string | null;
+  spoolPath: string;
+  recipients: QueuedRecipient[];
+}
+
+export interface QueueEntry extends Omit<AcceptedMessage, 'recipients'> {
+  state: 'queued' | 'done' | 'frozen';
+  recipients: Array<QueuedRecipient & { state: 'queued' | 'delivered' | 'failed'; attempts: number; lastReply: string | null }>;
+}
+
+export interface StoreOptions {
+  /** Folder of the store; created (owner-only) when missing. */
+  dataDir: string;
+  now?: () => Date;
+}
+
+interface ServerRow {
+  id: number; name: string; bind_address: string; port: number; tls_port: number | null; fqdn: string;
+  max_connections: number | null; connection_timeout_seconds: number; logging_enabled: number; state: string;
+  access_json: string; messages_json: string; delivery_json: string; certificate_name: string | null;
+}
+
+interface UserRow { name: string; password_hash: string; cram_secret: string | null; enabled: number; senders_json: string; created_at: string }
+
+/** Open (and migrate) the store. A locked, corrupt or newer-version file gives a clear AdminError. */
+export function openStore(options: StoreOptions): Store {
+  fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  const file = path.join(options.dataDir, STORE_FILE);
+  let db: Database.Database;
+  try {
+    db = new Database(file, { timeout: 5000 });
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    // macOS: fsync() does not reach the platter; F_FULLFSYNC does.
+    if (process.platform === 'darwin') db.pragma('fullfsync = ON');
+    db.pragma('quick_check');
+  } catch (err) {
+    throw new AdminError('unavailable', `cannot open the store ${file}: ${(err as Error).message}` +
+      ((err as { code?: string }).code === 'SQLITE_BUSY' ? ' (another process holds it locked)' : ''));
+  }
+  try {
+    fs.chmodSync(file, 0o600);
+  } catch { /* not ours to change (e.g. a read-only mount); SQLite would have failed first */ }
+  const store = new Store(db, options.now ?? (() => new Date()));
+  try {
+    store.migrate();
+  } catch (err) {
+    db.close();
+    throw err instanceof AdminError ? err : new AdminError('unavailable', `cannot upgrade the store ${file}: ${(err as Error).message}`);
+  }
+  return store;
+}
+
+const patchSchema = virtualServerSchema.partial().extend({
+  access: accessSettingsSchema.partial().optional(),
+  messages: messageSettingsSchema.partial().optional(),
+  delivery: deliverySettingsSchema.partial().optional(),
+}).strict();
+export type VirtualServerPatch = z.input<typeof patchSchema>;
+
+export class Store {
+  constructor(private readonly db: Database.Database, private readonly now: () => Date) {}
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  /** Changes whenever another connection (another process) committed; cheap to poll. */
+  dataVersion(): number {
+    return this.db.pragma('data_version', { simple: true }) as number;
+  }
+
+  schemaVersion(): number {
+    return this.db.pragma('user_version', { simple: true }) as number;
+  }
+
+  migrate(): void {
+    const current = this.schemaVersion();
+    const latest = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
+    if (current > latest) {
+      throw new AdminError('unavailable', `the store has schema version ${current}, newer than this Relaydesk understands (${latest}); upgrade Relaydesk`);
+    }
+    for (const migration of MIGRATIONS) {
+      if (migration.version <= current) continue;
+      this.db.transaction(() => {
+        migration.up(this.db);
+        this.db.pragma(`user_version = ${migration.version}`);
+      })();
+    }
+  }
+
+  private stamp(): string {
+    return this.now().toISOString();
+  }
+
+  getMeta(key: string): string | null {
+    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+    return row ? row.value : null;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
+  /** Run several writes as one transaction (all or nothing). */
+  transaction<T>(work: () => T): T {
+    return this.db.transaction(work)();
+  }
+
+  // ── virtual servers ────────────────────────────────────────────────────────────────────
+
+  listServers(): VirtualServerConfig[] {
+    const rows = this.db.prepare(`SELECT s.*, c.name AS certificate_name FROM virtual_servers s
+      LEFT JOIN certificates c ON c.id = s.certificate_id ORDER BY s.id`).all() as ServerRow[];
+    return rows.map((row) => this.serverFromRow(row));
+  }
+
+  getServer(name: string): VirtualServerConfig {
+    const row = this.db.prepare(`SELECT s.*, c.name AS certificate_name FROM virtual_servers s
+      LEFT JOIN certificates c ON c.id = s.certificate_id WHERE s.name = ?`).get(name) as ServerRow | undefined;
+    if (!row) throw new AdminError('not-found', `no virtual server named "${name}"`, 'name');
+    return this.serverFromRow(row);
+  }
+
+  private serverFromRow(row: ServerRow): VirtualServerConfig {
+    const rules = this.db.prepare('SELECT list, rule_json FROM address_rules WHERE server_id = ? ORDER BY position').all(row.id) as Array<{ list: string; rule_json: string }>;
+    const parseRule = (json: string): AddressRule => addressRuleSchema.parse(JSON.parse(json));
+    return {
+      name: row.name,
+      bindAddress: row.bind_address,
+      port: row.port,
+      tlsPort: row.tls_port,
+      fqdn: row.fqdn,
+      maxConnections: row.max_connections,
+      connectionTimeoutSeconds: row.connection_timeout_seconds,
+      loggingEnabled: row.logging_enabled === 1,
+      state: serverStateSchema.parse(row.state),
+      // Stored sections are merged over today's defaults, so a setting added later gets its default.
+      access: accessSettingsSchema.parse({ ...DEFAULT_ACCESS, ...JSON.parse(row.access_json) as object }),
+      messages: messageSettingsSchema.parse({ ...DEFAULT_MESSAGES, ...JSON.parse(row.messages_json) as object }),
+      delivery: deliverySettingsSchema.parse({ ...DEFAULT_DELIVERY, ...JSON.parse(row.delivery_json) as object }),
+      connectionRules: rules.filter((r) => r.list === 'connection').map((r) => parseRule(r.rule_json)),
+      relayRules: rules.filter((r) => r.list === 'relay').map((r) => parseRule(r.rule_json)),
+      certificate: row.certificate_name,
+    };
+  }
+
+  createServer(input: VirtualServerInput): VirtualServerConfig {
+    const server = parseOrThrow(virtualServerSchema, input);
+    return this.db.transaction(() => {
+      this.assertNoConflict(server, null);
+      this.writeServer(server, null);
+      return this.getServer(server.name);
+    })();
+  }
+
+  /** Apply a partial change (sections merged field by field); validated as a whole before writing. */
+  updateServer(name: string, patch: VirtualServerPatch): VirtualServerConfig {
+    const change = parseOrThrow(patchSchema, patch);
+    return this.db.transaction(() => {
+      const current = this.getServer(name);
+      const merged = parseOrThrow(virtualServerSchema, {
+        ...current,
+        ...change,
+        access: { ...current.access, ...change.access },
+        messages: { ...current.messages, ...change.messages },
+        delivery: { ...current.delivery, ...change.delivery },
+      });
+      this.assertNoConflict(merged, name);
+      this.writeServer(merged, name);
+      return this.getServer(merged.name);
+    })();
+  }
+
+  setServerState(name: string, state: ServerState): void {
+    const result = this.db.prepare('UPDATE virtual_servers SET state = ?, updated_at = ? WHERE name = ?').run(parseOrThrow(serverStateSchema, state, 'state'), this.stamp(), name);
+    if (result.changes === 0) throw new AdminError('not-found', `no virtual server named "${name}"`, 'name');
+  }
+
+  deleteServer(name: string): void {
+    const result = this.db.prepare('DELETE FROM virtual_servers WHERE name = ?').run(name);
+    if (result.changes === 0) throw new AdminError('not-found', `no virtual server named "${name}"`, 'name');
+  }
+
+  private assertNoConflict(server: VirtualServerConfig, previousName: string | null): void {
+    const others = this.listServers().filter((s) => s.name.toLowerCase() !== (previousName ?? '').toLowerCase());
+    if (others.some((s) => s.name.toLowerCase() === server.name.toLowerCase())) {
+      throw new AdminError('conflict', `a virtual server named "${server.name}" already exists`, 'name');
+    }
+    const clash = findListenerConflict(server, others);
+    if (clash) throw new AdminError('conflict', clash, 'port');
+    if (server.certificate !== null) this.certificateId(server.certificate);
+  }
+
+  private certificateId(name: string): number {
+    const row = this.db.prepare('SELECT id FROM certificates WHERE name = ?').get(name) as { id: number } | undefined;
+    if (!row) throw new AdminError('not-found', `no certificate named "${name}"`, 'certificate');
+    return row.id;
+  }
+
+  private writeServer(server: VirtualServerConfig, previousName: string | null): void {
+    const stamp = this.stamp();
+    const values = {
+      name: server.name, bind_address: server.bindAddress, port: server.port, tls_port: server.tlsPort, fqdn: server.fqdn,
+      max_connections: server.maxConnections, connection_timeout_seconds: server.connectionTimeoutSeconds,
+      logging_enabled: server.loggingEnabled ? 1 : 0, state: server.state,
+      access_json: JSON.stringify(server.access), messages_json: JSON.stringify(server.messages), delivery_json: JSON.stringify(server.delivery),
+      certificate_id: server.certificate === null ? null : this.certificateId(server.certificate), stamp,
+    };
+    let id: number;
+    if (previousName === null) {
+      id = Number(this.db.prepare(`INSERT INTO virtual_servers (name, bind_address, port, tls_port, fqdn, max_connections,
+        connection_timeout_seconds, logging_enabled, state, access_json, messages_json, delivery_json, certificate_id, created_at, updated_at)
+        VALUES (@name, @bind_address, @port, @tls_port, @fqdn, @max_connections, @connection_timeout_seconds, @logging_enabled,
+        @state, @access_json, @messages_json, @delivery_json, @certificate_id, @stamp, @stamp)`).run(values).lastInsertRowid);
+    } else {
+      const row = this.db.prepare('SELECT id FROM virtual_servers WHERE name = ?').get(previousName) as { id: number };
+      id = row.id;
+      this.db.prepare(`UPDATE virtual_servers SET name = @name, bind_address = @bind_address, port = @port, tls_port = @tls_port,
+        fqdn = @fqdn, max_connections = @max_connections, connection_timeout_seconds = @connection_timeout_seconds,
+        logging_enabled = @logging_enabled, state = @state, access_json = @access_json, messages_json = @messages_json,
+        delivery_json = @delivery_json, certificate_id = @certificate_id, updated_at = @stamp WHERE id = @id`).run({ ...values, id });
+      this.db.prepare('DELETE FROM address_rules WHERE server_id = ?').run(id);
+    }
+    const insertRule = this.db.prepare('INSERT INTO address_rules (server_id, list, position, rule_json) VALUES (?, ?, ?, ?)');
+    server.connectionRules.forEach((rule, i) => insertRule.run(id, 'connection', i, JSON.stringify(rule)));
+    server.relayRules.forEach((rule, i) => insertRule.run(id, 'relay', i, JSON.stringify(rule)));
+  }
+
+  // ── accepted domains ───────────────────────────────────────────────────────────────────
+
+  listAcceptedDomains(): AcceptedDomain[] {
+    const rows = this.db.prepare('SELECT domain, action, forward_to FROM accepted_domains ORDER BY domain').all() as Array<{ domain: string; action: 'drop' | 'forward'; forward_to: string | null }>;
+    return rows.map((r) => ({ domain: r.domain, action: r.action, forwardTo: r.forward_to }));
+  }
+
+  addAcceptedDomain(input: z.input<typeof acceptedDomainSchema>): AcceptedDomain {
+    const domain = parseOrThrow(acceptedDomainSchema, input);
+    const exists = this.db.prepare('SELECT 1 FROM accepted_domains WHERE domain = ?').get(domain.domain);
+    if (exists) throw new AdminError('conflict', `domain ${domain.domain} is already accepted`, 'domain');
+    this.db.prepare('INSERT INTO accepted_domains (domain, action, forward_to) VALUES (?, ?, ?)').run(domain.domain, domain.action, domain.forwardTo);
+    return domain;
+  }
+
+  removeAcceptedDomain(domain: string): void {
+    const result = this.db.prepare('DELETE FROM accepted_domains WHERE domain = ?').run(domain.trim());
+    if (result.changes === 0) throw new AdminError('not-found', `domain ${domain} is not an accepted domain`, 'domain');
+  }
+
+  // ── users ──────────────────────────────────────────────────────────────────────────────
+
+  listUsers(): StoredUser[] {
+    return (this.db.prepare('SELECT * FROM users ORDER BY name').all() as UserRow[]).map(userFromRow);
+  }
+
+  findUser(name: string): StoredUser | null {
+    const row = this.db.prepare('SELECT * FROM users WHERE name = ?').get(name) as UserRow | undefined;
+    return row ? userFromRow(row) : null;
+  }
+
+  addUser(user: { name: string; passwordHash: string; cramSecret: string | null; senders?: string[] }): void {
+    const name = parseOrThrow(userNameSchema, user.name, 'name');
+    const senders = parseOrThrow(z.array(senderPatternSchema), user.senders ?? [], 'senders');
+    if (this.findUser(name)) throw new AdminError('conflict', `user "${name}" already exists`, 'name');
+    const stamp = this.stamp();
+    this.db.prepare(`INSERT INTO users (name, password_hash, cram_secret, enabled, senders_json, created_at, updated_at)
+      VALUES (?, ?, ?, 1, ?, ?, ?)`).run(name, user.passwordHash, user.cramSecret, JSON.stringify(senders), stamp, stamp);
+  }
+
+  updateUser(name: string, change: { passwordHash?: string; cramSecret?: string | null; enabled?: boolean; senders?: string[] }): void {
+    const current = this.findUser(name);
+    if (!current) throw new AdminError('not-found', `no user named "${name}"`, 'name');
+    const senders = change.senders === undefined ? current.senders : parseOrThrow(z.array(senderPatternSchema), change.senders, 'senders');
+    this.db.prepare(`UPDATE users SET password_hash = ?, cram_secret = ?, enabled = ?, senders_json = ?, updated_at = ? WHERE name = ?`).run(
+      change.passwordHash ?? current.passwordHash,
+      change.cramSecret === undefined ? current.cramSecret : change.cramSecret,
+      (change.enabled ?? current.enabled) ? 1 : 0,
+      JSON.stringify(senders), this.stamp(), current.name,
+    );
+  }
+
+  removeUser(name: string): void {
+    const result = this.db.prepare('DELETE FROM users WHERE name = ?').run(name);
+    if (result.changes === 0) throw new AdminError('not-found', `no user named "${name}"`, 'name');
+  }
+
+  // ── certificates ───────────────────────────────────────────────────────────────────────
+
+  listCertificates(): StoredCertificate[] {
+    return (this.db.prepare('SELECT * FROM certificates ORDER BY name').all() as CertificateRow[]).map(certificateFromRow);
+  }
+
+  findCertificate(name: string): StoredCertificate | null {
+    const row = this.db.prepare('SELECT * FROM certificates WHERE name = ?').get(name) as CertificateRow | undefined;
+    return row ? certificateFromRow(row) : null;
+  }
+
+  addCertificate(certificate: NewCertificate): StoredCertificate {
+    if (this.findCertificate(certificate.name)) throw new AdminError('conflict', `a certificate named "${certificate.name}" already exists`, 'name');
+    this.db.prepare(`INSERT INTO certificates (name, cert_pem, chain_pem, key_pem, fingerprint_sha256, subject, not_before, not_after, created_at)
+      VALUES (@name, @certPem, @chainPem, @keyPem, @fingerprintSha256, @subject, @notBefore, @notAfter, @stamp)`).run({ ...certificate, stamp: this.stamp() });
+    return this.findCertificate(certificate.name) as StoredCertificate;
+  }
+
+  removeCertificate(name: string): void {
+    const inUse = this.listServers().filter((s) => s.certificate === name).map((s) => s.name);
+    if (inUse.length) throw new AdminError('conflict', `certificate "${name}" is assigned to ${inUse.map((n) => `"${n}"`).join(', ')}; assign another first`, 'name');
+    const result = this.db.prepare('DELETE FROM certificates WHERE name = ?').run(name);
+    if (result.changes === 0) throw new AdminError('not-found', `no certificate named "${name}"`, 'name');
+  }
+
+  // ── queue ──────────────────────────────────────────────────────────────────────────────
+
+  /** Index accepted messages in one transaction (one WAL fsync for the whole batch). */
+  insertMessages(batch: readonly AcceptedMessage[]): void {
+    const insertMessage = this.db.prepare(`INSERT INTO messages (id, server_name, received_at, mail_from, size, client_address, auth_user, spool_path, state)
+      VALUES (@id, @serverName, @receivedAt, @mailFrom, @size, @clientAddress, @authUser, @spoolPath, 'queued')`);
+    const insertRecipient = this.db.prepare(`INSERT OR IGNORE INTO recipients (message_id, address, domain, route, state) VALUES (?, ?, ?, ?, 'queued')`);
+    this.db.transaction(() => {
+      for (const message of batch) {
+        insertMessage.run({ ...message, recipients: undefined });
+        for (const rcpt of message.recipients) insertRecipient.run(message.id, rcpt.address, rcpt.domain, rcpt.route);
+      }
+    })();
+  }
+
+  listQueue(filter: { state?: QueueEntry['state'] } = {}): QueueEntry[] {
+    const rows = (filter.state
+      ? this.db.prepare('SELECT * FROM messages WHERE state = ? ORDER BY received_at').all(filter.state)
+      : this.db.prepare('SELECT * FROM messages ORDER BY received_at').all()) as MessageRow[];
+    return rows.map((row) => this.queueEntryFromRow(row));
+  }
+
+  getMessage(id: string): QueueEntry | null {
+    const row = this.db.prepare('SELECT * FROM messages WHERE id = ?').get(id) as MessageRow | undefined;
+    return row ? this.queueEntryFromRow(row) : null;
+  }
+
+  private queueEntryFromRow(row: MessageRow): QueueEntry {
+    const recipients = this.db.prepare('SELECT * FROM recipients WHERE message_id = ? ORDER BY address').all(row.id) as RecipientRow[];
+    return {
+      id: row.id, serverName: row.server_name, receivedAt: row.received_at, mailFrom: row.mail_from, size: row.size,
+      clientAddress: row.client_address, authUser: row.auth_user, spoolPath: row.spool_path, state: row.state,
+      recipients: recipients.map((r) => ({ address: r.address, domain: r.domain, route: r.route, state: r.state, attempts: r.attempts, lastReply: r.last_reply })),
+    };
+  }
+
+  /** Messages with local recipients still to deliver, oldest first. */
+  dueLocalMessages(limit: number): QueueEntry[] {
+    const rows = this.db.prepare(`SELECT DISTINCT m.* FROM messages m JOIN recipients r ON r.message_id = m.id
+      WHERE m.state = 'queued' AND r.route = 'local' AND r.state = 'queued' ORDER BY m.received_at LIMIT ?`).all(limit) as MessageRow[];
+    return rows.map((row) => this.queueEntryFromRow(row));
+  }
+
+  /** Record the outcome for some recipients; a message with none left queued is done. */
+  recordDelivery(messageId: string, addresses: readonly string[], outcome: { state: 'delivered' | 'failed'; reply: string }): void {
+    const update = this.db.prepare('UPDATE recipients SET state = ?, attempts = attempts + 1, last_reply = ? WHERE message_id = ? AND address = ?');
+    this.db.transaction(() => {
+      for (const address of addresses) update.run(outcome.state, outcome.reply, messageId, address);
+      const open = this.db.prepare(`SELECT COUNT(*) AS n FROM recipients WHERE message_id = ? AND state = 'queued'`).get(messageId) as { n: number };
+      if (open.n === 0) this.db.prepare(`UPDATE messages SET state = 'done' WHERE id = ?`).run(messageId);
+    })();
+  }
+
+  /** Spool files the index knows, to tell orphans (written, never acknowledged) from queued mail. */
+  knownSpoolPaths(): Set<string> {
+    const rows = this.db.prepare('SELECT spool_path FROM messages').all() as Array<{ spool_path: string }>;
+    return new Set(rows.map((r) => r.spool_path));
+  }
+
+  // ── whole configuration ────────────────────────────────────────────────────────────────
+
+  exportConfig(options: { withSecrets: boolean }): ConfigDocument {
+    return {
+      format: CONFIG_FORMAT,
+      version: CONFIG_VERSION,
+      servers: this.listServers(),
+      acceptedDomains: this.listAcceptedDomains(),
+      users: this.listUsers().map((u) => ({
+        name: u.name, enabled: u.enabled, senders: u.senders, cramMd5: u.cramSecret !== null,
+        ...(options.withSecrets ? { passwordHash: u.passwordHash, ...(u.cramSecret ? { cramSecret: u.cramSecret } : {}) } : {}),
+      })),
+      certificates: this.listCertificates().map((c) => ({
+        name: c.name, certPem: c.certPem, chainPem: c.chainPem, ...(options.withSecrets ? { keyPem: c.keyPem } : {}),
+      })),
+    };
+  }
+
+  /**
+   * Replace the whole configuration with a document, atomically. Secrets missing from the
+   * document (an export without --with-secrets) are kept from the current store where the
+   * user or certificate already exists; otherwise the import is refused and nothing changes.
+   * The queue is not part of the configuration and is left alone.
+   */
+  importConfig(input: unknown, inspectCertificate: (certPem: string) => Omit<NewCertificate, 'name' | 'certPem' | 'chainPem' | 'keyPem'>): void {
+    const doc = parseOrThrow(configDocumentSchema, input);
+    const users = doc.users.map((user, i) => {
+      const existing = this.findUser(user.name);
+      const passwordHash = user.passwordHash ?? existing?.passwordHash;
+      if (!passwordHash) throw new AdminError('invalid', `users[${i}].passwordHash: user "${user.name}" is new and the document has no password hash (export with --with-secrets, or add the user with \`relaydesk user add\`)`, `users[${i}].passwordHash`);
+      const cramSecret = user.cramMd5 ? (user.cramSecret ?? existing?.cramSecret ?? null) : null;
+      if (user.cramMd5 && !cramSecret) throw new AdminError('invalid', `users[${i}].cramSecret: CRAM-MD5 is on for "${user.name}" but no secret is known`, `users[${i}].cramSecret`);
+      return { ...user, passwordHash, cramSecret };
+    });
+    const certificates = doc.certificates.map((cert, i) => {
+      const existing = this.findCertificate(cert.name);
+      const keyPem = cert.keyPem ?? (existing && existing.certPem.trim() === cert.certPem.trim() ? existing.keyPem : undefined);
+      if (!keyPem) throw new AdminError('invalid', `certificates[${i}].keyPem: certificate "${cert.name}" has no private key in the document and none is stored for it`, `certificates[${i}].keyPem`);
+      let facts: ReturnType<typeof inspectCertificate>;
+      try {
+        facts = inspectCertificate(cert.certPem);
+      } catch (err) {
+        throw new AdminError('invalid', `certificates[${i}].certPem: ${(err as Error).message}`, `certificates[${i}].certPem`);
+      }
+      return { name: cert.name, certPem: cert.certPem, chainPem: cert.chainPem, keyPem, ...facts };
+    });
+    this.db.transaction(() => {
+      this.db.exec('DELETE FROM address_rules; DELETE FROM virtual_servers; DELETE FROM accepted_domains; DELETE FROM users; DELETE FROM certificates;');
+      for (const cert of certificates) this.addCertificate(cert);
+      for (const server of doc.servers) this.writeServer(server, null);
+      for (const domain of doc.acceptedDomains) this.addAcceptedDomain(domain);
+      for (const user of users) {
+        this.addUser({ name: user.name, passwordHash: user.passwordHash, cramSecret: user.cramSecret, senders: user.senders });
+        if (!user.enabled) this.updateUser(user.name, { enabled: false });
+      }
+    })();
+  }
+}
+
+interface CertificateRow { id: number; name: string; cert_pem: string; chain_pem: string; key_pem: string; fingerprint_sha256: string; subject: string; not_before: string; not_after: string }
+interface MessageRow { id: string; server_name: string; received_at: string; mail_from: string; size: number; client_address: string; auth_user: string | null; spool_path: string; state: QueueEntry['state'] }
+interface RecipientRow { address: string; domain: string; route: 'local' | 'remote'; state: 'queued' | 'delivered' | 'failed'; attempts: number; last_reply: string | null }
+
+function userFromRow(row: UserRow): StoredUser {
+  return { name: row.name, passwordHash: row.password_hash, cramSecret: row.cram_secret, enabled: row.enabled === 1, senders: JSON.parse(row.senders_json) as string[], createdAt: row.created_at };
+}
+
+function certificateFromRow(row: CertificateRow): StoredCertificate {
+  return { id: row.id, name: row.name, certPem: row.cert_pem, chainPem: row.chain_pem, keyPem: row.key_pem, fingerprintSha256: row.fingerprint_sha256, subject: row.subject, notBefore: row.not_before, notAfter: row.not_after };
+}
+
+export type { AccessSettings };
