@@ -28,7 +28,14 @@ export function canonicalAddress(value: string): string {
 }
 
 /** "all" (every interface, IPv4 and IPv6) or one address of this machine. */
-export const bindAddressSchema = z.union([z.literal('all'), ipAddressSchema]);
+export const bindAddressSchema = z.string().trim().transform((value, ctx): string => {
+  if (value.toLowerCase() === 'all') return 'all';
+  if (!ipaddr.isValid(value)) {
+    ctx.addIssue({ code: 'custom', message: 'must be "all" (All unassigned) or an IPv4 or IPv6 address of this machine' });
+    return z.NEVER;
+  }
+  return canonicalAddress(value);
+});
 
 export const portSchema = z.number().int().min(0, 'must be 0 to 65535').max(65535, 'must be 0 to 65535');
 

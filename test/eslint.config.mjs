@@ -6,7 +6,7 @@ import globals from 'globals';
 const nodeBuiltins = ['fs', 'net', 'tls', 'dns', 'child_process', 'http', 'https', 'os', 'path', 'crypto', 'stream', 'worker_threads'];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'renderer/dist/**', 'bench/results/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'renderer/dist/**', 'bench/results/**', 'test-results/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,0 +1,113 @@
+// The whole submission path with a real client (nodemailer): STARTTLS, AUTH, DATA streamed to
+// the spool, the Received header, drop-folder delivery for accepted domains, and what survives
+// a restart (settings and queued messages). Also the failed-login throttle.
+import fs from 'node:fs';
+import path from 'node:path';
+import nodemailer from 'nodemailer';
+import { afterEach, describe, expect, it } from 'vitest';
+import { App } from '../../server/app';
+import type { RelaydeskEvent } from '../../server/contract/events';
+import { DEFAULT_SERVER_NAME } from '../../server/contract/settings';
+import { plainAuth, RawSmtp } from '../helpers/raw-smtp';
+import { eventually, startTestApp, type TestApp, tempDir, wrap } from '../helpers/test-app';
+
+const PASSWORD = 'correct horse battery';
+const open: TestApp[] = [];
+afterEach(async () => {
+  for (const t of open.splice(0)) await t.close();
+});
+
+function transport(t: TestApp, user = 'alice', pass = PASSWORD) {
+  return nodemailer.createTransport({
+    host: '127.0.0.1', port: t.port, secure: false, requireTLS: true,
+    tls: { ca: t.caPem, servername: 'localhost' }, auth: { user, pass },
+  });
+}
+
+describe('submission', () => {
+  it('delivers a message for an accepted domain to the drop folder with a Received header', async () => {
+    const t = await startTestApp({ users: [{ name: 'alice', password: PASSWORD }], domains: ['example.com'] });
+    open.push(t);
+    const events: RelaydeskEvent[] = [];
+    t.app.bus.subscribe((e) => events.push(e));
+    const info = await transport(t).sendMail({ from: 'alice@example.com', to: 'bob@example.com', bcc: 'x@elsewhere.net', subject: 'Scan 42', text: 'page 1' });
+    expect(info.response).toMatch(/^250 2\.6\.0 Queued as /);
+    const queueId = info.response.split(' ').pop() as string;
+    const dropFile = path.join(t.dir, 'drop', `${queueId}.eml`);
+    await eventually(() => fs.existsSync(dropFile));
+    const dropped = fs.readFileSync(dropFile, 'utf8');
+    expect(dropped).toMatch(/^x-sender: alice@example.com\r\nx-receiver: bob@example.com\r\nReceived: from \[127\.0\.0\.1\] \(unknown \[127\.0\.0\.1\]\)\r\n\tby /);
+    expect(dropped).toMatch(/with ESMTPSA id [A-Z0-9-]+\r\n\t\(using TLSv1\.3 with cipher /);
+    expect(dropped).toContain('Subject: Scan 42');
+    // The remote recipient stays queued (outbound delivery is another component), visibly.
+    const entry = t.app.store.getMessage(queueId);
+    expect(entry?.recipients.map((r) => [r.address, r.route, r.state])).toEqual([['bob@example.com', 'local', 'delivered'], ['x@elsewhere.net', 'remote', 'queued']]);
+    expect(entry?.state).toBe('queued');
+    // The live event stream saw each step, and never the password.
+    const types = events.filter((e) => 'session' in e).map((e) => e.type);
+    expect(types).toEqual(expect.arrayContaining(['connect', 'starttls', 'auth', 'mail', 'rcpt', 'data']));
+    expect(JSON.stringify(events)).not.toContain(PASSWORD);
+    expect(JSON.stringify(events)).not.toContain(plainAuth('alice', PASSWORD));
+  });
+
+  it('keeps settings and queued messages across a restart', async () => {
+    const dir = tempDir();
+    const first = await startTestApp({ dataDir: dir, users: [{ name: 'alice', password: PASSWORD }], server: { messages: { maxRecipientsPerMessage: 7 } } });
+    const info = await transport(first).sendMail({ from: 'alice@example.com', to: 'far@elsewhere.net', subject: 'kept', text: 'x' });
+    const queueId = info.response.split(' ').pop() as string;
+    await first.app.stop(100);
+
+    const app = new App({ dataDir: dir, firstStartPort: 0 });
+    expect(await app.ensureDefaults()).toBe(false);
+    await app.start();
+    const second = wrap(app, dir);
+    open.push(second);
+    expect(app.store.getServer(DEFAULT_SERVER_NAME).messages.maxRecipientsPerMessage).toBe(7);
+    const entry = app.store.getMessage(queueId);
+    expect(entry?.state).toBe('queued');
+    expect(fs.readFileSync(entry?.spoolPath as string, 'utf8')).toContain('Subject: kept');
+    // The same user still logs in on the restarted server.
+    await transport(second).sendMail({ from: 'alice@example.com', to: 'far@elsewhere.net', subject: 'again', text: 'y' });
+  });
+
+  it('removes spool files that were never acknowledged, and keeps acknowledged ones', async () => {
+    const dir = tempDir();
+    const t = await startTestApp({ dataDir: dir, users: [{ name: 'alice', password: PASSWORD }] });
+    await transport(t).sendMail({ from: 'alice@example.com', to: 'far@elsewhere.net', subject: 'real', text: 'x' });
+    await t.app.stop(100);
+    fs.writeFileSync(path.join(dir, 'spool', 'queue', 'HALF-WRITTEN.eml'), 'Subject: never acknowledged\r\n');
+    const app = new App({ dataDir: dir, firstStartPort: 0 });
+    const { orphansRemoved } = await app.start();
+    open.push(wrap(app, dir));
+    expect(orphansRemoved).toBe(1);
+    expect(fs.readdirSync(path.join(dir, 'spool', 'queue'))).toHaveLength(1);
+  });
+});
+
+describe('failed-login throttle', () => {
+  it('slows and then blocks an address and a user, while others still log in', async () => {
+    const t = await startTestApp({
+      users: [{ name: 'alice', password: PASSWORD }, { name: 'bob', password: PASSWORD }, { name: 'carol', password: PASSWORD }],
+      server: { access: { requireSecureChannel: false, basicRequiresTls: false } },
+      throttle: { slowAfter: 2, delayStepMs: 20, maxDelayMs: 100, blockAfter: 4, blockMs: 60_000 },
+    });
+    open.push(t);
+    const login = async (from: string, user: string, password: string) => {
+      const { client } = await RawSmtp.connect(t.port, { localAddress: from });
+      await client.command('EHLO client.test');
+      const reply = await client.command(`AUTH PLAIN ${plainAuth(user, password)}`);
+      client.close();
+      return reply.raw;
+    };
+    // Brute force from one address against alice: 4 failures, then the address is blocked.
+    for (let i = 0; i < 4; i++) expect(await login('127.0.0.10', 'alice', `guess-${i}`)).toBe('535 5.7.8 Authentication credentials invalid');
+    expect(await login('127.0.0.10', 'bob', PASSWORD)).toBe('421 4.7.0 Too many failed logins from your address, try again later');
+    // The user under attack is blocked everywhere; other users from other addresses are not.
+    expect(await login('127.0.0.11', 'alice', PASSWORD)).toBe('454 4.7.0 Too many failed logins for this user, try again later');
+    expect(await login('127.0.0.11', 'bob', PASSWORD)).toBe('235 2.7.0 Authentication successful');
+    // Spread over many addresses, the attack on carol is still counted per user.
+    for (let i = 0; i < 4; i++) expect(await login(`127.0.1.${i + 1}`, 'carol', 'nope-nope')).toBe('535 5.7.8 Authentication credentials invalid');
+    expect(await login('127.0.1.99', 'carol', PASSWORD)).toMatch(/^454 4\.7\.0 /);
+    expect(await login('127.0.1.99', 'bob', PASSWORD)).toBe('235 2.7.0 Authentication successful');
+  });
+});

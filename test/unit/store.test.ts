@@ -1,0 +1,149 @@
+// The store against a real SQLite file: validated writes that change nothing when refused,
+// address:port conflicts, migrations from empty, and clear errors for unusable files.
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_ACCESS, DEFAULT_DELIVERY, DEFAULT_MESSAGES, type VirtualServerInput } from '../../server/contract/settings';
+import { AdminError } from '../../server/contract/errors';
+import { MIGRATIONS } from '../../server/store/migrations';
+import { openStore, STORE_FILE, type Store } from '../../server/store/store';
+import { tempDir } from '../helpers/test-app';
+
+const dirs: string[] = [];
+const stores: Store[] = [];
+function newStore(): { store: Store; dir: string } {
+  const dir = tempDir();
+  dirs.push(dir);
+  const store = openStore({ dataDir: dir });
+  stores.push(store);
+  return { store, dir };
+}
+afterEach(() => {
+  for (const s of stores.splice(0)) s.close();
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+function server(over: Partial<VirtualServerInput> = {}): VirtualServerInput {
+  return {
+    name: 'Office', bindAddress: '127.0.0.1', port: 2525, tlsPort: null, fqdn: 'mail.example.com', maxConnections: 50,
+    connectionTimeoutSeconds: 60, loggingEnabled: true, state: 'started', access: DEFAULT_ACCESS, messages: DEFAULT_MESSAGES,
+    delivery: DEFAULT_DELIVERY, connectionRules: [], relayRules: [], certificate: null, ...over,
+  };
+}
+
+function expectAdminError(work: () => unknown, code: AdminError['code'], field: string | undefined, message: RegExp): void {
+  try {
+    work();
+  } catch (err) {
+    expect(err).toBeInstanceOf(AdminError);
+    expect((err as AdminError).code).toBe(code);
+    expect((err as AdminError).field).toBe(field);
+    expect((err as AdminError).message).toMatch(message);
+    return;
+  }
+  throw new Error('expected an AdminError');
+}
+
+describe('store', () => {
+  it('creates the schema from an empty file, in WAL mode, readable by the owner only', () => {
+    const { store, dir } = newStore();
+    expect(store.schemaVersion()).toBe(MIGRATIONS[MIGRATIONS.length - 1]?.version);
+    const db = new Database(path.join(dir, STORE_FILE), { readonly: true });
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).all() as Array<{ name: string }>).map((t) => t.name);
+    db.close();
+    expect(tables).toEqual(['accepted_domains', 'address_rules', 'certificates', 'messages', 'meta', 'recipients', 'users', 'virtual_servers']);
+    if (process.platform !== 'win32') {
+      expect(fs.statSync(path.join(dir, STORE_FILE)).mode & 0o777).toBe(0o600);
+      expect(fs.statSync(dir).mode & 0o077).toBe(0);
+    }
+  });
+
+  it('stores a server with its lists and reads it back normalised', () => {
+    const { store } = newStore();
+    store.createServer(server({
+      connectionRules: [{ kind: 'subnet', network: '192.168.1.9', mask: '255.255.255.0' }, { kind: 'address', address: '::FFFF:10.0.0.1' }],
+      relayRules: [{ kind: 'domain', domain: 'Office.Example' }],
+    }));
+    const stored = store.getServer('office');
+    expect(stored.connectionRules).toEqual([{ kind: 'subnet', network: '192.168.1.0', prefix: 24 }, { kind: 'address', address: '10.0.0.1' }]);
+    expect(stored.relayRules).toEqual([{ kind: 'domain', domain: 'office.example' }]);
+  });
+
+  it.each([
+    { desc: 'port out of range', change: { port: 70000 }, field: 'port', message: /^port: must be 0 to 65535$/ },
+    { desc: 'bad bind address', change: { bindAddress: 'somewhere' }, field: 'bindAddress', message: /bindAddress: must be "all" \(All unassigned\) or an IPv4 or IPv6 address/ },
+    { desc: 'bad fqdn', change: { fqdn: 'not a host' }, field: 'fqdn', message: /fqdn: must be a host name/ },
+    { desc: 'bad subnet mask', change: { connectionRules: [{ kind: 'subnet', network: '10.0.0.0', mask: '255.0.255.0' }] }, field: 'connectionRules[0].mask', message: /subnet mask/ },
+    { desc: 'empty name', change: { name: '  ' }, field: 'name', message: /name: must not be empty/ },
+  ])('refuses $desc, naming the field, and writes nothing', ({ change, field, message }) => {
+    const { store } = newStore();
+    expectAdminError(() => store.createServer(server(change as Partial<VirtualServerInput>)), 'invalid', field, message);
+    expect(store.listServers()).toEqual([]);
+  });
+
+  it('refuses two servers on one address and port, and "all" against any address', () => {
+    const { store } = newStore();
+    store.createServer(server());
+    expectAdminError(() => store.createServer(server({ name: 'Second' })), 'conflict', 'port', /127\.0\.0\.1 port 2525 is already used by virtual server "Office"/);
+    expectAdminError(() => store.createServer(server({ name: 'Third', bindAddress: 'all' })), 'conflict', 'port', /all addresses port 2525/);
+    store.createServer(server({ name: 'Fourth', bindAddress: '127.0.0.2' }));
+    expectAdminError(() => store.createServer(server({ name: 'Office' , port: 2526 })), 'conflict', 'name', /already exists/);
+    expect(store.listServers().map((s) => s.name)).toEqual(['Office', 'Fourth']);
+  });
+
+  it('updates field by field and keeps the old settings when the patch is invalid', () => {
+    const { store } = newStore();
+    store.createServer(server());
+    store.updateServer('Office', { access: { anonymous: true } });
+    expect(store.getServer('Office').access).toEqual({ ...DEFAULT_ACCESS, anonymous: true });
+    expectAdminError(() => store.updateServer('Office', { access: { anonymous: false }, messages: { maxRecipientsPerMessage: 0 } }), 'invalid', 'messages.maxRecipientsPerMessage', /messages\.maxRecipientsPerMessage/);
+    expect(store.getServer('Office').access.anonymous).toBe(true);
+    expectAdminError(() => store.updateServer('Office', { access: { nonsense: true } as never }), 'invalid', 'access', /nonsense/);
+  });
+
+  it('refuses a user name with spaces and a duplicate user', () => {
+    const { store } = newStore();
+    expectAdminError(() => store.addUser({ name: 'a b', passwordHash: 'scrypt$x', cramSecret: null }), 'invalid', 'name', /spaces/);
+    store.addUser({ name: 'alice', passwordHash: 'scrypt$x', cramSecret: null });
+    expectAdminError(() => store.addUser({ name: 'ALICE', passwordHash: 'scrypt$x', cramSecret: null }), 'conflict', 'name', /already exists/);
+    expect(store.listUsers()).toHaveLength(1);
+  });
+
+  it('refuses a store written by a newer Relaydesk', () => {
+    const { dir } = newStore();
+    stores.splice(0).forEach((s) => s.close());
+    const db = new Database(path.join(dir, STORE_FILE));
+    db.pragma('user_version = 999');
+    db.close();
+    expect(() => openStore({ dataDir: dir })).toThrow(/schema version 999, newer than this Relaydesk understands/);
+  });
+
+  it('gives a clear message for a corrupt file', () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    fs.writeFileSync(path.join(dir, STORE_FILE), Buffer.alloc(8192, 0x5a));
+    expect(() => openStore({ dataDir: dir })).toThrow(/cannot open the store .*relaydesk\.db: file is not a database/);
+  });
+});
+
+describe('migrations', () => {
+  it('each migration applies on top of the previous schema and records its version', () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const db = new Database(path.join(dir, STORE_FILE));
+    for (const migration of MIGRATIONS) {
+      expect(db.pragma('user_version', { simple: true })).toBe(migration.version - 1);
+      db.transaction(() => {
+        migration.up(db);
+        db.pragma(`user_version = ${migration.version}`);
+      })();
+    }
+    db.close();
+    const store = openStore({ dataDir: dir });
+    stores.push(store);
+    expect(store.schemaVersion()).toBe(MIGRATIONS.length);
+    expect(MIGRATIONS.map((m) => m.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
+  });
+});
