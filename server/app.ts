@@ -26,7 +26,6 @@ export interface AppOptions {
   /** Port of the server made on first start; tests pass 0 (any free port). */
   firstStartPort?: number;
   throttle?: Partial<ThrottleOptions>;
-  resolver?: ReverseResolver;
 }
 
 const INITIALIZED_KEY = 'initialized';
@@ -38,6 +37,7 @@ export class App {
   readonly spool: Spool;
   readonly localDelivery: LocalDelivery;
   private readonly now: () => Date;
+  private readonly resolvers = new Map<string, ReverseResolver>();
 
   constructor(private readonly options: AppOptions) {
     this.now = options.now ?? (() => new Date());
@@ -50,7 +50,7 @@ export class App {
       spool: this.spool,
       authenticator,
       throttle: new AuthThrottle({ ...DEFAULT_THROTTLE, ...options.throttle }, () => this.now().getTime()),
-      resolver: options.resolver ?? createReverseResolver(),
+      resolverFor: (servers) => this.resolverFor(servers),
       now: this.now,
     });
     this.localDelivery = new LocalDelivery({
@@ -62,6 +62,17 @@ export class App {
     this.spool.onCommitted((messages) => {
       if (messages.some((m) => m.recipients.some((r) => r.route === 'local'))) this.localDelivery.wake();
     });
+  }
+
+  /** One resolver (and cache) per distinct list of external DNS servers. */
+  resolverFor(servers: readonly string[]): ReverseResolver {
+    const key = servers.join(',');
+    let resolver = this.resolvers.get(key);
+    if (!resolver) {
+      resolver = createReverseResolver({ servers });
+      this.resolvers.set(key, resolver);
+    }
+    return resolver;
   }
 
   get dataDir(): string {

@@ -159,6 +159,8 @@ export const deliverySettingsSchema = z.object({
   dropFolder: z.string().min(1).nullable(),
   maxHopCount: z.number().int().min(1).max(500),
   masqueradeDomain: domainSchema.nullable(),
+  /** External DNS servers ("192.0.2.53", "[2001:db8::53]:53", "127.0.0.1:5353"); empty = the system's. */
+  dnsServers: z.array(z.string().trim().refine(isDnsServer, 'must be an IP address with an optional :port')).max(8),
 }).strict();
 export type DeliverySettings = z.infer<typeof deliverySettingsSchema>;
 
@@ -231,7 +233,16 @@ export const DEFAULT_DELIVERY: DeliverySettings = {
   dropFolder: null,
   maxHopCount: 30,
   masqueradeDomain: null,
+  dnsServers: [],
 };
+
+function isDnsServer(value: string): boolean {
+  const bracketed = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(value);
+  if (bracketed) return ipaddr.IPv6.isValid(bracketed[1] ?? '') && Number(bracketed[2] ?? 53) <= 65535;
+  const v4 = /^([\d.]+)(?::(\d{1,5}))?$/.exec(value);
+  if (v4) return ipaddr.IPv4.isValidFourPartDecimal(v4[1] ?? '') && Number(v4[2] ?? 53) <= 65535;
+  return ipaddr.IPv6.isValid(value);
+}
 
 export const DEFAULT_SERVER_NAME = 'Default SMTP virtual server';
 export const DEFAULT_SUBMISSION_PORT = 2525;

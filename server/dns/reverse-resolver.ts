@@ -2,6 +2,7 @@
 // Resolver (c-ares, asynchronous: a slow lookup never stalls other sessions) with the configured
 // external DNS servers, a short timeout, a TTL cache, and one lookup in flight per address.
 import { promises as dnsPromises } from 'node:dns';
+import ipaddr from 'ipaddr.js';
 import type { ReverseName } from '../policy/session-policy';
 
 export interface ReverseResolverOptions {
@@ -51,7 +52,9 @@ export function createReverseResolver(options: ReverseResolverOptions = {}): Rev
     const v6 = address.includes(':');
     let names: string[];
     try {
-      names = await resolver.reverse(address);
+      // resolvePtr, not reverse(): reverse() reports every failure, timeouts included, as
+      // ENOTFOUND, which would turn "DNS did not answer" into "has no name" (fail-open).
+      names = await resolver.resolvePtr(reverseName(address));
     } catch (err) {
       if (NO_NAME_CODES.has((err as { code?: string }).code ?? '')) return remember(address, { status: 'none' }, NEGATIVE_CACHE_SECONDS);
       return remember(address, { status: 'failed' }, FAILURE_CACHE_SECONDS);
@@ -87,6 +90,14 @@ export function createReverseResolver(options: ReverseResolverOptions = {}): Rev
       return [...v4, ...v6].map((r) => r.address);
     },
   };
+}
+
+/** 192.0.2.10 → 10.2.0.192.in-addr.arpa; IPv6 → nibbles under ip6.arpa. */
+export function reverseName(address: string): string {
+  const parsed = ipaddr.parse(address);
+  if (parsed.kind() === 'ipv4') return `${parsed.toByteArray().reverse().join('.')}.in-addr.arpa`;
+  const nibbles = parsed.toByteArray().flatMap((byte) => [byte >> 4, byte & 15]).map((n) => n.toString(16));
+  return `${nibbles.reverse().join('.')}.ip6.arpa`;
 }
 
 function normalize(address: string): string {

@@ -40,7 +40,8 @@ export interface EngineDeps {
   spool: Spool;
   authenticator: Authenticator;
   throttle: AuthThrottle;
-  resolver: ReverseResolver;
+  /** The resolver for a server's configured external DNS servers (shared per list, for its cache). */
+  resolverFor(dnsServers: readonly string[]): ReverseResolver;
   now(): Date;
 }
 
@@ -264,7 +265,7 @@ export class VirtualServer {
       throw smtpError(decision);
     }
     if (needsReverseLookup(this.settings.policy)) {
-      info.reverseName = await this.deps.resolver.lookup(session.remoteAddress);
+      info.reverseName = await this.deps.resolverFor(this.settings.config.delivery.dnsServers).lookup(session.remoteAddress);
     }
     const decision = evaluateConnection(this.settings.policy, info);
     this.emit(info, { type: 'connect', port: info.localPort, decision });

@@ -1,0 +1,181 @@
+// The `relaydesk` command as a user runs it (child processes of bin/relaydesk.js, built by
+// `npm test`): serve's output, changes from a second process applied to the running server
+// within a second, config export/import round trips, refused imports, graceful SIGTERM.
+import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { App } from '../../server/app';
+import { DEFAULT_SERVER_NAME } from '../../server/contract/settings';
+import { plainAuth, RawSmtp } from '../helpers/raw-smtp';
+import { eventually, tempDir } from '../helpers/test-app';
+
+const BIN = path.resolve(__dirname, '..', '..', 'bin', 'relaydesk.js');
+const PASSWORD = 'correct horse battery';
+
+function cli(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, [BIN, ...args], { timeout: 20_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+
+interface Served { child: ChildProcessWithoutNullStreams; port: number; output: () => string; exited: Promise<number | null> }
+
+const children: ChildProcessWithoutNullStreams[] = [];
+const dirs: string[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) c.kill('SIGKILL');
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+/** A data folder whose default server listens on a free port (as a first start would, but on port 0). */
+async function preparedDataDir(): Promise<string> {
+  const dir = tempDir();
+  dirs.push(dir);
+  const app = new App({ dataDir: dir, firstStartPort: 0 });
+  await app.ensureDefaults();
+  app.store.addAcceptedDomain({ domain: 'example.com', action: 'drop', forwardTo: null });
+  app.store.close();
+  return dir;
+}
+
+async function serve(dir: string): Promise<Served> {
+  const child = spawn(process.execPath, [BIN, 'serve', '--data', dir], { stdio: 'pipe' });
+  children.push(child);
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const port = await eventually(() => {
+    const match = /relaydesk: Default SMTP virtual server listening on 127\.0\.0\.1:(\d+) \(starttls\)/.exec(out);
+    return match ? Number(match[1]) : 0;
+  }, 15_000);
+  return { child, port, output: () => out, exited };
+}
+
+async function authenticatedSession(port: number, from = '127.0.0.1'): Promise<RawSmtp> {
+  const { client } = await RawSmtp.connect(port, { localAddress: from });
+  await client.command('EHLO client.test');
+  await client.startTls();
+  await client.command('EHLO client.test');
+  const auth = await client.command(`AUTH PLAIN ${plainAuth('alice', PASSWORD)}`);
+  expect(auth.raw).toBe('235 2.7.0 Authentication successful');
+  return client;
+}
+
+describe('relaydesk CLI', () => {
+  it('prints usage, and refuses a password on the command line', async () => {
+    const help = await cli(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('serve [--data DIR]');
+    const noStdin = await cli(['user', 'add', 'alice', '--data', tempDir()]);
+    expect(noStdin.code).toBe(2);
+    expect(noStdin.stderr).toContain('--password-stdin');
+  });
+
+  it('serves, and applies users and settings changed by another process within a second, keeping open sessions', async () => {
+    const dir = await preparedDataDir();
+    const served = await serve(dir);
+    expect(served.output()).toContain('add a user to submit mail');
+
+    const add = await cli(['user', 'add', 'alice', '--password-stdin', '--data', dir], `${PASSWORD}\n`);
+    expect(add).toMatchObject({ code: 0, stdout: 'relaydesk: user alice added\n' });
+    expect(add.stdout + add.stderr).not.toContain(PASSWORD);
+    const before = await authenticatedSession(served.port, '127.0.0.2');
+
+    // Exclude 127.0.0.2 through an edited export, imported by a second process.
+    const exported = JSON.parse((await cli(['config', 'export', '--data', dir])).stdout) as { servers: Array<{ connectionRules: unknown[] }> };
+    exported.servers[0]?.connectionRules.push({ kind: 'address', address: '127.0.0.2' });
+    const file = path.join(dir, 'edited.json');
+    fs.writeFileSync(file, JSON.stringify(exported));
+    expect((await cli(['config', 'import', file, '--data', dir])).code).toBe(0);
+
+    await eventually(async () => {
+      const { client, greeting } = await RawSmtp.connect(served.port, { localAddress: '127.0.0.2' });
+      client.close();
+      return greeting.raw === '554 5.7.1 Access denied';
+    }, 3000);
+    // The session opened before the change is not dropped and still submits.
+    expect((await before.command('MAIL FROM:<alice@example.com>')).code).toBe(250);
+    expect((await before.command('RCPT TO:<bob@example.com>')).code).toBe(250);
+    before.close();
+
+    const disable = await cli(['user', 'disable', 'alice', '--data', dir]);
+    expect(disable.code).toBe(0);
+    const { client } = await RawSmtp.connect(served.port);
+    await client.command('EHLO client.test');
+    await client.startTls();
+    await client.command('EHLO client.test');
+    expect((await client.command(`AUTH PLAIN ${plainAuth('alice', PASSWORD)}`)).code).toBe(535);
+    client.close();
+
+    served.child.kill('SIGTERM');
+    expect(await served.exited).toBe(0);
+  });
+
+  it('finishes a message in progress on SIGTERM, then exits 0', async () => {
+    const dir = await preparedDataDir();
+    expect((await cli(['user', 'add', 'alice', '--password-stdin', '--data', dir], PASSWORD)).code).toBe(0);
+    const served = await serve(dir);
+    const client = await authenticatedSession(served.port);
+    await client.command('MAIL FROM:<alice@example.com>');
+    await client.command('RCPT TO:<bob@example.com>');
+    expect((await client.command('DATA')).code).toBe(354);
+    client.write('Subject: in flight\r\n\r\nfirst half\r\n');
+    served.child.kill('SIGTERM');
+    await eventually(() => served.output().includes('SIGTERM: stopping'));
+    expect((await client.command('second half\r\n.')).raw).toMatch(/^250 2\.6\.0 Queued as /);
+    expect((await client.command('MAIL FROM:<alice@example.com>')).raw).toMatch(/^421 /);
+    expect(await served.exited).toBe(0);
+    const queue = await cli(['queue', 'list', '--data', dir]);
+    expect(queue.stdout).toMatch(/done|bob@example\.com=delivered|bob@example\.com=queued/);
+  });
+
+  it('round-trips the configuration through export and import, with and without secrets', async () => {
+    const dir = await preparedDataDir();
+    await cli(['user', 'add', 'alice', '--password-stdin', '--sender', 'sales@example.com', '--data', dir], PASSWORD);
+    const plain = await cli(['config', 'export', '--data', dir]);
+    expect(plain.stdout).not.toMatch(/PRIVATE KEY|scrypt\$/);
+    const file = path.join(dir, 'plain.json');
+    fs.writeFileSync(file, plain.stdout);
+    expect((await cli(['config', 'import', file, '--data', dir])).code).toBe(0);
+    expect((await cli(['config', 'export', '--data', dir])).stdout).toBe(plain.stdout);
+
+    // Into an empty data folder the secrets are needed, and an export without them is refused whole.
+    const fresh = tempDir();
+    dirs.push(fresh);
+    const refused = await cli(['config', 'import', file, '--data', fresh]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/users\[0\]\.passwordHash: user "alice" is new|certificates\[0\]\.keyPem/);
+    expect(JSON.parse((await cli(['config', 'export', '--data', fresh])).stdout)).toMatchObject({ servers: [], users: [], certificates: [] });
+
+    const secret = await cli(['config', 'export', '--with-secrets', '--data', dir]);
+    expect(secret.stdout).toContain('PRIVATE KEY');
+    const secretFile = path.join(dir, 'secret.json');
+    fs.writeFileSync(secretFile, secret.stdout);
+    expect((await cli(['config', 'import', secretFile, '--data', fresh])).code).toBe(0);
+    expect((await cli(['config', 'export', '--with-secrets', '--data', fresh])).stdout).toBe(secret.stdout);
+  });
+
+  it('refuses an invalid import with the field named, and changes nothing', async () => {
+    const dir = await preparedDataDir();
+    const before = (await cli(['config', 'export', '--with-secrets', '--data', dir])).stdout;
+    const doc = JSON.parse(before) as { servers: Array<Record<string, unknown>>; acceptedDomains: unknown[] };
+    doc.acceptedDomains.push({ domain: 'new.example', action: 'drop', forwardTo: null });
+    const second: Record<string, unknown> = { ...doc.servers[0], name: 'Second' };
+    doc.servers.push(second);
+    (doc.servers[0] as { port: number }).port = 2600;
+    second.port = 2600;
+    const file = path.join(dir, 'bad.json');
+    fs.writeFileSync(file, JSON.stringify(doc));
+    const result = await cli(['config', 'import', file, '--data', dir]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(`relaydesk: servers[1].port: 127.0.0.1 port 2600 is already used by virtual server "${DEFAULT_SERVER_NAME}"\n`);
+    fs.writeFileSync(file, '{ not json');
+    expect((await cli(['config', 'import', file, '--data', dir])).stderr).toMatch(/is not readable JSON/);
+    expect((await cli(['config', 'export', '--with-secrets', '--data', dir])).stdout).toBe(before);
+  });
+});
