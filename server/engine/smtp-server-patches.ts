@@ -11,6 +11,8 @@ import SASL from 'smtp-server/lib/sasl.js';
 export interface RelaydeskHooks {
   /** AUTH mechanisms to advertise in EHLO for this connection's TLS state. */
   ehloAuthMechanisms(session: { secure: boolean }): string[];
+  /** Called after a successful EHLO/HELO with the name the client gave (for the live log). */
+  ehloSeen(sessionId: string, hostname: string): void;
   /** A reply refusing the AUTH command before any credentials are read, or null to go on. */
   authGate(session: { secure: boolean; authenticated: boolean }, mechanism: string): string | null;
 }
@@ -20,7 +22,8 @@ export const PINNED_SMTP_SERVER_VERSION = '3.21.6';
 /** The internals we rely on; smtp-server ships no types for them. */
 interface ConnectionInternals {
   secure: boolean;
-  session: { user?: unknown };
+  session: { id: string; user?: unknown };
+  hostNameAppearsAs: string | false;
   _server: { options: { authMethods: string[]; relaydesk?: RelaydeskHooks; maxClients?: number }; connections: Set<unknown> };
   _setListeners(callback: () => void): void;
   connectionReady(next?: () => void): void;
@@ -130,10 +133,11 @@ export function applySmtpServerPatches(): void {
     const all = options.authMethods;
     options.authMethods = hooks.ehloAuthMechanisms({ secure: this.secure });
     try {
-      return originalEhlo.call(this, command, callback);
+      originalEhlo.call(this, command, callback);
     } finally {
       options.authMethods = all;
     }
+    if (this.hostNameAppearsAs) hooks.ehloSeen(this.session.id, this.hostNameAppearsAs);
   };
 
   // 5. The AUTH command is judged by policy before the stock handler reads any credentials

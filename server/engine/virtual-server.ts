@@ -127,12 +127,14 @@ export class VirtualServer {
   }
 
   private listen(smtp: SMTPServer, bindAddress: string, port: number, implicit: boolean): Promise<ListenerStatus> {
+    // smtp-server re-emits listener and socket errors on itself; without a listener they would
+    // crash the process. Bind errors are reported through the promise below, the rest per session.
+    smtp.on('error', () => undefined);
     const attempt = (host: string) => new Promise<ListenerStatus>((resolve, reject) => {
       const onError = (err: Error) => reject(err);
       smtp.server.once('error', onError);
       smtp.server.listen({ host, port, ipv6Only: false }, () => {
         smtp.server.removeListener('error', onError);
-        smtp.on('error', () => undefined); // socket-level errors are per session, already logged
         const address = smtp.server.address();
         const actualPort = typeof address === 'object' && address ? address.port : port;
         resolve({ address: bindAddress === 'all' ? 'all' : bindAddress, port: actualPort, mode: implicit ? 'implicit-tls' : 'starttls' });
@@ -208,6 +210,10 @@ export class VirtualServer {
   private smtpOptions(implicit: boolean): SMTPServerOptions {
     const hooks: RelaydeskHooks = {
       ehloAuthMechanisms: ({ secure }) => evaluateEhloAuth(this.settings.policy, secure),
+      ehloSeen: (sessionId, hostname) => {
+        const info = this.sessions.get(sessionId);
+        if (info) this.emit(info, { type: 'ehlo', hostname });
+      },
       authGate: ({ secure, authenticated }, mechanism) => {
         const decision = evaluateAuthCommand(this.settings.policy, { tls: secure ? PRESENT_TLS : null, user: authenticated ? ANONYMOUS_USER : null }, mechanism);
         return decision.verdict === 'allow' ? null : `${decision.code} ${decision.enhanced} ${decision.text}`;
