@@ -15,7 +15,9 @@ import { AuthThrottle, DEFAULT_THROTTLE, type ThrottleOptions } from './auth/thr
 import { createReverseResolver, type ReverseResolver } from './dns/reverse-resolver';
 import { Engine } from './engine/engine';
 import { LocalDelivery } from './delivery/local-delivery';
+import { CounterSet } from './log/counters';
 import { EventBus } from './log/event-bus';
+import { EventLog } from './log/event-log';
 import { Spool } from './spool/spool';
 import { openStore, type Store } from './store/store';
 import { createSelfSigned, inspectCertificate } from './tls/certificates';
@@ -36,6 +38,8 @@ export class App {
   readonly engine: Engine;
   readonly spool: Spool;
   readonly localDelivery: LocalDelivery;
+  readonly eventLog: EventLog;
+  readonly counters: CounterSet;
   private readonly now: () => Date;
   private readonly resolvers = new Map<string, ReverseResolver>();
 
@@ -59,6 +63,8 @@ export class App {
       now: this.now,
       dropFolderFor: (serverName) => this.dropFolderFor(serverName),
     });
+    this.eventLog = new EventLog(this.store, this.bus, this.now);
+    this.counters = new CounterSet(this.bus, this.now);
     this.spool.onCommitted((messages) => {
       if (messages.some((m) => m.recipients.some((r) => r.route === 'local'))) this.localDelivery.wake();
     });
@@ -73,6 +79,11 @@ export class App {
       this.resolvers.set(key, resolver);
     }
     return resolver;
+  }
+
+  /** The injected clock (tests and the simulator use the app's notion of now). */
+  clock(): Date {
+    return this.now();
   }
 
   get dataDir(): string {
@@ -119,6 +130,7 @@ export class App {
   /** Recover the spool, start every server the store says should run, and follow store changes. */
   async start(): Promise<{ orphansRemoved: number }> {
     const orphansRemoved = this.spool.removeOrphans();
+    this.eventLog.start();
     await this.engine.reconcile();
     this.engine.watch();
     this.localDelivery.wake();
@@ -130,6 +142,7 @@ export class App {
     await this.engine.shutdown(graceMs);
     await this.spool.drain();
     await this.localDelivery.stop();
+    this.eventLog.stop();
     this.store.close();
   }
 

@@ -4,17 +4,22 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { createAdminHandlers } from './admin';
 import { App } from './app';
+import { type ConsoleServer, DEFAULT_CONSOLE_PORT, isLoopback, setAdminPassword, startConsole } from './web/console-server';
 import { AdminError } from './contract/errors';
 import type { RelaydeskEvent } from './contract/events';
 import { replyLine } from './policy/decision';
-import { defaultDataDir } from './paths';
+import { defaultDataDir, packageRoot } from './paths';
 import { openStore, type Store } from './store/store';
-import { inspectCertificate, preparePemImport } from './tls/certificates';
+import { createSelfSigned, inspectCertificate, preparePemImport } from './tls/certificates';
 
 const USAGE = `Usage: relaydesk <command> [options]
 
-  serve [--data DIR] [--verbose]        run every enabled virtual server
+  serve [--console [ADDR:]PORT] [--verbose]
+                                        run every enabled virtual server, and the web console
+                                        (default 127.0.0.1:${DEFAULT_CONSOLE_PORT}; 0 = any free port)
+  admin set-password --password-stdin   the password of the web console
   server list                           virtual servers, their state and listeners
   server start|stop|pause NAME          set a server's running state (a running serve follows)
   user add NAME --password-stdin [--sender ADDR]... [--cram-md5]
@@ -32,11 +37,19 @@ Every command takes --data DIR (default: ${defaultDataDir()}).`;
 class UsageError extends Error {}
 
 function packageVersion(): string {
-  // dist/server/cli.js and server/cli.ts both sit two levels below package.json.
-  const file = path.join(__dirname, '..', '..', 'package.json');
-  const alt = path.join(__dirname, '..', 'package.json');
-  const json = fs.existsSync(file) ? file : alt;
-  return (JSON.parse(fs.readFileSync(json, 'utf8')) as { version: string }).version;
+  return (JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+/** `--console` takes an optional value: alone it means the default address. */
+function withConsoleDefault(argv: string[]): string[] {
+  return argv.map((arg, i) => (arg === '--console' && (argv[i + 1] === undefined || argv[i + 1]?.startsWith('--')) ? `--console=127.0.0.1:${DEFAULT_CONSOLE_PORT}` : arg));
+}
+
+export function parseConsoleAddress(value: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]+)|)?:?(\d{1,5})$/.exec(value.trim());
+  const port = Number(match?.[3]);
+  if (!match || port > 65535) throw new UsageError(`--console takes [ADDRESS:]PORT, e.g. 127.0.0.1:${DEFAULT_CONSOLE_PORT}`);
+  return { host: match[1] ?? match[2] ?? '127.0.0.1', port };
 }
 
 interface Io {
@@ -58,10 +71,11 @@ const processIo: Io = {
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
   try {
     const { values, positionals } = parseArgs({
-      args: argv,
+      args: withConsoleDefault(argv),
       allowPositionals: true,
       options: {
         data: { type: 'string' },
+        console: { type: 'string' },
         verbose: { type: 'boolean' },
         'password-stdin': { type: 'boolean' },
         sender: { type: 'string', multiple: true },
@@ -86,7 +100,17 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       return values.help ? 0 : 2;
     }
     const dataDir = values.data ?? defaultDataDir();
-    if (command === 'serve') return await serve(dataDir, Boolean(values.verbose), io);
+    if (command === 'serve') return await serve(dataDir, { verbose: Boolean(values.verbose), console: values.console ? parseConsoleAddress(values.console) : null }, io);
+    if (command === 'admin' && sub === 'set-password') {
+      if (!values['password-stdin']) throw new UsageError('admin set-password reads the password from standard input: add --password-stdin');
+      const password = (await io.readStdin()).replace(/\r?\n$/, '');
+      await withStore(dataDir, async (store) => {
+        await setAdminPassword(store, password);
+        return 0;
+      });
+      io.out('relaydesk: console password set');
+      return 0;
+    }
     if (command === 'user' && (sub === 'add' || sub === 'passwd')) {
       const name = need(rest[0], 'a user name');
       if (!values['password-stdin']) throw new UsageError(`user ${sub} reads the password from standard input: add --password-stdin (the password never goes on the command line)`);
@@ -258,7 +282,7 @@ function formatSessionEvent(event: RelaydeskEvent): string | null {
     case 'connect': return `${head} connect ${replyLine(event.decision)} [${event.decision.rule}]`;
     case 'ehlo': return `${head} ehlo ${event.hostname}`;
     case 'starttls': return `${head} tls ${event.protocol} ${event.cipher} ${event.bits} bits`;
-    case 'auth': return `${head} auth ${event.mechanism} ${event.user} ${event.outcome}${event.reason ? ` (${event.reason})` : ''}`;
+    case 'auth': return `${head} auth ${event.mechanism} ${event.login} ${event.outcome}${event.reason ? ` (${event.reason})` : ''}`;
     case 'mail': return `${head} mail from <${event.from}> ${replyLine(event.decision)} [${event.decision.rule}]`;
     case 'rcpt': return `${head} rcpt to <${event.to}> ${replyLine(event.decision)} [${event.decision.rule}]`;
     case 'data': return `${head} data ${event.size} bytes ${replyLine(event.decision)}`;
@@ -266,7 +290,10 @@ function formatSessionEvent(event: RelaydeskEvent): string | null {
   }
 }
 
-async function serve(dataDir: string, verbose: boolean, io: Io): Promise<number> {
+interface ServeOptions { verbose: boolean; console: { host: string; port: number } | null }
+
+async function serve(dataDir: string, options: ServeOptions, io: Io): Promise<number> {
+  const { verbose } = options;
   const app = new App({ dataDir });
   app.bus.subscribe((event) => {
     const line = formatEvent(event) ?? (verbose ? formatSessionEvent(event) : null);
@@ -283,6 +310,19 @@ async function serve(dataDir: string, verbose: boolean, io: Io): Promise<number>
     io.out(`relaydesk: add a user to submit mail: printf '%s' "$PASSWORD" | npx relaydesk user add NAME --password-stdin --data ${JSON.stringify(dataDir)}`);
   }
   if (app.engine.status().every((s) => !s.running)) io.err('relaydesk: no virtual server is running (see `relaydesk server list`)');
+  let consoleServer: ConsoleServer | null = null;
+  if (options.console) {
+    consoleServer = await startConsole({
+      ...options.console,
+      handlers: createAdminHandlers(app),
+      bus: app.bus,
+      store: app.store,
+      staticDir: path.join(packageRoot(), 'renderer', 'dist'),
+      tls: isLoopback(options.console.host) ? undefined : await consoleTls(app),
+    });
+    io.out(`relaydesk: console on ${consoleServer.url}`);
+    if (consoleServer.setupToken) io.out(`relaydesk: first sign-in: open ${consoleServer.url}#setup=${consoleServer.setupToken} to choose the console password`);
+  }
 
   await new Promise<void>((resolve) => {
     let stopping = false;
@@ -290,7 +330,7 @@ async function serve(dataDir: string, verbose: boolean, io: Io): Promise<number>
       if (stopping) return;
       stopping = true;
       io.out(`relaydesk: ${signal}: stopping (finishing messages in progress)`);
-      app.stop().then(resolve, (err: Error) => { io.err(`relaydesk: ${err.message}`); resolve(); });
+      Promise.all([consoleServer?.close(), app.stop()]).then(() => resolve(), (err: Error) => { io.err(`relaydesk: ${err.message}`); resolve(); });
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
@@ -298,3 +338,15 @@ async function serve(dataDir: string, verbose: boolean, io: Io): Promise<number>
   io.out('relaydesk: stopped');
   return 0;
 }
+
+/** TLS for a console bound beyond loopback: the first server's certificate, or one of its own. */
+async function consoleTls(app: App): Promise<{ key: string; cert: string }> {
+  const assigned = app.store.listServers().map((s) => s.certificate).find((c): c is string => c !== null);
+  const existing = assigned ? app.store.findCertificate(assigned) : app.store.findCertificate(CONSOLE_CERTIFICATE);
+  if (existing) return { key: existing.keyPem, cert: existing.certPem + existing.chainPem };
+  const material = await createSelfSigned({ commonName: 'localhost', altNames: ['127.0.0.1'] });
+  app.store.addCertificate({ name: CONSOLE_CERTIFICATE, certPem: material.certPem, chainPem: '', keyPem: material.keyPem, ...inspectCertificate(material.certPem) });
+  return { key: material.keyPem, cert: material.certPem };
+}
+
+const CONSOLE_CERTIFICATE = 'Relaydesk console (self-signed)';

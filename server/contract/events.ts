@@ -8,13 +8,15 @@ interface EventBase {
   server: string;
   session: string;
   address: string;
+  /** The user the session signed in as, once it has. */
+  user: string | null;
 }
 
 export type SessionEvent = EventBase & (
   | { type: 'connect'; port: number; decision: Decision }
   | { type: 'ehlo'; hostname: string }
   | { type: 'starttls'; protocol: string; cipher: string; bits: number; decision: Decision }
-  | { type: 'auth'; mechanism: string; user: string; outcome: 'success' | 'failure' | 'blocked'; reason?: string; decision?: Decision }
+  | { type: 'auth'; mechanism: string; /** The name the client gave (whether or not it exists). */ login: string; outcome: 'success' | 'failure' | 'blocked'; reason?: string; decision?: Decision }
   | { type: 'mail'; from: string; decision: Decision }
   | { type: 'rcpt'; to: string; decision: Decision }
   | { type: 'data'; size: number; queueId: string | null; decision: Decision }

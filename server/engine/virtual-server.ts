@@ -60,6 +60,11 @@ export interface SessionInfo {
   state: 'connected' | 'mail' | 'data' | 'closing';
 }
 
+export interface LiveSessionView {
+  id: string; server: string; address: string; reverseName: string | null; state: string; tlsProtocol: string | null;
+  tlsCipher: string | null; user: string | null; mechanism: string | null; startedAt: string; bytesIn: number; bytesOut: number; messages: number;
+}
+
 export interface ListenerStatus { address: string; port: number; mode: 'starttls' | 'implicit-tls' }
 export interface BindFailure { address: string; port: number; message: string }
 export interface StartResult { listening: ListenerStatus[]; failures: BindFailure[] }
@@ -164,6 +169,23 @@ export class VirtualServer {
     this.paused = false;
   }
 
+  /** The sessions open right now, with their byte counts, for "Current sessions". */
+  liveSessions(): LiveSessionView[] {
+    const sockets = new Map<string, { bytesRead: number; bytesWritten: number }>();
+    for (const { smtp } of this.listeners) {
+      for (const connection of smtp.connections) {
+        const c = connection as unknown as { id: string; _socket?: { bytesRead: number; bytesWritten: number } };
+        if (c._socket) sockets.set(c.id, c._socket);
+      }
+    }
+    return [...this.sessions.values()].map((s) => ({
+      id: s.id, server: s.server, address: s.address, reverseName: s.reverseName.status === 'confirmed' ? s.reverseName.name : null,
+      state: s.state, tlsProtocol: s.tls?.protocol ?? null, tlsCipher: s.tls?.cipher ?? null, user: s.user?.name ?? null,
+      mechanism: s.mechanism, startedAt: s.startedAt.toISOString(), bytesIn: sockets.get(s.id)?.bytesRead ?? 0,
+      bytesOut: sockets.get(s.id)?.bytesWritten ?? 0, messages: s.messagesAccepted,
+    }));
+  }
+
   /** Terminate one session: 421 4.3.2, then close. */
   terminate(sessionId: string): boolean {
     for (const { smtp } of this.listeners) {
@@ -244,9 +266,9 @@ export class VirtualServer {
     } as SMTPServerOptions & { relaydesk: RelaydeskHooks };
   }
 
-  private emit(info: SessionInfo, event: DistributiveOmit<SessionEvent, 'at' | 'server' | 'session' | 'address'>): void {
+  private emit(info: SessionInfo, event: DistributiveOmit<SessionEvent, 'at' | 'server' | 'session' | 'address' | 'user'>): void {
     if (!this.settings.config.loggingEnabled) return;
-    this.deps.bus.emit({ ...event, at: this.deps.now().toISOString(), server: info.server, session: info.id, address: info.address } as SessionEvent);
+    this.deps.bus.emit({ ...event, at: this.deps.now().toISOString(), server: info.server, session: info.id, address: info.address, user: info.user?.name ?? null } as SessionEvent);
   }
 
   private facts(info: SessionInfo): SessionFacts {
@@ -301,7 +323,7 @@ export class VirtualServer {
       const decision: Decision = blocked.blocked === 'address'
         ? { verdict: 'defer', code: 421, enhanced: '4.7.0', text: 'Too many failed logins from your address, try again later', rule: 'auth:address-blocked', close: true }
         : { verdict: 'defer', code: 454, enhanced: '4.7.0', text: 'Too many failed logins for this user, try again later', rule: 'auth:user-blocked' };
-      this.emit(info, { type: 'auth', mechanism: auth.method, user: name, outcome: 'blocked', decision });
+      this.emit(info, { type: 'auth', mechanism: auth.method, login: name, outcome: 'blocked', decision });
       throw smtpError(decision);
     }
     const result = auth.method === 'CRAM-MD5'
@@ -311,12 +333,12 @@ export class VirtualServer {
       this.deps.throttle.recordSuccess(info.address);
       info.user = { name: result.user.name, senders: result.user.senders };
       info.mechanism = auth.method;
-      this.emit(info, { type: 'auth', mechanism: auth.method, user: result.user.name, outcome: 'success' });
+      this.emit(info, { type: 'auth', mechanism: auth.method, login: name, outcome: 'success' });
       return { user: result.user.name };
     }
     const delayMs = this.deps.throttle.recordFailure(info.address, canonical);
     const decision: Decision = { verdict: 'refuse', code: 535, enhanced: '5.7.8', text: 'Authentication credentials invalid', rule: `auth:${result.reason}` };
-    this.emit(info, { type: 'auth', mechanism: auth.method, user: name, outcome: 'failure', reason: result.reason, decision });
+    this.emit(info, { type: 'auth', mechanism: auth.method, login: name, outcome: 'failure', reason: result.reason, decision });
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     throw smtpError(decision);
   }

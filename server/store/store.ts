@@ -14,7 +14,13 @@ import {
   CONFIG_FORMAT, CONFIG_VERSION, type ConfigDocument, configDocumentSchema, findListenerConflict, senderPatternSchema, userNameSchema,
 } from '../contract/config';
 import { AdminError, parseOrThrow } from '../contract/errors';
+import type { SessionEvent } from '../contract/events';
 import { MIGRATIONS } from './migrations';
+
+export interface EventQuery {
+  server?: string; address?: string; user?: string; verdict?: string; type?: string; session?: string;
+  from?: string; to?: string; text?: string; beforeId?: number; limit: number; oldestFirst?: boolean;
+}
 
 export const STORE_FILE = 'relaydesk.db';
 
@@ -419,6 +425,52 @@ export class Store {
   knownSpoolPaths(): Set<string> {
     const rows = this.db.prepare('SELECT spool_path FROM messages').all() as Array<{ spool_path: string }>;
     return new Set(rows.map((r) => r.spool_path));
+  }
+
+  // ── session log ────────────────────────────────────────────────────────────────────────
+
+  /** Append events in one transaction (the log writer batches them). */
+  appendEvents(events: readonly SessionEvent[]): void {
+    const insert = this.db.prepare(`INSERT INTO session_events (at, server, session, address, type, user, verdict, code, rule, event_json)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.db.transaction(() => {
+      for (const e of events) {
+        const decision = 'decision' in e ? e.decision : undefined;
+        insert.run(e.at, e.server, e.session, e.address, e.type, e.user, decision?.verdict ?? null, decision?.code ?? null, decision?.rule ?? null, JSON.stringify(e));
+      }
+    })();
+  }
+
+  queryEvents(filter: EventQuery): Array<SessionEvent & { id: number }> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, value: unknown) => { where.push(sql); params.push(value); };
+    if (filter.server) add('server = ?', filter.server);
+    if (filter.address) add('address = ?', filter.address);
+    if (filter.user) add('user = ? COLLATE NOCASE', filter.user);
+    if (filter.verdict) add('verdict = ?', filter.verdict);
+    if (filter.type) add('type = ?', filter.type);
+    if (filter.session) add('session = ?', filter.session);
+    if (filter.from) add('at >= ?', filter.from);
+    if (filter.to) add('at <= ?', filter.to);
+    if (filter.beforeId) add('id < ?', filter.beforeId);
+    if (filter.text) add(`event_json LIKE ? ESCAPE '\\'`, `%${filter.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    const order = filter.oldestFirst ? 'ASC' : 'DESC';
+    const rows = this.db.prepare(`SELECT id, event_json FROM session_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id ${order} LIMIT ?`)
+      .all(...params, filter.limit) as Array<{ id: number; event_json: string }>;
+    return rows.map((r) => ({ ...(JSON.parse(r.event_json) as SessionEvent), id: r.id }));
+  }
+
+  /** Delete events older than the cut-off, then the oldest beyond maxEvents. Returns rows deleted. */
+  pruneEvents(olderThan: string, maxEvents: number): number {
+    let deleted = this.db.prepare('DELETE FROM session_events WHERE at < ?').run(olderThan).changes;
+    const newestKept = this.db.prepare('SELECT id FROM session_events ORDER BY id DESC LIMIT 1 OFFSET ?').get(maxEvents - 1) as { id: number } | undefined;
+    if (newestKept) deleted += this.db.prepare('DELETE FROM session_events WHERE id < ?').run(newestKept.id).changes;
+    return deleted;
+  }
+
+  countEvents(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM session_events').get() as { n: number }).n;
   }
 
   // ── whole configuration ────────────────────────────────────────────────────────────────

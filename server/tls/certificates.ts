@@ -108,3 +108,28 @@ export function preparePemImport(input: { name: string; keyPem: string; certPem:
     ...facts,
   };
 }
+
+export interface CertificateDescription extends CertificateFacts {
+  issuer: string;
+  altNames: string[];
+  serialNumber: string;
+  keyType: string;
+  selfSigned: boolean;
+}
+
+/** Everything the certificate view shows, read with node:crypto. */
+export function describeCertificate(certPem: string): CertificateDescription {
+  const x509 = new crypto.X509Certificate(certPem);
+  const key = x509.publicKey;
+  const details = key.asymmetricKeyDetails;
+  const keyType = key.asymmetricKeyType === 'rsa' ? `RSA ${details?.modulusLength ?? '?'}`
+    : key.asymmetricKeyType === 'ec' ? `ECDSA ${details?.namedCurve ?? ''}`.trim() : String(key.asymmetricKeyType);
+  return {
+    ...inspectCertificate(certPem),
+    issuer: x509.issuer.replace(/\n/g, ', '),
+    altNames: (x509.subjectAltName ?? '').split(', ').filter(Boolean),
+    serialNumber: x509.serialNumber,
+    keyType,
+    selfSigned: x509.issuer === x509.subject && x509.verify(key),
+  };
+}

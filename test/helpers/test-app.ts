@@ -53,13 +53,15 @@ export function wrap(app: App, dir: string): TestApp {
 }
 
 /** Poll until the condition holds (bounded); for effects that happen on another tick. */
-export async function eventually<T>(probe: () => T | Promise<T>, timeoutMs = 5000): Promise<T> {
+type Falsy = null | undefined | false | 0 | '';
+
+export async function eventually<T>(probe: () => T | Falsy | Promise<T | Falsy>, timeoutMs = 5000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
       const value = await probe();
-      if (value) return value;
+      if (value) return value as T;
     } catch (err) {
       last = err;
     }

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { App } from '../../server/app';
 import { DEFAULT_SERVER_NAME } from '../../server/contract/settings';
-import { plainAuth, RawSmtp } from '../helpers/raw-smtp';
+import { plainAuth, RawSmtp } from '../../server/probe/smtp-line-client';
 import { eventually, tempDir } from '../helpers/test-app';
 
 const BIN = path.resolve(__dirname, '..', '..', 'bin', 'relaydesk.js');
@@ -42,8 +42,8 @@ async function preparedDataDir(): Promise<string> {
   return dir;
 }
 
-async function serve(dir: string): Promise<Served> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--data', dir], { stdio: 'pipe' });
+async function serve(dir: string, extra: string[] = []): Promise<Served> {
+  const child = spawn(process.execPath, [BIN, 'serve', '--data', dir, ...extra], { stdio: 'pipe' });
   children.push(child);
   let out = '';
   child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
@@ -70,7 +70,7 @@ describe('relaydesk CLI', () => {
   it('prints usage, and refuses a password on the command line', async () => {
     const help = await cli(['--help']);
     expect(help.code).toBe(0);
-    expect(help.stdout).toContain('serve [--data DIR]');
+    expect(help.stdout).toContain('serve [--console [ADDR:]PORT] [--verbose]');
     const noStdin = await cli(['user', 'add', 'alice', '--data', tempDir()]);
     expect(noStdin.code).toBe(2);
     expect(noStdin.stderr).toContain('--password-stdin');
@@ -132,6 +132,23 @@ describe('relaydesk CLI', () => {
     expect(await served.exited).toBe(0);
     const queue = await cli(['queue', 'list', '--data', dir]);
     expect(queue.stdout).toMatch(/done|bob@example\.com=delivered|bob@example\.com=queued/);
+  });
+
+  it('serves the web console behind the admin password set with admin set-password', async () => {
+    const dir = await preparedDataDir();
+    expect((await cli(['admin', 'set-password', '--password-stdin', '--data', dir], 'console-secret-1\n')).stdout).toBe('relaydesk: console password set\n');
+    const served = await serve(dir, ['--console', '127.0.0.1:0']);
+    const url = await eventually(() => /relaydesk: console on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(served.output())?.[1]);
+    expect(served.output()).not.toContain('#setup=');
+    const login = (password: string) => fetch(new URL('/api/login', url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ password }) });
+    expect((await login('not-the-password')).status).toBe(401);
+    const ok = await login('console-secret-1');
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('set-cookie')).toMatch(/HttpOnly; SameSite=Strict/);
+    const page = await fetch(url);
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    served.child.kill('SIGTERM');
+    expect(await served.exited).toBe(0);
   });
 
   it('round-trips the configuration through export and import, with and without secrets', async () => {

@@ -1,5 +1,5 @@
-// A raw SMTP client over a real socket: send a line, read the (multi-line) reply, upgrade with
-// STARTTLS. Tests use it for transcripts where the exact reply line matters.
+// A line-oriented SMTP client over a real socket: send a line, read the (multi-line) reply,
+// upgrade with STARTTLS. The self-probe uses it, and so do the tests where exact replies matter.
 import net from 'node:net';
 import tls from 'node:tls';
 

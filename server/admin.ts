@@ -1,0 +1,181 @@
+// The one implementation of the AdminApi, over the App. Electron IPC and the headless web
+// console both call these handlers with arguments already parsed by the contract's schemas.
+import os from 'node:os';
+import type { AdminApiHandlers, CertificateSummary, LiveSession, ServerSummary, UserSummary } from './contract/admin-api';
+import { AdminError } from './contract/errors';
+import { addressRuleSchema, parseAddressRuleText } from './contract/settings';
+import { parseOrThrow } from './contract/errors';
+import type { App } from './app';
+import { checkFqdn } from './dns/fqdn-check';
+import { toCsv, toW3c } from './log/export';
+import { compilePolicy } from './policy/session-policy';
+import { simulateSession } from './policy/simulate';
+import { runSelfProbe } from './probe/self-probe';
+import type { StoredUser } from './store/store';
+import { createSelfSigned, describeCertificate, inspectCertificate, preparePemImport } from './tls/certificates';
+
+function userSummary(user: StoredUser): UserSummary {
+  return { name: user.name, enabled: user.enabled, senders: user.senders, cramMd5: user.cramSecret !== null, createdAt: user.createdAt };
+}
+
+export function createAdminHandlers(app: App): AdminApiHandlers {
+  const { store, engine } = app;
+
+  const serverSummaries = (): ServerSummary[] => {
+    const status = new Map(engine.status().map((s) => [s.name, s]));
+    return store.listServers().map((config) => {
+      const s = status.get(config.name);
+      return { config, running: s?.running ?? false, paused: s?.paused ?? false, listening: s?.listening ?? [], bindFailures: s?.lastBindFailure ?? [], sessions: s?.sessions ?? 0 };
+    });
+  };
+
+  const certificateSummary = (name: string): CertificateSummary => {
+    const stored = store.findCertificate(name);
+    if (!stored) throw new AdminError('not-found', `no certificate named "${name}"`, 'name');
+    const description = describeCertificate(stored.certPem);
+    return {
+      name: stored.name, ...description,
+      daysLeft: Math.floor((Date.parse(description.notAfter) - app.clock().getTime()) / 86_400_000),
+      assignedTo: store.listServers().filter((s) => s.certificate === stored.name).map((s) => s.name),
+    };
+  };
+
+  const listenerOf = (name: string) => {
+    const summary = serverSummaries().find((s) => s.config.name.toLowerCase() === name.toLowerCase());
+    if (!summary) throw new AdminError('not-found', `no virtual server named "${name}"`, 'server');
+    const listener = summary.listening.find((l) => l.mode === 'starttls');
+    if (!listener) throw new AdminError('unavailable', `virtual server "${summary.config.name}" is not running; start it first`, 'server');
+    const host = summary.config.bindAddress === 'all' ? '127.0.0.1' : summary.config.bindAddress;
+    return { config: summary.config, host, port: listener.port };
+  };
+
+  return {
+    'servers.list': async () => serverSummaries(),
+    'servers.get': async ({ name }) => store.getServer(name),
+    'servers.create': async ({ server }) => {
+      const created = store.createServer(server);
+      await engine.reconcile();
+      return created;
+    },
+    'servers.update': async ({ name, patch }) => {
+      const updated = store.updateServer(name, patch);
+      await engine.reconcile();
+      return updated;
+    },
+    'servers.delete': async ({ name }) => {
+      store.deleteServer(name);
+      await engine.reconcile();
+      return null;
+    },
+    'servers.setState': async ({ name, state }) => {
+      await engine.setState(name, state);
+      const summary = serverSummaries().find((s) => s.config.name.toLowerCase() === name.toLowerCase());
+      if (!summary) throw new AdminError('not-found', `no virtual server named "${name}"`, 'name');
+      return summary;
+    },
+    'servers.validateRule': async ({ text }) => parseOrThrow(addressRuleSchema, parseAddressRuleText(text), 'text'),
+
+    'users.list': async () => store.listUsers().map(userSummary),
+    'users.add': async ({ name, password, senders, cramMd5 }) => {
+      await app.addUser(name, password, { senders, cramMd5 });
+      return userSummary(store.findUser(name) as StoredUser);
+    },
+    'users.update': async ({ name, enabled, senders, password, cramMd5 }) => {
+      if (!store.findUser(name)) throw new AdminError('not-found', `no user named "${name}"`, 'name');
+      if (cramMd5 === true && !password && !store.findUser(name)?.cramSecret) {
+        throw new AdminError('invalid', 'enabling CRAM-MD5 needs the password (its secret is stored password-equivalent)', 'password');
+      }
+      if (password) await app.setPassword(name, password);
+      store.updateUser(name, {
+        ...(enabled === undefined ? {} : { enabled }),
+        ...(senders === undefined ? {} : { senders }),
+        ...(cramMd5 === false ? { cramSecret: null } : cramMd5 === true && password ? { cramSecret: password } : {}),
+      });
+      return userSummary(store.findUser(name) as StoredUser);
+    },
+    'users.remove': async ({ name }) => {
+      store.removeUser(name);
+      return null;
+    },
+
+    'domains.list': async () => store.listAcceptedDomains(),
+    'domains.add': async (domain) => {
+      const added = store.addAcceptedDomain(domain);
+      await engine.reconcile();
+      return added;
+    },
+    'domains.remove': async ({ domain }) => {
+      store.removeAcceptedDomain(domain);
+      await engine.reconcile();
+      return null;
+    },
+
+    'certificates.list': async () => store.listCertificates().map((c) => certificateSummary(c.name)),
+    'certificates.createSelfSigned': async ({ name, commonName, altNames, days, assignTo }) => {
+      const material = await createSelfSigned({ commonName, altNames, days, now: app.clock() });
+      store.transaction(() => {
+        store.addCertificate({ name, certPem: material.certPem, chainPem: '', keyPem: material.keyPem, ...inspectCertificate(material.certPem) });
+        if (assignTo) store.updateServer(assignTo, { certificate: name });
+      });
+      await engine.reconcile();
+      return certificateSummary(name);
+    },
+    'certificates.importPem': async ({ name, keyPem, certPem, allowExpired, assignTo }) => {
+      const prepared = preparePemImport({ name, keyPem, certPem, allowExpired, now: app.clock() });
+      store.transaction(() => {
+        store.addCertificate(prepared);
+        if (assignTo) store.updateServer(assignTo, { certificate: name });
+      });
+      await engine.reconcile();
+      return certificateSummary(name);
+    },
+    'certificates.remove': async ({ name }) => {
+      store.removeCertificate(name);
+      return null;
+    },
+
+    'queue.list': async ({ state }) => store.listQueue(state ? { state } : {}).map((m) => ({
+      id: m.id, server: m.serverName, receivedAt: m.receivedAt, from: m.mailFrom, size: m.size, state: m.state,
+      recipients: m.recipients.map((r) => ({ address: r.address, route: r.route, state: r.state, attempts: r.attempts, lastReply: r.lastReply })),
+    })),
+
+    'log.query': async (filter) => app.eventLog.query(filter).map((e) => ({ ...e, user: e.user ?? null })),
+    'log.transcript': async ({ session }) => app.eventLog.transcript(session),
+    'log.export': async ({ format, filter }) => {
+      const events = app.eventLog.query({ ...filter, oldestFirst: true });
+      if (format === 'csv') return toCsv(events);
+      const bind = new Map(store.listServers().map((s) => [s.name, s.bindAddress === 'all' ? '-' : s.bindAddress]));
+      return toW3c(events, { computerName: os.hostname(), serverAddress: (server) => bind.get(server) ?? '-' }, app.clock());
+    },
+    'log.getSettings': async () => app.eventLog.settings(),
+    'log.setSettings': async (settings) => app.eventLog.setSettings(settings),
+
+    'sessions.list': async () => engine.servers().flatMap((server) => server.liveSessions()).map((s): LiveSession => s),
+    'sessions.terminate': async ({ server, id }) => ({ terminated: engine.server(server)?.terminate(id) ?? false }),
+
+    'counters.get': async () => app.counters.read(),
+
+    'policy.simulate': async (input) => {
+      const config = store.getServer(input.server);
+      const policy = compilePolicy(config, store.listAcceptedDomains().map((d) => d.domain));
+      const user = input.user ? store.findUser(input.user) : null;
+      if (input.user && !user) throw new AdminError('invalid', `no user named "${input.user}"`, 'user');
+      return simulateSession(policy, {
+        address: input.address,
+        reverseName: input.reverseName ? { status: 'confirmed', name: input.reverseName } : { status: 'none' },
+        user: user ? { name: user.name, senders: user.senders } : null,
+        tls: input.tls,
+        mailFrom: input.mailFrom,
+        rcptTo: input.rcptTo,
+      });
+    },
+    'probe.run': async ({ server, user, password }) => runSelfProbe({ ...listenerOf(server), user, password }),
+
+    'dns.checkFqdn': async ({ name }) => checkFqdn(store.getServer(name).fqdn),
+    'dns.lookup': async ({ hostname }) => {
+      const addresses = await app.resolverFor([]).addressesOf(hostname).catch(() => []);
+      if (addresses.length === 0) throw new AdminError('not-found', `${hostname} has no A or AAAA record`, 'hostname');
+      return addresses;
+    },
+  };
+}

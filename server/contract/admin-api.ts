@@ -1,0 +1,211 @@
+// The AdminApi: every method the UI needs, with a zod schema for its argument and the type of its
+// result. Electron IPC, the headless web bridge and the renderer's client are all derived from
+// ADMIN_METHODS, so a method that one of them lacks is a compile error. Pure: zod and types only.
+import { z } from 'zod';
+import { type AcceptedDomain, acceptedDomainSchema, addressRuleSchema, emailSchema, serverStateSchema, type ServerState, type VirtualServerConfig, virtualServerSchema } from './settings';
+import { senderPatternSchema, userNameSchema } from './config';
+import type { Decision } from '../policy/decision';
+import type { RelaydeskEvent, SessionEvent } from './events';
+
+// ── result types ─────────────────────────────────────────────────────────────────────────
+
+export interface ServerSummary {
+  config: VirtualServerConfig;
+  running: boolean;
+  paused: boolean;
+  listening: Array<{ address: string; port: number; mode: 'starttls' | 'implicit-tls' }>;
+  bindFailures: Array<{ address: string; port: number; message: string }>;
+  sessions: number;
+}
+
+export interface UserSummary { name: string; enabled: boolean; senders: string[]; cramMd5: boolean; createdAt: string }
+
+export interface CertificateSummary {
+  name: string;
+  subject: string;
+  issuer: string;
+  altNames: string[];
+  serialNumber: string;
+  notBefore: string;
+  notAfter: string;
+  fingerprintSha256: string;
+  keyType: string;
+  selfSigned: boolean;
+  /** Days until expiry (negative once expired). */
+  daysLeft: number;
+  /** Servers using it. */
+  assignedTo: string[];
+}
+
+export interface QueueSummary {
+  id: string;
+  server: string;
+  receivedAt: string;
+  from: string;
+  size: number;
+  state: 'queued' | 'done' | 'frozen';
+  recipients: Array<{ address: string; route: 'local' | 'remote'; state: 'queued' | 'delivered' | 'failed'; attempts: number; lastReply: string | null }>;
+}
+
+export type LoggedEvent = SessionEvent & { id: number; user: string | null };
+
+export interface LiveSession {
+  id: string;
+  server: string;
+  address: string;
+  reverseName: string | null;
+  state: string;
+  tlsProtocol: string | null;
+  tlsCipher: string | null;
+  user: string | null;
+  mechanism: string | null;
+  startedAt: string;
+  bytesIn: number;
+  bytesOut: number;
+  messages: number;
+}
+
+export interface Counters {
+  since: string;
+  perServer: Record<string, { sessions: number; messagesAccepted: number; bytesAccepted: number; refusals: Record<string, number> }>;
+  /** Sessions and refusals per minute for the last hour, oldest first. */
+  perMinute: Array<{ minute: string; sessions: number; refusals: number }>;
+}
+
+export interface SimulationStep {
+  step: 'connect' | 'ehlo' | 'auth' | 'mail' | 'rcpt';
+  /** What the client sent, e.g. "RCPT TO:<x@y>". */
+  command: string;
+  decision: Decision;
+}
+
+export interface SimulationResult {
+  steps: SimulationStep[];
+  /** AUTH mechanisms the EHLO reply would advertise. */
+  advertisedAuth: string[];
+  /** True when every recipient would be accepted. */
+  accepted: boolean;
+}
+
+export interface ProbeCheck {
+  id: string;
+  title: string;
+  pass: boolean;
+  /** What was seen, e.g. "TLSv1.3 TLS_AES_256_GCM_SHA384". */
+  detail: string;
+  /** What to change when it fails. */
+  advice: string | null;
+}
+
+export interface ProbeReport { server: string; target: string; checks: ProbeCheck[]; passed: boolean }
+
+export interface FqdnCheck { fqdn: string; addresses: string[]; localAddresses: string[]; pointsHere: boolean; message: string }
+
+export interface LogSettings { retentionDays: number; maxEvents: number }
+
+// ── method table ─────────────────────────────────────────────────────────────────────────
+
+const name = z.object({ name: z.string().min(1, 'must not be empty') });
+const nothing = z.object({}).strict();
+
+const logFilterSchema = z.object({
+  server: z.string().optional(),
+  address: z.string().optional(),
+  user: z.string().optional(),
+  verdict: z.enum(['allow', 'refuse', 'defer']).optional(),
+  type: z.string().optional(),
+  from: z.iso.datetime().optional(),
+  to: z.iso.datetime().optional(),
+  text: z.string().max(200).optional(),
+  session: z.string().optional(),
+  /** Newest first: events with an id below this one. */
+  beforeId: z.number().int().positive().optional(),
+  limit: z.number().int().min(1).max(5000).default(500),
+}).strict();
+export type LogFilter = z.input<typeof logFilterSchema>;
+
+const passwordSchema = z.string().min(8, 'must have at least 8 characters').max(1024);
+
+/** method<Result>()(inputSchema): the input type is inferred from the schema, the result is declared. */
+function method<O>() {
+  return <I extends z.ZodType>(input: I) => ({ input, output: undefined as unknown as O });
+}
+
+export const simulationInputSchema = z.object({
+  server: z.string().min(1),
+  address: z.string().trim().min(1, 'give the client address'),
+  reverseName: z.string().trim().optional(),
+  user: z.string().trim().optional(),
+  tls: z.boolean(),
+  mailFrom: z.string().trim(),
+  rcptTo: z.array(emailSchema).min(1, 'give at least one recipient').max(100),
+}).strict();
+export type SimulationInput = z.input<typeof simulationInputSchema>;
+
+export const ADMIN_METHODS = {
+  'servers.list': method<ServerSummary[]>()(nothing),
+  'servers.get': method<VirtualServerConfig>()(name),
+  'servers.create': method<VirtualServerConfig>()(z.object({ server: virtualServerSchema })),
+  'servers.update': method<VirtualServerConfig>()(z.object({ name: z.string().min(1), patch: z.record(z.string(), z.unknown()) })),
+  'servers.delete': method<null>()(name),
+  'servers.setState': method<ServerSummary>()(z.object({ name: z.string().min(1), state: serverStateSchema })),
+  /** Parse "10.0.0.0/8", "192.0.2.7/255.255.255.0", "::1" or "office.example" into a list entry. */
+  'servers.validateRule': method<z.output<typeof addressRuleSchema>>()(z.object({ text: z.string().min(1, 'must not be empty') })),
+
+  'users.list': method<UserSummary[]>()(nothing),
+  'users.add': method<UserSummary>()(z.object({ name: userNameSchema, password: passwordSchema, senders: z.array(senderPatternSchema).default([]), cramMd5: z.boolean().default(false) })),
+  'users.update': method<UserSummary>()(z.object({ name: z.string().min(1), enabled: z.boolean().optional(), senders: z.array(senderPatternSchema).optional(), password: passwordSchema.optional(), cramMd5: z.boolean().optional() })),
+  'users.remove': method<null>()(name),
+
+  'domains.list': method<AcceptedDomain[]>()(nothing),
+  'domains.add': method<AcceptedDomain>()(acceptedDomainSchema),
+  'domains.remove': method<null>()(z.object({ domain: z.string().min(1) })),
+
+  'certificates.list': method<CertificateSummary[]>()(nothing),
+  'certificates.createSelfSigned': method<CertificateSummary>()(z.object({
+    name: z.string().trim().min(1).max(100), commonName: z.string().trim().min(1).max(253),
+    altNames: z.array(z.string().trim().min(1)).default([]), days: z.number().int().min(1).max(3650).default(825), assignTo: z.string().optional(),
+  })),
+  'certificates.importPem': method<CertificateSummary>()(z.object({
+    name: z.string().trim().min(1).max(100), keyPem: z.string().min(1, 'paste the PEM private key'),
+    certPem: z.string().min(1, 'paste the PEM certificate chain'), allowExpired: z.boolean().default(false), assignTo: z.string().optional(),
+  })),
+  'certificates.remove': method<null>()(name),
+
+  'queue.list': method<QueueSummary[]>()(z.object({ state: z.enum(['queued', 'done', 'frozen']).optional() })),
+
+  'log.query': method<LoggedEvent[]>()(logFilterSchema),
+  'log.transcript': method<string[]>()(z.object({ session: z.string().min(1) })),
+  'log.export': method<string>()(z.object({ format: z.enum(['w3c', 'csv']), filter: logFilterSchema.default({ limit: 5000 }) })),
+  'log.getSettings': method<LogSettings>()(nothing),
+  'log.setSettings': method<LogSettings>()(z.object({ retentionDays: z.number().int().min(1).max(3650), maxEvents: z.number().int().min(1000).max(50_000_000) })),
+
+  'sessions.list': method<LiveSession[]>()(nothing),
+  'sessions.terminate': method<{ terminated: boolean }>()(z.object({ server: z.string().min(1), id: z.string().min(1) })),
+
+  'counters.get': method<Counters>()(nothing),
+
+  'policy.simulate': method<SimulationResult>()(simulationInputSchema),
+  'probe.run': method<ProbeReport>()(z.object({ server: z.string().min(1), user: z.string().optional(), password: z.string().optional() })),
+
+  'dns.checkFqdn': method<FqdnCheck>()(name),
+  'dns.lookup': method<string[]>()(z.object({ hostname: z.string().trim().min(1).max(253) })),
+};
+
+export type AdminMethodName = keyof typeof ADMIN_METHODS;
+export const ADMIN_METHOD_NAMES = Object.keys(ADMIN_METHODS) as AdminMethodName[];
+
+export type MethodInput<M extends AdminMethodName> = z.input<(typeof ADMIN_METHODS)[M]['input']>;
+export type ParsedInput<M extends AdminMethodName> = z.output<(typeof ADMIN_METHODS)[M]['input']>;
+export type MethodOutput<M extends AdminMethodName> = (typeof ADMIN_METHODS)[M]['output'];
+
+/** What the server implements (arguments already parsed). */
+export type AdminApiHandlers = { [M in AdminMethodName]: (input: ParsedInput<M>) => Promise<MethodOutput<M>> };
+
+/** What a client calls (arguments as the user typed them). */
+export type AdminApi = { [M in AdminMethodName]: (input: MethodInput<M>) => Promise<MethodOutput<M>> };
+
+export interface ApiError { code: string; message: string; field?: string }
+export type ApiResult<T> = { ok: true; value: T } | { ok: false; error: ApiError };
+
+export type { RelaydeskEvent, ServerState };

@@ -1,0 +1,106 @@
+// The live log on disk: session events from the bus are buffered and written to SQLite in
+// batches (one transaction every FLUSH_MS), so the SMTP path never waits for the log. Retention
+// by age and by count runs once a minute. Credentials never reach an event in the first place.
+import type { SessionEvent } from '../contract/events';
+import type { LogFilter, LogSettings } from '../contract/admin-api';
+import type { Store } from '../store/store';
+import type { EventBus } from './event-bus';
+
+const FLUSH_MS = 200;
+const PRUNE_MS = 60_000;
+/** Beyond this many unwritten events (a stalled disk) the oldest are dropped and counted. */
+const MAX_BUFFERED = 200_000;
+export const DEFAULT_LOG_SETTINGS: LogSettings = { retentionDays: 30, maxEvents: 1_000_000 };
+
+export class EventLog {
+  private buffer: SessionEvent[] = [];
+  private flushTimer: NodeJS.Timeout | null = null;
+  private pruneTimer: NodeJS.Timeout | null = null;
+  private unsubscribe: (() => void) | null = null;
+  dropped = 0;
+
+  constructor(private readonly store: Store, private readonly bus: EventBus, private readonly now: () => Date) {}
+
+  start(): void {
+    this.unsubscribe = this.bus.subscribe((event) => {
+      if (!('session' in event)) return;
+      if (this.buffer.length >= MAX_BUFFERED) {
+        this.buffer.shift();
+        this.dropped++;
+      }
+      this.buffer.push(event);
+      if (!this.flushTimer) {
+        this.flushTimer = setTimeout(() => this.flush(), FLUSH_MS);
+        this.flushTimer.unref();
+      }
+    });
+    this.pruneTimer = setInterval(() => this.prune(), PRUNE_MS);
+    this.pruneTimer.unref();
+    this.prune();
+  }
+
+  stop(): void {
+    this.unsubscribe?.();
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
+    this.flush();
+  }
+
+  flush(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    if (this.buffer.length === 0) return;
+    const batch = this.buffer;
+    this.buffer = [];
+    try {
+      this.store.appendEvents(batch);
+    } catch {
+      this.dropped += batch.length; // a full disk must not take the SMTP service down with it
+    }
+  }
+
+  settings(): LogSettings {
+    const raw = this.store.getMeta('log.settings');
+    return raw ? { ...DEFAULT_LOG_SETTINGS, ...(JSON.parse(raw) as Partial<LogSettings>) } : DEFAULT_LOG_SETTINGS;
+  }
+
+  setSettings(settings: LogSettings): LogSettings {
+    this.store.setMeta('log.settings', JSON.stringify(settings));
+    this.prune();
+    return settings;
+  }
+
+  prune(): number {
+    this.flush();
+    const { retentionDays, maxEvents } = this.settings();
+    const cutoff = new Date(this.now().getTime() - retentionDays * 86_400_000).toISOString();
+    return this.store.pruneEvents(cutoff, maxEvents);
+  }
+
+  query(filter: LogFilter & { oldestFirst?: boolean }): Array<SessionEvent & { id: number }> {
+    this.flush();
+    return this.store.queryEvents({ ...filter, limit: filter.limit ?? 500 });
+  }
+
+  /** A session as lines, like a protocol transcript; AUTH payloads appear only as ***. */
+  transcript(session: string): string[] {
+    return this.query({ session, limit: 5000, oldestFirst: true }).flatMap(transcriptLines);
+  }
+}
+
+function reply(e: { decision: { code: number; enhanced: string; text: string; rule: string } }): string {
+  return `S: ${e.decision.code} ${e.decision.enhanced} ${e.decision.text}   [${e.decision.rule}]`;
+}
+
+export function transcriptLines(e: SessionEvent): string[] {
+  const t = e.at.slice(11, 23);
+  switch (e.type) {
+    case 'connect': return [`${t} -- connect from ${e.address} to port ${e.port}`, `${t} ${reply(e)}`];
+    case 'ehlo': return [`${t} C: EHLO ${e.hostname}`];
+    case 'starttls': return [`${t} C: STARTTLS`, `${t} -- ${e.protocol} ${e.cipher} (${e.bits} bits)`, ...(e.decision.verdict === 'allow' ? [] : [`${t} ${reply(e)}`])];
+    case 'auth': return [`${t} C: AUTH ${e.mechanism} ***`, `${t} S: ${e.outcome === 'success' ? '235 2.7.0 Authentication successful' : e.decision ? `${e.decision.code} ${e.decision.enhanced} ${e.decision.text}` : e.outcome} (login ${e.login})`];
+    case 'mail': return [`${t} C: MAIL FROM:<${e.from}>`, `${t} ${reply(e)}`];
+    case 'rcpt': return [`${t} C: RCPT TO:<${e.to}>`, `${t} ${reply(e)}`];
+    case 'data': return [`${t} C: DATA (${e.size} bytes)`, `${t} ${reply(e)}`];
+    case 'close': return [`${t} -- closed after ${e.durationMs} ms`];
+  }
+}

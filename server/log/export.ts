@@ -1,0 +1,57 @@
+// Export of the live log: the W3C extended log format IIS used for SMTP (the command in
+// cs-method, the reply code in sc-status) and CSV. Input: events oldest first.
+import type { SessionEvent } from '../contract/events';
+
+export const W3C_FIELDS = 'date time c-ip cs-username s-sitename s-computername s-ip s-port cs-method cs-uri-query sc-status sc-win32-status sc-bytes cs-bytes time-taken cs-version cs-host cs(User-Agent) cs(Cookie) cs(Referer)';
+
+/** W3C fields may not contain spaces: IIS wrote them as "+". */
+function w3c(value: string | number | null | undefined): string {
+  if (value === null || value === undefined || value === '') return '-';
+  return String(value).replace(/\s+/g, '+');
+}
+
+function command(e: SessionEvent): { method: string; query: string; status: number; csBytes: number; timeTaken: number; agent: string } {
+  const none = { csBytes: 0, timeTaken: 0, agent: '-' };
+  switch (e.type) {
+    case 'connect': return { ...none, method: 'CONNECT', query: e.decision.rule, status: e.decision.code };
+    case 'ehlo': return { ...none, method: 'EHLO', query: e.hostname, status: 250, agent: e.hostname };
+    case 'starttls': return { ...none, method: 'STARTTLS', query: `${e.protocol} ${e.cipher}`, status: e.decision.verdict === 'allow' ? 220 : e.decision.code };
+    case 'auth': return { ...none, method: 'AUTH', query: e.mechanism, status: e.outcome === 'success' ? 235 : (e.decision?.code ?? 535) };
+    case 'mail': return { ...none, method: 'MAIL', query: `FROM:<${e.from}>`, status: e.decision.code };
+    case 'rcpt': return { ...none, method: 'RCPT', query: `TO:<${e.to}>`, status: e.decision.code };
+    case 'data': return { ...none, method: 'DATA', query: e.queueId ?? e.decision.rule, status: e.decision.code, csBytes: e.size };
+    case 'close': return { ...none, method: 'QUIT', query: '-', status: 0, timeTaken: e.durationMs };
+  }
+}
+
+export function toW3c(events: readonly SessionEvent[], context: { computerName: string; serverAddress(server: string): string }, now: Date): string {
+  const lines = ['#Software: Relaydesk', '#Version: 1.0', `#Date: ${now.toISOString().replace('T', ' ').slice(0, 19)}`, `#Fields: ${W3C_FIELDS}`];
+  const ports = new Map<string, number>();
+  for (const e of events) {
+    if (e.type === 'connect') ports.set(e.session, e.port);
+    const c = command(e);
+    lines.push([
+      e.at.slice(0, 10), e.at.slice(11, 19), w3c(e.address), w3c(e.user), w3c(e.server), w3c(context.computerName),
+      w3c(context.serverAddress(e.server)), w3c(ports.get(e.session)), c.method, w3c(c.query), c.status, 0, 0, c.csBytes, c.timeTaken,
+      'SMTP', '-', w3c(c.agent), '-', '-',
+    ].join(' '));
+  }
+  return `${lines.join('\r\n')}\r\n`;
+}
+
+const CSV_COLUMNS = ['at', 'server', 'session', 'address', 'user', 'type', 'command', 'code', 'enhanced', 'text', 'rule'];
+
+function csv(value: string | number | null | undefined): string {
+  const text = value === null || value === undefined ? '' : String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+export function toCsv(events: readonly SessionEvent[]): string {
+  const rows = [CSV_COLUMNS.join(',')];
+  for (const e of events) {
+    const c = command(e);
+    const decision = 'decision' in e ? e.decision : undefined;
+    rows.push([e.at, e.server, e.session, e.address, e.user, e.type, `${c.method} ${c.query}`.trim(), c.status || '', decision?.enhanced, decision?.text, decision?.rule].map(csv).join(','));
+  }
+  return `${rows.join('\r\n')}\r\n`;
+}

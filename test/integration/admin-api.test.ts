@@ -1,0 +1,175 @@
+// AdminApi behaviour against a running engine: the policy simulator agrees with the wire on a
+// table of cases, the self-probe passes a secure server and names each weakness of a weakened
+// one, the live log (queries, transcripts, retention, W3C and CSV export), sessions and counters.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAdminHandlers } from '../../server/admin';
+import type { AdminApiHandlers } from '../../server/contract/admin-api';
+import type { SessionEvent } from '../../server/contract/events';
+import { DEFAULT_ACCESS, DEFAULT_MESSAGES, DEFAULT_SERVER_NAME, type AccessSettings, type AddressRuleInput, type MessageSettings } from '../../server/contract/settings';
+import { W3C_FIELDS } from '../../server/log/export';
+import { plainAuth, RawSmtp } from '../../server/probe/smtp-line-client';
+import { eventually, startTestApp, type TestApp } from '../helpers/test-app';
+
+const PASSWORD = 'correct horse battery';
+
+interface Case {
+  desc: string;
+  access?: Partial<AccessSettings>;
+  messages?: Partial<MessageSettings>;
+  connectionRules?: AddressRuleInput[];
+  from: string;
+  user?: string;
+  tls: boolean;
+  mailFrom: string;
+  rcptTo: string[];
+}
+
+const CASES: Case[] = [
+  { desc: 'secure default, no TLS', from: '127.0.0.1', tls: false, mailFrom: 'alice@example.com', rcptTo: ['bob@example.com'] },
+  { desc: 'secure default, TLS, no user', from: '127.0.0.1', tls: true, mailFrom: 'alice@example.com', rcptTo: ['bob@example.com'] },
+  { desc: 'secure default, TLS, user relays', from: '127.0.0.1', user: 'alice', tls: true, mailFrom: 'alice@example.com', rcptTo: ['bob@example.com', 'far@elsewhere.net'] },
+  { desc: 'authenticated relay switched off', access: { relayForAuthenticated: false }, from: '127.0.0.1', user: 'alice', tls: true, mailFrom: 'alice@example.com', rcptTo: ['far@elsewhere.net', 'bob@example.com'] },
+  { desc: 'restricted sender', access: { restrictSenders: true }, from: '127.0.0.1', user: 'alice', tls: true, mailFrom: 'ceo@example.com', rcptTo: ['bob@example.com'] },
+  { desc: 'recipient limit', messages: { maxRecipientsPerMessage: 2 }, from: '127.0.0.1', user: 'alice', tls: true, mailFrom: 'alice@example.com', rcptTo: ['a@example.com', 'b@example.com', 'c@example.com'] },
+  { desc: 'basic requires TLS, plaintext attempt', access: { requireSecureChannel: false }, from: '127.0.0.1', user: 'alice', tls: false, mailFrom: 'alice@example.com', rcptTo: ['bob@example.com'] },
+  { desc: 'anonymous, excluded client', access: { anonymous: true, requireSecureChannel: false }, connectionRules: [{ kind: 'address', address: '127.0.0.2' }], from: '127.0.0.2', tls: false, mailFrom: 'x@example.com', rcptTo: ['bob@example.com'] },
+  { desc: 'anonymous, relay refused, local accepted', access: { anonymous: true, requireSecureChannel: false }, from: '127.0.0.3', tls: false, mailFrom: 'scanner@example.com', rcptTo: ['far@elsewhere.net', 'bob@example.com'] },
+];
+
+/** The same session on the wire; returns the reply code of each step the simulator reports. */
+async function wire(t: TestApp, c: Case): Promise<number[]> {
+  const codes: number[] = [];
+  const { client, greeting } = await RawSmtp.connect(t.port, { localAddress: c.from });
+  codes.push(greeting.code);
+  try {
+    if (greeting.code !== 220) return codes;
+    codes.push((await client.command('EHLO client')).code);
+    if (c.tls) {
+      await client.startTls();
+      await client.command('EHLO client');
+    }
+    if (c.user) codes.push((await client.command(`AUTH PLAIN ${plainAuth(c.user, PASSWORD)}`)).code);
+    const mail = await client.command(`MAIL FROM:<${c.mailFrom}>`);
+    codes.push(mail.code);
+    if (mail.code !== 250) return codes;
+    for (const rcpt of c.rcptTo) codes.push((await client.command(`RCPT TO:<${rcpt}>`)).code);
+    return codes;
+  } finally {
+    client.close();
+  }
+}
+
+describe('AdminApi against a running engine', () => {
+  let t: TestApp;
+  let api: AdminApiHandlers;
+  beforeAll(async () => {
+    t = await startTestApp({ users: [{ name: 'alice', password: PASSWORD }], domains: ['example.com'] });
+    api = createAdminHandlers(t.app);
+  });
+  afterAll(() => t.close());
+
+  it.each(CASES)('simulator agrees with the wire: $desc', async (c) => {
+    await api['servers.update']({
+      name: DEFAULT_SERVER_NAME,
+      patch: { access: { ...DEFAULT_ACCESS, ...c.access }, messages: { ...DEFAULT_MESSAGES, ...c.messages }, connectionRules: c.connectionRules ?? [] },
+    });
+    const simulated = await api['policy.simulate']({ server: DEFAULT_SERVER_NAME, address: c.from, user: c.user, tls: c.tls, mailFrom: c.mailFrom, rcptTo: c.rcptTo });
+    const onWire = await wire(t, c);
+    expect(simulated.steps.map((s) => s.decision.code)).toEqual(onWire);
+    for (const step of simulated.steps) expect(step.decision.rule).toBeTruthy();
+  });
+
+  it('self-probe: a secure server passes every check', async () => {
+    await api['servers.update']({ name: DEFAULT_SERVER_NAME, patch: { access: DEFAULT_ACCESS, messages: DEFAULT_MESSAGES, connectionRules: [] } });
+    const report = await api['probe.run']({ server: DEFAULT_SERVER_NAME, user: 'alice', password: PASSWORD });
+    expect(report.checks.filter((c) => !c.pass)).toEqual([]);
+    expect(report.checks.map((c) => c.id)).toEqual([
+      'greeting', 'starttls-offered', 'auth-hidden-before-tls', 'plaintext-auth-refused', 'tls-handshake', 'certificate-names',
+      'certificate-valid', 'unauthenticated-relay-refused', 'legacy-tls-refused', 'authenticated-relay-allowed',
+    ]);
+    expect(report.passed).toBe(true);
+  });
+
+  it('self-probe: a weakened server fails by name, each with advice', async () => {
+    await api['servers.update']({
+      name: DEFAULT_SERVER_NAME,
+      patch: { access: { ...DEFAULT_ACCESS, anonymous: true, requireSecureChannel: false, basicRequiresTls: false, relayMode: 'all-except', requireStrongEncryption: false, allowLegacyTls: true, relayForAuthenticated: false } },
+    });
+    const report = await api['probe.run']({ server: DEFAULT_SERVER_NAME });
+    const failed = report.checks.filter((c) => !c.pass);
+    expect(failed.map((c) => c.id).sort()).toEqual(['auth-hidden-before-tls', 'legacy-tls-refused', 'plaintext-auth-refused', 'unauthenticated-relay-refused']);
+    for (const check of failed) expect(check.advice).toBeTruthy();
+    expect(report.passed).toBe(false);
+    await api['servers.update']({ name: DEFAULT_SERVER_NAME, patch: { access: DEFAULT_ACCESS } });
+  });
+
+  it('lists live sessions and terminates one with 421 4.3.2', async () => {
+    const { client } = await RawSmtp.connect(t.port);
+    await client.command('EHLO client');
+    await client.startTls();
+    await client.command('EHLO client');
+    const sessions = await eventually(async () => {
+      const list = await api['sessions.list']({});
+      return list.find((s) => s.tlsProtocol === 'TLSv1.3') ? list : null;
+    });
+    const session = sessions.find((s) => s.tlsProtocol === 'TLSv1.3');
+    expect(session).toMatchObject({ server: DEFAULT_SERVER_NAME, address: '127.0.0.1', user: null });
+    expect(session?.bytesIn).toBeGreaterThan(0);
+    expect(await api['sessions.terminate']({ server: DEFAULT_SERVER_NAME, id: session?.id as string })).toEqual({ terminated: true });
+    expect((await client.readReply()).raw).toBe('421 4.3.2 Session terminated by the administrator');
+    expect(await client.closed()).toBe(true);
+  });
+
+  it('queries the log, keeps AUTH payloads out of transcripts, and counts', async () => {
+    const { client } = await RawSmtp.connect(t.port, { localAddress: '127.0.0.9' });
+    await client.command('EHLO transcript.test');
+    await client.startTls();
+    await client.command('EHLO transcript.test');
+    await client.command(`AUTH PLAIN ${plainAuth('alice', PASSWORD)}`);
+    await client.command('MAIL FROM:<alice@example.com>');
+    await client.command('RCPT TO:<bob@example.com>');
+    await client.command('QUIT');
+    const closed = await eventually(async () => (await api['log.query']({ address: '127.0.0.9', type: 'close', limit: 5 }))[0]);
+    const transcript = await api['log.transcript']({ session: closed.session });
+    expect(transcript.join('\n')).toMatch(/C: EHLO transcript\.test[\s\S]*C: STARTTLS[\s\S]*C: AUTH PLAIN \*\*\*[\s\S]*S: 235[\s\S]*C: RCPT TO:<bob@example\.com>\n.* S: 250 2\.1\.5 Accepted {3}\[relay:accepted-domain example\.com\][\s\S]*closed after/);
+    expect(transcript.join('\n')).not.toContain(PASSWORD);
+    const byUser = await api['log.query']({ user: 'alice', type: 'rcpt', limit: 50 });
+    expect(byUser.length).toBeGreaterThan(0);
+    const refused = await api['log.query']({ verdict: 'refuse', limit: 500 });
+    expect(refused.every((e) => 'decision' in e && e.decision?.verdict === 'refuse')).toBe(true);
+    expect((await api['log.query']({ text: 'transcript.test', limit: 10 })).length).toBeGreaterThan(0);
+    const counters = await api['counters.get']({});
+    expect(counters.perServer[DEFAULT_SERVER_NAME]?.sessions).toBeGreaterThan(5);
+    expect(counters.perMinute).toHaveLength(60);
+  });
+
+  it('exports W3C extended and CSV logs that parse back to the sessions', async () => {
+    const w3c = await api['log.export']({ format: 'w3c', filter: { address: '127.0.0.9', limit: 100 } });
+    const lines = w3c.trim().split('\r\n');
+    expect(lines[3]).toBe(`#Fields: ${W3C_FIELDS}`);
+    const records = lines.filter((l) => !l.startsWith('#')).map((l) => l.split(' '));
+    const fields = W3C_FIELDS.split(' ');
+    for (const record of records) expect(record).toHaveLength(fields.length);
+    const column = (name: string) => records.map((r) => r[fields.indexOf(name)]);
+    expect(column('cs-method')).toEqual(['CONNECT', 'EHLO', 'STARTTLS', 'EHLO', 'AUTH', 'MAIL', 'RCPT', 'QUIT']);
+    expect(column('sc-status')).toEqual(['220', '250', '220', '250', '235', '250', '250', '0']);
+    expect(new Set(column('c-ip'))).toEqual(new Set(['127.0.0.9']));
+    expect(column('cs-username').slice(5)).toEqual(['alice', 'alice', 'alice']);
+    const csv = await api['log.export']({ format: 'csv', filter: { address: '127.0.0.9', limit: 100 } });
+    expect(csv.split('\r\n')[0]).toBe('at,server,session,address,user,type,command,code,enhanced,text,rule');
+    expect(csv.trim().split('\r\n')).toHaveLength(records.length + 1);
+  });
+
+  it('applies retention by age and by count', async () => {
+    const old: SessionEvent = { type: 'close', at: '2001-01-01T00:00:00.000Z', server: 'x', session: 'old', address: '192.0.2.1', user: null, bytesIn: 0, bytesOut: 0, durationMs: 1 };
+    t.app.store.appendEvents([old]);
+    await api['log.setSettings']({ retentionDays: 30, maxEvents: 1_000_000 });
+    expect(await api['log.query']({ session: 'old', limit: 5 })).toEqual([]);
+    const many: SessionEvent[] = Array.from({ length: 1500 }, (_, i) => ({ ...old, at: new Date().toISOString(), session: `bulk-${i}` }));
+    t.app.store.appendEvents(many);
+    await api['log.setSettings']({ retentionDays: 30, maxEvents: 1000 });
+    expect(t.app.store.countEvents()).toBe(1000);
+    expect((await api['log.query']({ session: 'bulk-1499', limit: 1 })).length).toBe(1);
+    expect(await api['log.getSettings']({})).toEqual({ retentionDays: 30, maxEvents: 1000 });
+  });
+});
