@@ -2,6 +2,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
+import reactHooks from 'eslint-plugin-react-hooks';
 
 const nodeBuiltins = ['fs', 'net', 'tls', 'dns', 'child_process', 'http', 'https', 'os', 'path', 'crypto', 'stream', 'worker_threads'];
 
@@ -28,6 +29,20 @@ export default tseslint.config(
       'no-restricted-imports': ['error', {
         paths: [{ name: 'electron', message: 'server/ runs headless and must not import electron.' }],
         patterns: [{ group: ['**/electron/**', '**/renderer/**', 'react', 'react-dom'], message: 'server/ must not import the desktop shell or the UI.' }],
+      }],
+    },
+  },
+  {
+    // The UI talks only to the AdminApi: types and schemas from server/contract, nothing else of server/.
+    files: ['renderer/**/*.ts', 'renderer/**/*.tsx'],
+    languageOptions: { globals: { ...globals.browser } },
+    plugins: { 'react-hooks': reactHooks },
+    rules: {
+      'react-hooks/rules-of-hooks': 'error',
+      'react-hooks/exhaustive-deps': 'warn',
+      'no-restricted-imports': ['error', {
+        paths: [{ name: 'electron', message: 'the renderer is sandboxed; use the AdminApi client.' }],
+        patterns: [{ regex: '(^|/)server/(?!contract/)', message: 'the renderer imports only server/contract (types and schemas).' }, { group: ['node:*'], message: 'no Node in the renderer.' }],
       }],
     },
   },

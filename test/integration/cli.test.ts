@@ -1,28 +1,16 @@
 // The `relaydesk` command as a user runs it (child processes of bin/relaydesk.js, built by
 // `npm test`): serve's output, changes from a second process applied to the running server
 // within a second, config export/import round trips, refused imports, graceful SIGTERM.
-import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { App } from '../../server/app';
 import { DEFAULT_SERVER_NAME } from '../../server/contract/settings';
 import { plainAuth, RawSmtp } from '../../server/probe/smtp-line-client';
+import { cli, preparedDataDir as prepareDir, serve as startServe, type Served } from '../helpers/serve-process';
 import { eventually, tempDir } from '../helpers/test-app';
 
-const BIN = path.resolve(__dirname, '..', '..', 'bin', 'relaydesk.js');
 const PASSWORD = 'correct horse battery';
-
-function cli(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(process.execPath, [BIN, ...args], { timeout: 20_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
-    if (input !== undefined) child.stdin?.end(input);
-  });
-}
-
-interface Served { child: ChildProcessWithoutNullStreams; port: number; output: () => string; exited: Promise<number | null> }
 
 const children: ChildProcessWithoutNullStreams[] = [];
 const dirs: string[] = [];
@@ -31,29 +19,16 @@ afterEach(() => {
   for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 });
 
-/** A data folder whose default server listens on a free port (as a first start would, but on port 0). */
 async function preparedDataDir(): Promise<string> {
-  const dir = tempDir();
+  const dir = await prepareDir();
   dirs.push(dir);
-  const app = new App({ dataDir: dir, firstStartPort: 0 });
-  await app.ensureDefaults();
-  app.store.addAcceptedDomain({ domain: 'example.com', action: 'drop', forwardTo: null });
-  app.store.close();
   return dir;
 }
 
 async function serve(dir: string, extra: string[] = []): Promise<Served> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--data', dir, ...extra], { stdio: 'pipe' });
-  children.push(child);
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const port = await eventually(() => {
-    const match = /relaydesk: Default SMTP virtual server listening on 127\.0\.0\.1:(\d+) \(starttls\)/.exec(out);
-    return match ? Number(match[1]) : 0;
-  }, 15_000);
-  return { child, port, output: () => out, exited };
+  const served = await startServe(dir, extra);
+  children.push(served.child);
+  return served;
 }
 
 async function authenticatedSession(port: number, from = '127.0.0.1'): Promise<RawSmtp> {

@@ -1,0 +1,85 @@
+// First run: names the secure defaults, asks for the first user, and shows what to type into a
+// mail client or scanner. Shown while no user exists.
+import { Button, Field, Input, makeStyles, MessageBar, MessageBarBody, MessageBarTitle, Text, tokens } from '@fluentui/react-components';
+import { useState } from 'react';
+import { api, errorField, errorMessage } from '../api/client';
+import { useApiData } from '../api/hooks';
+import { useServers } from '../api/servers';
+
+const useStyles = makeStyles({
+  guide: { margin: `${tokens.spacingVerticalL} ${tokens.spacingHorizontalXL} 0`, padding: tokens.spacingHorizontalL, borderRadius: tokens.borderRadiusLarge, border: `1px solid ${tokens.colorBrandStroke2}`, backgroundColor: tokens.colorBrandBackground2, display: 'grid', gridTemplateColumns: 'minmax(260px, 1fr) minmax(260px, 1fr)', gap: tokens.spacingHorizontalXL },
+  list: { margin: 0, paddingLeft: '1.2em', display: 'flex', flexDirection: 'column', gap: '4px' },
+  form: { display: 'flex', flexDirection: 'column', gap: tokens.spacingVerticalS },
+  table: { borderCollapse: 'collapse', '& td': { padding: '2px 12px 2px 0', verticalAlign: 'top' } },
+});
+
+export function FirstRunGuide() {
+  const styles = useStyles();
+  const users = useApiData(() => api['users.list']({}), []);
+  const { servers } = useServers();
+  const [name, setName] = useState('');
+  const [password, setPassword] = useState('');
+  const [confirm, setConfirm] = useState('');
+  const [error, setError] = useState<{ message: string; field?: string } | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  if (!users.data || (users.data.length > 0 && !done)) return null;
+  const server = servers?.[0];
+  const listener = server?.listening.find((l) => l.mode === 'starttls');
+  const host = server && server.config.bindAddress !== 'all' ? server.config.bindAddress : 'this computer';
+
+  const add = async () => {
+    if (password !== confirm) return setError({ message: 'The two passwords differ', field: 'confirm' });
+    try {
+      await api['users.add']({ name, password });
+      setDone(name);
+      setError(null);
+    } catch (err) {
+      setError({ message: errorMessage(err), field: errorField(err) });
+    }
+  };
+
+  return (
+    <section className={styles.guide} aria-label="First run">
+      <div>
+        <Text weight="semibold" size={400} block>Welcome to Relaydesk</Text>
+        <Text block>Your server is secure by default:</Text>
+        <ul className={styles.list}>
+          <li>listens on {server ? `${host}:${listener?.port ?? server.config.port}` : '127.0.0.1'} only</li>
+          <li>requires TLS (STARTTLS) before anything else, with strong encryption only</li>
+          <li>requires every client to sign in; anonymous access is off</li>
+          <li>relays only for signed-in users; the relay list is empty</li>
+        </ul>
+        <Text block style={{ marginTop: 12 }} weight="semibold">In the mail client or scanner</Text>
+        <table className={styles.table}>
+          <tbody>
+            <tr><td>Server</td><td>{host}</td></tr>
+            <tr><td>Port</td><td>{listener?.port ?? server?.config.port ?? 2525}</td></tr>
+            <tr><td>Security</td><td>STARTTLS</td></tr>
+            <tr><td>Authentication</td><td>Normal password (PLAIN or LOGIN), with the user below</td></tr>
+          </tbody>
+        </table>
+      </div>
+      <div className={styles.form}>
+        {done ? (
+          <MessageBar intent="success"><MessageBarBody><MessageBarTitle>User {done} added</MessageBarTitle>Use it in your first client. Add more under Users.</MessageBarBody></MessageBar>
+        ) : (
+          <>
+            <Text weight="semibold">Add the first user</Text>
+            <Field label="User name" hint="For example scanner@yourcompany.com" validationMessage={error?.field === 'name' ? error.message : undefined}>
+              <Input value={name} onChange={(_e, d) => setName(d.value)} />
+            </Field>
+            <Field label="Password" hint="At least 8 characters; a passphrase is best" validationMessage={error?.field === 'password' ? error.message : undefined}>
+              <Input type="password" value={password} onChange={(_e, d) => setPassword(d.value)} />
+            </Field>
+            <Field label="Confirm password" validationMessage={error?.field === 'confirm' ? error.message : undefined}>
+              <Input type="password" value={confirm} onChange={(_e, d) => setConfirm(d.value)} />
+            </Field>
+            {error && !error.field && <Text style={{ color: tokens.colorPaletteRedForeground1 }}>{error.message}</Text>}
+            <Button appearance="primary" onClick={() => void add()} disabled={!name || !password}>Add user</Button>
+          </>
+        )}
+        {done && <Button onClick={() => { setDone(null); users.reload(); }}>Close this guide</Button>}
+      </div>
+    </section>
+  );
+}

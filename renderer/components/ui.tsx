@@ -1,0 +1,84 @@
+// Small building blocks shared by the pages and sheets.
+import {
+  Button, Dialog, DialogActions, DialogBody, DialogContent, DialogSurface, DialogTitle, makeStyles, MessageBar, MessageBarBody,
+  MessageBarTitle, Spinner, Subtitle1, Text, tokens,
+} from '@fluentui/react-components';
+import type { ReactNode } from 'react';
+
+export const useUiStyles = makeStyles({
+  page: { display: 'flex', flexDirection: 'column', gap: tokens.spacingVerticalM, padding: `${tokens.spacingVerticalL} ${tokens.spacingHorizontalXL}`, minWidth: 0 },
+  header: { display: 'flex', alignItems: 'center', gap: tokens.spacingHorizontalM, flexWrap: 'wrap' },
+  grow: { flexGrow: 1 },
+  row: { display: 'flex', gap: tokens.spacingHorizontalM, alignItems: 'flex-end', flexWrap: 'wrap' },
+  stack: { display: 'flex', flexDirection: 'column', gap: tokens.spacingVerticalM },
+  form: { display: 'flex', flexDirection: 'column', gap: tokens.spacingVerticalS, maxWidth: '560px', '& > button': { alignSelf: 'flex-start' } },
+  muted: { color: tokens.colorNeutralForeground3 },
+  mono: { fontFamily: tokens.fontFamilyMonospace, fontSize: tokens.fontSizeBase200, wordBreak: 'break-all' },
+  tableWrap: { overflowX: 'auto', border: `1px solid ${tokens.colorNeutralStroke2}`, borderRadius: tokens.borderRadiusMedium, backgroundColor: tokens.colorNeutralBackground1 },
+  card: { padding: tokens.spacingHorizontalL, border: `1px solid ${tokens.colorNeutralStroke2}`, borderRadius: tokens.borderRadiusLarge, backgroundColor: tokens.colorNeutralBackground1, display: 'flex', flexDirection: 'column', gap: tokens.spacingVerticalS, '& > button': { alignSelf: 'flex-start' } },
+});
+
+export function PageHeader({ title, description, children }: { title: string; description?: string; children?: ReactNode }) {
+  const styles = useUiStyles();
+  return (
+    <div className={styles.header}>
+      <div className={styles.grow}>
+        <Subtitle1 as="h1" block>{title}</Subtitle1>
+        {description && <Text className={styles.muted}>{description}</Text>}
+      </div>
+      {children}
+    </div>
+  );
+}
+
+export function ErrorBar({ error, title = 'Something went wrong' }: { error: string | null | undefined; title?: string }) {
+  if (!error) return null;
+  return (
+    <MessageBar intent="error">
+      <MessageBarBody><MessageBarTitle>{title}</MessageBarTitle>{error}</MessageBarBody>
+    </MessageBar>
+  );
+}
+
+export function Loading({ label = 'Loading…' }: { label?: string }) {
+  return <Spinner size="small" label={label} />;
+}
+
+/** A confirmation that says why it asks. */
+export function ConfirmDialog(props: { open: boolean; title: string; children: ReactNode; confirmLabel: string; onConfirm: () => void; onCancel: () => void; danger?: boolean }) {
+  return (
+    <Dialog open={props.open} onOpenChange={(_e, data) => { if (!data.open) props.onCancel(); }}>
+      <DialogSurface>
+        <DialogBody>
+          <DialogTitle>{props.title}</DialogTitle>
+          <DialogContent>{props.children}</DialogContent>
+          <DialogActions>
+            <Button appearance="secondary" onClick={props.onCancel}>Cancel</Button>
+            <Button appearance="primary" onClick={props.onConfirm} style={props.danger ? { backgroundColor: tokens.colorPaletteRedBackground3 } : undefined}>{props.confirmLabel}</Button>
+          </DialogActions>
+        </DialogBody>
+      </DialogSurface>
+    </Dialog>
+  );
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+export function formatTime(iso: string): string {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
+}
+
+/** Trigger a download of text the API returned (log exports). */
+export function downloadText(filename: string, text: string, type = 'text/plain'): void {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = filename;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}

@@ -1,0 +1,30 @@
+// Entry point of the console UI: theme following the system, then the sign-in gate and the shell.
+import { FluentProvider, webDarkTheme, webLightTheme } from '@fluentui/react-components';
+import { StrictMode, useEffect, useState } from 'react';
+import { createRoot } from 'react-dom/client';
+import { App } from './App';
+
+function useSystemDark(): boolean {
+  const query = window.matchMedia('(prefers-color-scheme: dark)');
+  const [dark, setDark] = useState(query.matches);
+  useEffect(() => {
+    const listener = (e: MediaQueryListEvent) => setDark(e.matches);
+    query.addEventListener('change', listener);
+    return () => query.removeEventListener('change', listener);
+  }, [query]);
+  return dark;
+}
+
+function Root() {
+  const dark = useSystemDark();
+  return (
+    <FluentProvider theme={dark ? webDarkTheme : webLightTheme} style={{ height: '100vh' }}>
+      <App />
+    </FluentProvider>
+  );
+}
+
+const style = document.createElement('style');
+document.head.append(style);
+style.sheet?.insertRule('html, body { margin: 0; height: 100%; }');
+createRoot(document.getElementById('root') as HTMLElement).render(<StrictMode><Root /></StrictMode>);

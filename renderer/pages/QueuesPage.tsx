@@ -1,0 +1,47 @@
+// Queues: accepted messages with their state and each recipient's route and state.
+import { Badge, Dropdown, Option, Table, TableBody, TableCell, TableHeader, TableHeaderCell, TableRow, Text } from '@fluentui/react-components';
+import { useState } from 'react';
+import { api } from '../api/client';
+import { useApiData } from '../api/hooks';
+import { ErrorBar, formatBytes, formatTime, Loading, PageHeader, useUiStyles } from '../components/ui';
+
+type Filter = 'queued' | 'done' | 'frozen' | 'all';
+
+export function QueuesPage() {
+  const ui = useUiStyles();
+  const [filter, setFilter] = useState<Filter>('queued');
+  const queue = useApiData(() => api['queue.list'](filter === 'all' ? {} : { state: filter }), [filter], 5000);
+  return (
+    <div className={ui.page}>
+      <PageHeader title="Queues" description="Accepted messages. Mail for local domains is dropped at once; outbound delivery to other domains is not in this release, so those recipients stay queued.">
+        <Dropdown aria-label="Show" value={{ queued: 'Queued', done: 'Done', frozen: 'Frozen', all: 'All messages' }[filter]} selectedOptions={[filter]} onOptionSelect={(_e, d) => setFilter(d.optionValue as Filter)}>
+          <Option value="queued">Queued</Option><Option value="done">Done</Option><Option value="frozen">Frozen</Option><Option value="all">All messages</Option>
+        </Dropdown>
+      </PageHeader>
+      <ErrorBar error={queue.error} />
+      {!queue.data && queue.loading && <Loading />}
+      {queue.data && (
+        <div className={ui.tableWrap}>
+          <Table aria-label="Queue">
+            <TableHeader><TableRow><TableHeaderCell>Queue id</TableHeaderCell><TableHeaderCell>Received</TableHeaderCell><TableHeaderCell>From</TableHeaderCell><TableHeaderCell>Recipients</TableHeaderCell><TableHeaderCell>Size</TableHeaderCell><TableHeaderCell>State</TableHeaderCell></TableRow></TableHeader>
+            <TableBody>
+              {queue.data.length === 0 && <TableRow><TableCell colSpan={6}><Text italic>No messages.</Text></TableCell></TableRow>}
+              {queue.data.map((m) => (
+                <TableRow key={m.id}>
+                  <TableCell><span className={ui.mono}>{m.id}</span></TableCell>
+                  <TableCell>{formatTime(m.receivedAt)}</TableCell>
+                  <TableCell>{m.from || '<>'}</TableCell>
+                  <TableCell>{m.recipients.map((r) => (
+                    <div key={r.address}>{r.address} <Badge size="small" appearance="tint" color={r.state === 'delivered' ? 'success' : r.state === 'failed' ? 'danger' : 'informative'}>{r.route === 'local' ? 'local' : 'remote'} · {r.state}</Badge></div>
+                  ))}</TableCell>
+                  <TableCell>{formatBytes(m.size)}</TableCell>
+                  <TableCell>{m.state}</TableCell>
+                </TableRow>
+              ))}
+            </TableBody>
+          </Table>
+        </div>
+      )}
+    </div>
+  );
+}

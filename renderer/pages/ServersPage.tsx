@@ -1,0 +1,69 @@
+// Virtual servers: state, listeners and sessions of each, with Start/Stop/Pause/Properties and
+// the New virtual server wizard.
+import { Badge, Button, Link, Menu, MenuItem, MenuList, MenuPopover, MenuTrigger, Table, TableBody, TableCell, TableHeader, TableHeaderCell, TableRow } from '@fluentui/react-components';
+import { AddRegular, MoreHorizontalRegular } from '@fluentui/react-icons';
+import { useState } from 'react';
+import { navigate, routeHref } from '../App';
+import { serverState, setServerState, useServers } from '../api/servers';
+import { STATE_BADGE } from '../components/ServerNav';
+import { ErrorBar, Loading, PageHeader, useUiStyles } from '../components/ui';
+import { ServerProperties } from '../sheets/ServerProperties';
+import { NewServerWizard } from '../wizards/NewServerWizard';
+
+export function ServersPage() {
+  const styles = useUiStyles();
+  const { servers, error } = useServers();
+  const [wizard, setWizard] = useState(false);
+  const [properties, setProperties] = useState<string | null>(null);
+  return (
+    <div className={styles.page}>
+      <PageHeader title="Virtual servers" description="Each virtual server listens on its own address and port, with its own access, message and delivery settings.">
+        <Button appearance="primary" icon={<AddRegular />} onClick={() => setWizard(true)}>New virtual server…</Button>
+      </PageHeader>
+      <ErrorBar error={error} />
+      {!servers && !error && <Loading />}
+      {servers && (
+        <div className={styles.tableWrap}>
+          <Table aria-label="Virtual servers">
+            <TableHeader>
+              <TableRow>
+                <TableHeaderCell>Name</TableHeaderCell><TableHeaderCell>State</TableHeaderCell><TableHeaderCell>Listening on</TableHeaderCell>
+                <TableHeaderCell>FQDN</TableHeaderCell><TableHeaderCell>Security</TableHeaderCell><TableHeaderCell>Sessions</TableHeaderCell><TableHeaderCell />
+              </TableRow>
+            </TableHeader>
+            <TableBody>
+              {servers.map((s) => {
+                const state = serverState(s);
+                const a = s.config.access;
+                const listening = s.listening.length ? s.listening.map((l) => `${l.address === 'all' ? '*' : l.address}:${l.port} (${l.mode})`).join(', ') : `${s.config.bindAddress}:${s.config.port}`;
+                return (
+                  <TableRow key={s.config.name}>
+                    <TableCell><Link href={routeHref({ page: 'server', name: s.config.name })}>{s.config.name}</Link></TableCell>
+                    <TableCell><Badge color={STATE_BADGE[state].color} appearance="tint">{STATE_BADGE[state].label}</Badge>{state === 'failed' && <div>{s.bindFailures[0]?.message}</div>}</TableCell>
+                    <TableCell>{listening}</TableCell>
+                    <TableCell>{s.config.fqdn}</TableCell>
+                    <TableCell>{[a.requireSecureChannel ? 'TLS required' : 'TLS optional', a.anonymous ? 'anonymous' : 'sign-in required'].join(', ')}</TableCell>
+                    <TableCell>{s.sessions}</TableCell>
+                    <TableCell>
+                      <Menu>
+                        <MenuTrigger disableButtonEnhancement><Button appearance="subtle" icon={<MoreHorizontalRegular />} aria-label={`Actions for ${s.config.name}`} /></MenuTrigger>
+                        <MenuPopover><MenuList>
+                          <MenuItem disabled={state === 'running'} onClick={() => void setServerState(s.config.name, 'started')}>Start</MenuItem>
+                          <MenuItem disabled={state === 'stopped'} onClick={() => void setServerState(s.config.name, 'stopped')}>Stop</MenuItem>
+                          <MenuItem disabled={state !== 'running'} onClick={() => void setServerState(s.config.name, 'paused')}>Pause</MenuItem>
+                          <MenuItem onClick={() => setProperties(s.config.name)}>Properties</MenuItem>
+                        </MenuList></MenuPopover>
+                      </Menu>
+                    </TableCell>
+                  </TableRow>
+                );
+              })}
+            </TableBody>
+          </Table>
+        </div>
+      )}
+      {wizard && <NewServerWizard template={servers?.[0]?.config} onClose={(created) => { setWizard(false); if (created) navigate({ page: 'server', name: created }); }} />}
+      {properties && <ServerProperties name={properties} onClose={() => setProperties(null)} />}
+    </div>
+  );
+}

@@ -1,0 +1,406 @@
+// The Properties dialog of a virtual server: General, Access, Messages and Delivery tabs, in the
+// words of IIS and KB 823019. Edits are a draft until OK or Apply; the server's field errors are
+// shown at the field; a change that opens a relay or locks everyone out asks first and says why.
+import {
+  Button, Checkbox, Dialog, DialogActions, DialogBody, DialogContent, DialogSurface, DialogTitle, Dropdown, Field, Input, makeStyles,
+  MessageBar, MessageBarBody, MessageBarTitle, Option, Spinner, Tab, TabList, Text, tokens,
+} from '@fluentui/react-components';
+import { type ReactNode, useEffect, useState } from 'react';
+import type { AccessSettings, AddressRule, VirtualServerConfig } from '../../server/contract/settings';
+import { api, errorField, errorMessage } from '../api/client';
+import { useApiData } from '../api/hooks';
+import { serversChanged } from '../api/servers';
+import { ConfirmDialog } from '../components/ui';
+import { AddressListDialog, REVERSE_DNS_WARNING } from './AddressListDialog';
+
+const useStyles = makeStyles({
+  surface: { width: 'min(720px, 96vw)', maxWidth: '96vw' },
+  body: { display: 'flex', flexDirection: 'column', gap: tokens.spacingVerticalM, minHeight: '440px' },
+  form: { display: 'flex', flexDirection: 'column', gap: tokens.spacingVerticalS },
+  row: { display: 'flex', gap: tokens.spacingHorizontalM, alignItems: 'flex-end', flexWrap: 'wrap' },
+  group: { border: `1px solid ${tokens.colorNeutralStroke2}`, borderRadius: tokens.borderRadiusMedium, padding: tokens.spacingHorizontalM, display: 'flex', flexDirection: 'column', gap: tokens.spacingVerticalS },
+  groupTitle: { fontWeight: tokens.fontWeightSemibold },
+  accessRow: { display: 'flex', alignItems: 'center', gap: tokens.spacingHorizontalM, justifyContent: 'space-between' },
+  indent: { marginLeft: tokens.spacingHorizontalXXL },
+  muted: { color: tokens.colorNeutralForeground3 },
+});
+
+type TabId = 'general' | 'access' | 'messages' | 'delivery';
+type Editing = null | 'authentication' | 'certificate' | 'communication' | 'connection' | 'relay';
+
+const KB = 1024;
+
+/** Why this draft needs a second look before it is applied, or null. */
+export function riskOf(draft: VirtualServerConfig): { title: string; why: string } | null {
+  const a = draft.access;
+  if (a.anonymous && a.relayMode === 'all-except') {
+    return { title: 'This makes an open relay', why: 'Anonymous access is on and relaying is allowed for every computer not on the list. Anyone who can reach this server could send mail anywhere through it; spammers scan for exactly this, and your address will be blocklisted within hours.' };
+  }
+  if (a.connectionMode === 'only-list' && draft.connectionRules.length === 0) {
+    return { title: 'No computer could connect', why: 'Connection control is set to "Only the list below" and the list is empty: every client, including this machine, would be refused with 554.' };
+  }
+  if (!a.anonymous && !a.basicAuth && !a.cramMd5) {
+    return { title: 'Nobody could submit mail', why: 'Anonymous access is off and no authentication method is on, so no client can sign in and every MAIL command would be refused.' };
+  }
+  return null;
+}
+
+function numberOrNull(text: string): number | null {
+  return text.trim() === '' ? null : Number(text);
+}
+
+export function ServerProperties({ name, onClose }: { name: string; onClose(): void }) {
+  const styles = useStyles();
+  const [tab, setTab] = useState<TabId>('general');
+  const [saved, setSaved] = useState<VirtualServerConfig | null>(null);
+  const [draft, setDraft] = useState<VirtualServerConfig | null>(null);
+  const [error, setError] = useState<{ message: string; field?: string } | null>(null);
+  const [editing, setEditing] = useState<Editing>(null);
+  const [confirm, setConfirm] = useState<{ title: string; why: string; then: () => void } | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [applied, setApplied] = useState(false);
+
+  useEffect(() => {
+    api['servers.get']({ name }).then((config) => { setSaved(config); setDraft(config); }, (err: unknown) => setError({ message: errorMessage(err) }));
+  }, [name]);
+
+  const change = (patch: Partial<VirtualServerConfig>) => { setDraft((d) => (d ? { ...d, ...patch } : d)); setApplied(false); };
+  const changeAccess = (patch: Partial<AccessSettings>) => setDraft((d) => (d ? { ...d, access: { ...d.access, ...patch } } : d));
+  const fieldError = (...fields: string[]) => (error?.field && fields.some((f) => error.field === f || error.field?.startsWith(`${f}.`) || error.field?.startsWith(`${f}[`)) ? error.message.replace(/^[\w.[\]]+: /, '') : undefined);
+
+  const apply = async (close: boolean) => {
+    if (!draft || !saved) return;
+    const doApply = async () => {
+      setBusy(true);
+      try {
+        const { certificate, ...rest } = draft;
+        const updated = await api['servers.update']({ name: saved.name, patch: { ...rest, certificate } });
+        setSaved(updated);
+        setDraft(updated);
+        setError(null);
+        setApplied(true);
+        serversChanged();
+        if (close) onClose();
+      } catch (err) {
+        const field = errorField(err);
+        setError({ message: errorMessage(err), field });
+        if (field) setTab(field.startsWith('messages') ? 'messages' : field.startsWith('delivery') ? 'delivery' : field.startsWith('access') || field.startsWith('connectionRules') || field.startsWith('relayRules') || field === 'certificate' ? 'access' : 'general');
+      } finally {
+        setBusy(false);
+      }
+    };
+    const risk = riskOf(draft);
+    if (risk && (!saved || riskOf(saved)?.title !== risk.title)) setConfirm({ ...risk, then: () => void doApply() });
+    else await doApply();
+  };
+
+  return (
+    <Dialog open onOpenChange={(_e, d) => { if (!d.open) onClose(); }}>
+      <DialogSurface className={styles.surface} aria-label={`${name} Properties`}>
+        <DialogBody>
+          <DialogTitle>{name} Properties</DialogTitle>
+          <DialogContent className={styles.body}>
+            {!draft && !error && <Spinner label="Loading settings…" />}
+            {draft && (
+              <>
+                <TabList selectedValue={tab} onTabSelect={(_e, d) => setTab(d.value as TabId)}>
+                  <Tab value="general">General</Tab>
+                  <Tab value="access">Access</Tab>
+                  <Tab value="messages">Messages</Tab>
+                  <Tab value="delivery">Delivery</Tab>
+                </TabList>
+                {error && !error.field && <MessageBar intent="error"><MessageBarBody>{error.message}</MessageBarBody></MessageBar>}
+                {error?.field && <MessageBar intent="error"><MessageBarBody><MessageBarTitle>Not applied</MessageBarTitle>{error.message}</MessageBarBody></MessageBar>}
+                {applied && <MessageBar intent="success"><MessageBarBody>Applied. The running server uses the new settings now.</MessageBarBody></MessageBar>}
+                {tab === 'general' && <GeneralTab draft={draft} saved={saved} change={change} fieldError={fieldError} />}
+                {tab === 'access' && <AccessTab draft={draft} open={setEditing} />}
+                {tab === 'messages' && <MessagesTab draft={draft} change={change} fieldError={fieldError} />}
+                {tab === 'delivery' && <DeliveryTab draft={draft} change={change} changeAccess={changeAccess} fieldError={fieldError} />}
+              </>
+            )}
+          </DialogContent>
+          <DialogActions>
+            <Button appearance="primary" disabled={!draft || busy} onClick={() => void apply(true)}>OK</Button>
+            <Button onClick={onClose}>Cancel</Button>
+            <Button disabled={!draft || busy || draft === saved} onClick={() => void apply(false)}>Apply</Button>
+          </DialogActions>
+        </DialogBody>
+        {/* Nested dialogs live inside the parent surface, so the parent is restored when they close. */}
+      {draft && editing === 'authentication' && <AuthenticationDialog access={draft.access} onDone={(a) => { changeAccess(a); setEditing(null); }} onCancel={() => setEditing(null)} />}
+      {draft && editing === 'communication' && <CommunicationDialog access={draft.access} onDone={(a) => { changeAccess(a); setEditing(null); }} onCancel={() => setEditing(null)} />}
+      {draft && editing === 'certificate' && <CertificateChoiceDialog current={draft.certificate} fqdn={draft.fqdn} onDone={(certificate) => { change({ certificate }); setEditing(null); }} onCancel={() => setEditing(null)} />}
+      {draft && editing === 'connection' && (
+        <AddressListDialog title="Connection" intro="Select which computers may connect to this virtual server." mode={draft.access.connectionMode} rules={draft.connectionRules}
+          onDone={(r) => { setDraft({ ...draft, connectionRules: r.rules, access: { ...draft.access, connectionMode: r.mode } }); setEditing(null); }} onCancel={() => setEditing(null)} />
+      )}
+      {draft && editing === 'relay' && (
+        <AddressListDialog title="Relay restrictions" intro="Select which computers may relay through this virtual server (send to domains that are not accepted here)."
+          mode={draft.access.relayMode} rules={draft.relayRules} authenticatedRelay={draft.access.relayForAuthenticated}
+          onDone={(r) => { setDraft({ ...draft, relayRules: r.rules, access: { ...draft.access, relayMode: r.mode, relayForAuthenticated: Boolean(r.authenticatedRelay) } }); setEditing(null); }} onCancel={() => setEditing(null)} />
+      )}
+      {confirm && (
+        <ConfirmDialog open title={confirm.title} confirmLabel="Apply anyway" danger onCancel={() => setConfirm(null)} onConfirm={() => { const then = confirm.then; setConfirm(null); then(); }}>
+          <Text>{confirm.why}</Text>
+        </ConfirmDialog>
+      )}
+      </DialogSurface>
+    </Dialog>
+  );
+}
+
+type FieldError = (...fields: string[]) => string | undefined;
+
+function GeneralTab({ draft, saved, change, fieldError }: { draft: VirtualServerConfig; saved: VirtualServerConfig | null; change(p: Partial<VirtualServerConfig>): void; fieldError: FieldError }) {
+  const styles = useStyles();
+  const [dns, setDns] = useState<{ text: string; ok: boolean } | null>(null);
+  const checkDns = async () => {
+    setDns(null);
+    try {
+      const result = await api['dns.checkFqdn']({ name: saved?.name ?? draft.name });
+      setDns({ text: result.message, ok: result.pointsHere });
+    } catch (err) {
+      setDns({ text: errorMessage(err), ok: false });
+    }
+  };
+  return (
+    <div className={styles.form}>
+      <Field label="Name" validationMessage={fieldError('name')}><Input value={draft.name} onChange={(_e, d) => change({ name: d.value })} /></Field>
+      <div className={styles.row}>
+        <Field label="IP address" validationMessage={fieldError('bindAddress')} style={{ minWidth: 260 }}>
+          <Dropdown value={draft.bindAddress === 'all' ? '(All Unassigned)' : draft.bindAddress} selectedOptions={[draft.bindAddress === 'all' ? 'all' : 'one']}
+            onOptionSelect={(_e, d) => change({ bindAddress: d.optionValue === 'all' ? 'all' : draft.bindAddress === 'all' ? '127.0.0.1' : draft.bindAddress })}>
+            <Option value="all">(All Unassigned)</Option>
+            <Option value="one">One address…</Option>
+          </Dropdown>
+        </Field>
+        {draft.bindAddress !== 'all' && (
+          <Field label="Address" hint="IPv4 or IPv6 of this machine"><Input value={draft.bindAddress} onChange={(_e, d) => change({ bindAddress: d.value })} /></Field>
+        )}
+        <Field label="TCP port" validationMessage={fieldError('port')}><Input type="number" value={String(draft.port)} onChange={(_e, d) => change({ port: Number(d.value) })} style={{ width: 110 }} /></Field>
+      </div>
+      <div className={styles.row}>
+        <Checkbox label="Implicit TLS port (SMTPS)" checked={draft.tlsPort !== null} onChange={(_e, d) => change({ tlsPort: d.checked ? 465 : null })} />
+        {draft.tlsPort !== null && <Field validationMessage={fieldError('tlsPort')}><Input type="number" aria-label="Implicit TLS port" value={String(draft.tlsPort)} onChange={(_e, d) => change({ tlsPort: Number(d.value) })} style={{ width: 110 }} /></Field>}
+      </div>
+      {(draft.port < 1024 || (draft.tlsPort ?? 1024) < 1024) && (
+        <MessageBar intent="info"><MessageBarBody>Ports below 1024 need privileges on Linux (setcap cap_net_bind_service on the program, or a port redirect); Windows and macOS allow them.</MessageBarBody></MessageBar>
+      )}
+      <div className={styles.row}>
+        <Field label="Fully qualified domain name (FQDN)" hint="Used in the greeting, the EHLO reply and the Received header" validationMessage={fieldError('fqdn')} style={{ flexGrow: 1 }}>
+          <Input value={draft.fqdn} onChange={(_e, d) => change({ fqdn: d.value })} />
+        </Field>
+        <Button onClick={() => void checkDns()}>Check DNS</Button>
+      </div>
+      {dns && <MessageBar intent={dns.ok ? 'success' : 'warning'}><MessageBarBody>{dns.text}{saved && saved.fqdn !== draft.fqdn ? ' (checked the applied name; apply to check the new one)' : ''}</MessageBarBody></MessageBar>}
+      <div className={styles.row}>
+        <Checkbox label="Limit number of connections to" checked={draft.maxConnections !== null} onChange={(_e, d) => change({ maxConnections: d.checked ? 100 : null })} />
+        {draft.maxConnections !== null && <Field validationMessage={fieldError('maxConnections')}><Input type="number" aria-label="Connection limit" value={String(draft.maxConnections)} onChange={(_e, d) => change({ maxConnections: numberOrNull(d.value) })} style={{ width: 110 }} /></Field>}
+      </div>
+      <Field label="Connection time-out (seconds)" validationMessage={fieldError('connectionTimeoutSeconds')}>
+        <Input type="number" value={String(draft.connectionTimeoutSeconds)} onChange={(_e, d) => change({ connectionTimeoutSeconds: Number(d.value) })} style={{ width: 110 }} />
+      </Field>
+      <Checkbox label="Enable logging (live log and its history)" checked={draft.loggingEnabled} onChange={(_e, d) => change({ loggingEnabled: Boolean(d.checked) })} />
+    </div>
+  );
+}
+
+function AccessRow({ title, rows }: { title: string; rows: Array<{ summary: ReactNode; button: string; onClick(): void }> }) {
+  const styles = useStyles();
+  return (
+    <div className={styles.group}>
+      <Text className={styles.groupTitle}>{title}</Text>
+      {rows.map((row) => (
+        <div key={row.button} className={styles.accessRow}>
+          <Text size={200} className={styles.muted}>{row.summary}</Text>
+          <Button onClick={row.onClick}>{row.button}</Button>
+        </div>
+      ))}
+    </div>
+  );
+}
+
+function AccessTab({ draft, open }: { draft: VirtualServerConfig; open(e: Editing): void }) {
+  const styles = useStyles();
+  const a = draft.access;
+  const auth = [a.anonymous && 'anonymous', a.basicAuth && `basic${a.basicRequiresTls ? ' (TLS required)' : ''}`, a.cramMd5 && 'CRAM-MD5'].filter(Boolean).join(', ') || 'none';
+  const listText = (mode: string, rules: AddressRule[]) => `${mode === 'only-list' ? 'Only the list below' : 'All except the list below'}; ${rules.length} entr${rules.length === 1 ? 'y' : 'ies'}`;
+  return (
+    <div className={styles.form}>
+      <AccessRow title="Access control" rows={[{ summary: `Enable anonymous access and edit the authentication methods. Now: ${auth}.`, button: 'Authentication…', onClick: () => open('authentication') }]} />
+      <AccessRow title="Secure communication" rows={[
+        { summary: `View or set the certificate. Now: ${draft.certificate ?? 'none (STARTTLS is not offered)'}.`, button: 'Certificate…', onClick: () => open('certificate') },
+        { summary: `${a.requireSecureChannel ? 'Secure channel required' : 'Secure channel optional'}; ${a.requireStrongEncryption ? 'strong encryption' : 'TLS 1.2+'}${a.allowLegacyTls && !a.requireStrongEncryption ? '; legacy TLS 1.0/1.1 allowed' : ''}.`, button: 'Communication…', onClick: () => open('communication') },
+      ]} />
+      <AccessRow title="Connection control" rows={[{ summary: `Grant or deny access using IP addresses or domain names. Now: ${listText(a.connectionMode, draft.connectionRules)}.`, button: 'Connection…', onClick: () => open('connection') }]} />
+      <AccessRow title="Relay restrictions" rows={[{ summary: `Grant or deny relay permissions. Now: ${listText(a.relayMode, draft.relayRules)}${a.relayForAuthenticated ? '; authenticated users may relay' : ''}.`, button: 'Relay…', onClick: () => open('relay') }]} />
+    </div>
+  );
+}
+
+function AuthenticationDialog({ access, onDone, onCancel }: { access: AccessSettings; onDone(a: Partial<AccessSettings>): void; onCancel(): void }) {
+  const styles = useStyles();
+  const [a, setA] = useState(access);
+  const set = (patch: Partial<AccessSettings>) => setA({ ...a, ...patch });
+  return (
+    <SubDialog title="Authentication" onOk={() => onDone(a)} onCancel={onCancel}>
+      <Checkbox label="Anonymous access" checked={a.anonymous} onChange={(_e, d) => set({ anonymous: Boolean(d.checked) })} />
+      <Text size={200} className={`${styles.indent} ${styles.muted}`}>No user name or password required. Relay restrictions still apply.</Text>
+      <Checkbox label="Basic authentication (AUTH PLAIN and LOGIN)" checked={a.basicAuth} onChange={(_e, d) => set({ basicAuth: Boolean(d.checked) })} />
+      <div className={styles.indent}>
+        <Checkbox label="Requires TLS encryption" disabled={!a.basicAuth} checked={a.basicRequiresTls} onChange={(_e, d) => set({ basicRequiresTls: Boolean(d.checked) })} />
+        {a.basicAuth && !a.basicRequiresTls && <MessageBar intent="warning"><MessageBarBody>Passwords would cross the network unencrypted before STARTTLS.</MessageBarBody></MessageBar>}
+        <Field label="Default domain" hint="A bare user name is completed with it at sign-in (alice → alice@domain)">
+          <Input value={a.defaultDomain ?? ''} onChange={(_e, d) => set({ defaultDomain: d.value.trim() || null })} placeholder="example.com" />
+        </Field>
+      </div>
+      <Checkbox label="Challenge-response authentication (CRAM-MD5)" checked={a.cramMd5} onChange={(_e, d) => set({ cramMd5: Boolean(d.checked) })} />
+      <Text size={200} className={`${styles.indent} ${styles.muted}`}>The password never crosses the network; only users who turned CRAM-MD5 on can use it, and their secret is stored password-equivalent.</Text>
+      <Checkbox label="Users may send only as their own addresses" checked={a.restrictSenders} onChange={(_e, d) => set({ restrictSenders: Boolean(d.checked) })} />
+    </SubDialog>
+  );
+}
+
+function CommunicationDialog({ access, onDone, onCancel }: { access: AccessSettings; onDone(a: Partial<AccessSettings>): void; onCancel(): void }) {
+  const [a, setA] = useState(access);
+  const set = (patch: Partial<AccessSettings>) => setA({ ...a, ...patch });
+  return (
+    <SubDialog title="Security" onOk={() => onDone(a)} onCancel={onCancel}>
+      <Checkbox label="Require secure channel" checked={a.requireSecureChannel} onChange={(_e, d) => set({ requireSecureChannel: Boolean(d.checked) })} />
+      <Text size={200}>No MAIL, RCPT or AUTH before STARTTLS (clients get 530 5.7.0).</Text>
+      <Checkbox label="Require strong encryption (TLS 1.2+, AEAD ciphers of 128 bits or more)" checked={a.requireStrongEncryption} onChange={(_e, d) => set({ requireStrongEncryption: Boolean(d.checked) })} />
+      <Checkbox label="Allow legacy TLS 1.0 and 1.1 for old devices" checked={a.allowLegacyTls} disabled={a.requireStrongEncryption} onChange={(_e, d) => set({ allowLegacyTls: Boolean(d.checked) })} />
+      {(a.allowLegacyTls || !a.requireStrongEncryption) && (
+        <MessageBar intent="warning">
+          <MessageBarBody>
+            <MessageBarTitle>What it costs</MessageBarTitle>
+            {a.allowLegacyTls ? 'TLS 1.0 and 1.1 have known weaknesses and weaker ciphers; every client of this server may be offered them. ' : 'CBC ciphers stay allowed on TLS 1.2. '}
+            Better: create a dedicated virtual server for the old scanners, with Connection control set to only their addresses.
+          </MessageBarBody>
+        </MessageBar>
+      )}
+    </SubDialog>
+  );
+}
+
+function CertificateChoiceDialog({ current, fqdn, onDone, onCancel }: { current: string | null; fqdn: string; onDone(name: string | null): void; onCancel(): void }) {
+  const certificates = useApiData(() => api['certificates.list']({}), []);
+  const [choice, setChoice] = useState<string | null>(current);
+  const chosen = certificates.data?.find((c) => c.name === choice);
+  const covers = chosen?.altNames.some((n) => n.toLowerCase() === `dns:${fqdn}` || (n.startsWith('DNS:*.') && fqdn.endsWith(n.slice(5))));
+  return (
+    <SubDialog title="Certificate" onOk={() => onDone(choice)} onCancel={onCancel}>
+      <Field label="Certificate used for STARTTLS and the implicit-TLS port">
+        <Dropdown value={choice ?? '(none)'} selectedOptions={[choice ?? '']} onOptionSelect={(_e, d) => setChoice(d.optionValue || null)}>
+          <Option value="">(none)</Option>
+          {certificates.data?.map((c) => <Option key={c.name} value={c.name}>{c.name}</Option>)}
+        </Dropdown>
+      </Field>
+      {chosen && (
+        <Text size={200}>
+          {chosen.subject} · names {chosen.altNames.join(', ') || '—'} · issued by {chosen.selfSigned ? 'itself (self-signed)' : chosen.issuer} · valid until {new Date(chosen.notAfter).toLocaleDateString()} · SHA-256 {chosen.fingerprintSha256}
+        </Text>
+      )}
+      {chosen && !covers && <MessageBar intent="warning"><MessageBarBody>Its names do not cover {fqdn}; clients that check names will refuse it.</MessageBarBody></MessageBar>}
+      <Text size={200}>To create or import a certificate, use the Certificate wizard on the Certificates page.</Text>
+    </SubDialog>
+  );
+}
+
+function SubDialog({ title, children, onOk, onCancel }: { title: string; children: ReactNode; onOk(): void; onCancel(): void }) {
+  const styles = useStyles();
+  return (
+    <Dialog open onOpenChange={(_e, d) => { if (!d.open) onCancel(); }}>
+      <DialogSurface>
+        <DialogBody>
+          <DialogTitle>{title}</DialogTitle>
+          <DialogContent className={styles.form}>{children}</DialogContent>
+          <DialogActions>
+            <Button onClick={onCancel}>Cancel</Button>
+            <Button appearance="primary" onClick={onOk}>OK</Button>
+          </DialogActions>
+        </DialogBody>
+      </DialogSurface>
+    </Dialog>
+  );
+}
+
+function LimitRow({ label, value, unit, onChange, defaultValue, error }: { label: string; value: number | null; unit?: 'KB'; onChange(v: number | null): void; defaultValue: number; error?: string }) {
+  const styles = useStyles();
+  const shown = value === null ? '' : unit === 'KB' ? String(Math.round(value / KB)) : String(value);
+  return (
+    <div className={styles.row}>
+      <Checkbox label={label} checked={value !== null} onChange={(_e, d) => onChange(d.checked ? defaultValue : null)} style={{ minWidth: 330 }} />
+      {value !== null && (
+        <Field validationMessage={error}>
+          <Input type="number" aria-label={label} value={shown} contentAfter={unit} style={{ width: 150 }}
+            onChange={(_e, d) => onChange(d.value === '' ? 0 : unit === 'KB' ? Number(d.value) * KB : Number(d.value))} />
+        </Field>
+      )}
+    </div>
+  );
+}
+
+function MessagesTab({ draft, change, fieldError }: { draft: VirtualServerConfig; change(p: Partial<VirtualServerConfig>): void; fieldError: FieldError }) {
+  const styles = useStyles();
+  const m = draft.messages;
+  const set = (patch: Partial<VirtualServerConfig['messages']>) => change({ messages: { ...m, ...patch } });
+  return (
+    <div className={styles.form}>
+      <LimitRow label="Limit message size to" unit="KB" value={m.maxMessageBytes} defaultValue={25 * 1024 * KB} onChange={(v) => set({ maxMessageBytes: v })} error={fieldError('messages.maxMessageBytes')} />
+      <LimitRow label="Limit session size to" unit="KB" value={m.maxSessionBytes} defaultValue={100 * 1024 * KB} onChange={(v) => set({ maxSessionBytes: v })} error={fieldError('messages.maxSessionBytes')} />
+      <LimitRow label="Limit number of messages per connection to" value={m.maxMessagesPerConnection} defaultValue={100} onChange={(v) => set({ maxMessagesPerConnection: v })} error={fieldError('messages.maxMessagesPerConnection')} />
+      <LimitRow label="Limit number of recipients per message to" value={m.maxRecipientsPerMessage} defaultValue={100} onChange={(v) => set({ maxRecipientsPerMessage: v })} error={fieldError('messages.maxRecipientsPerMessage')} />
+      <Field label="Send copy of Non-Delivery Report to" validationMessage={fieldError('messages.ndrCopyTo')}>
+        <Input value={m.ndrCopyTo ?? ''} onChange={(_e, d) => set({ ndrCopyTo: d.value.trim() || null })} placeholder="postmaster@example.com" />
+      </Field>
+      <Field label="Badmail directory" hint="Messages that can be neither delivered nor returned; empty = inside the data folder" validationMessage={fieldError('messages.badmailFolder')}>
+        <Input value={m.badmailFolder ?? ''} onChange={(_e, d) => set({ badmailFolder: d.value.trim() || null })} />
+      </Field>
+    </div>
+  );
+}
+
+function DeliveryTab({ draft, change, changeAccess, fieldError }: { draft: VirtualServerConfig; change(p: Partial<VirtualServerConfig>): void; changeAccess(p: Partial<AccessSettings>): void; fieldError: FieldError }) {
+  const styles = useStyles();
+  const d = draft.delivery;
+  const set = (patch: Partial<VirtualServerConfig['delivery']>) => change({ delivery: { ...d, ...patch } });
+  const domains = useApiData(() => api['domains.list']({}), []);
+  const [newDomain, setNewDomain] = useState('');
+  const [domainError, setDomainError] = useState<string | null>(null);
+  const addDomain = async () => {
+    try {
+      await api['domains.add']({ domain: newDomain, action: 'drop', forwardTo: null });
+      setNewDomain('');
+      setDomainError(null);
+      domains.reload();
+    } catch (err) {
+      setDomainError(errorMessage(err).replace(/^domain: /, ''));
+    }
+  };
+  return (
+    <div className={styles.form}>
+      <div className={styles.group}>
+        <Text className={styles.groupTitle}>Local (accepted) domains — shared by all virtual servers, saved at once</Text>
+        <Text size={200}>{domains.data?.length ? domains.data.map((x) => x.domain).join(', ') : 'No local domains yet: every recipient is relaying.'}</Text>
+        <div className={styles.row}>
+          <Field label="Add a domain" validationMessage={domainError ?? undefined}><Input value={newDomain} onChange={(_e, v) => setNewDomain(v.value)} placeholder="example.com" /></Field>
+          <Button onClick={() => void addDomain()} disabled={!newDomain}>Add</Button>
+          {domains.data?.map((x) => <Button key={x.domain} size="small" onClick={() => void api['domains.remove']({ domain: x.domain }).then(domains.reload)}>Remove {x.domain}</Button>)}
+        </div>
+      </div>
+      <Field label="Drop directory for local domains" hint="One .eml per message; empty = the drop folder inside the data folder" validationMessage={fieldError('delivery.dropFolder')}>
+        <Input value={d.dropFolder ?? ''} onChange={(_e, v) => set({ dropFolder: v.value.trim() || null })} />
+      </Field>
+      <div className={styles.row}>
+        <Field label="Maximum hop count" validationMessage={fieldError('delivery.maxHopCount')}><Input type="number" value={String(d.maxHopCount)} onChange={(_e, v) => set({ maxHopCount: Number(v.value) })} style={{ width: 110 }} /></Field>
+        <Field label="Masquerade domain" validationMessage={fieldError('delivery.masqueradeDomain')}><Input value={d.masqueradeDomain ?? ''} onChange={(_e, v) => set({ masqueradeDomain: v.value.trim() || null })} /></Field>
+      </div>
+      <Field label="External DNS servers" hint="Comma separated, e.g. 192.0.2.53, [2001:db8::53]:53; empty = this computer's" validationMessage={fieldError('delivery.dnsServers')}>
+        <Input value={d.dnsServers.join(', ')} onChange={(_e, v) => set({ dnsServers: v.value.split(',').map((s) => s.trim()).filter(Boolean) })} />
+      </Field>
+      <Checkbox label="Perform reverse DNS lookup on incoming messages (name in the Received header)" checked={draft.access.reverseDnsForReceived} onChange={(_e, v) => changeAccess({ reverseDnsForReceived: Boolean(v.checked) })} />
+      {draft.access.reverseDnsForReceived && <MessageBar intent="info"><MessageBarBody>{REVERSE_DNS_WARNING}</MessageBarBody></MessageBar>}
+      <MessageBar intent="info"><MessageBarBody>Outbound delivery (smart host, direct MX, retries) is not in this release: mail for other domains is accepted and stays queued, visible under Queues.</MessageBarBody></MessageBar>
+    </div>
+  );
+}
