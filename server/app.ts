@@ -128,13 +128,13 @@ export class App {
   }
 
   /** Recover the spool, start every server the store says should run, and follow store changes. */
-  async start(): Promise<{ orphansRemoved: number }> {
-    const orphansRemoved = this.spool.removeOrphans();
+  async start(): Promise<{ orphansRemoved: number; reindexed: number; unreadable: string[] }> {
+    const { removed: orphansRemoved, reindexed, unreadable } = this.spool.recover();
     this.eventLog.start();
     await this.engine.reconcile();
     this.engine.watch();
     this.localDelivery.wake();
-    return { orphansRemoved };
+    return { orphansRemoved, reindexed, unreadable };
   }
 
   /** Graceful: stop accepting, let in-flight DATA finish (up to graceMs), flush, close the store. */

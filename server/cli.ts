@@ -301,8 +301,10 @@ async function serve(dataDir: string, options: ServeOptions, io: Io): Promise<nu
   });
   const created = await app.ensureDefaults();
   io.out(`relaydesk: data folder ${dataDir}`);
-  const { orphansRemoved } = await app.start();
+  const { orphansRemoved, reindexed, unreadable } = await app.start();
   if (orphansRemoved > 0) io.out(`relaydesk: removed ${orphansRemoved} unacknowledged spool file(s) left by a crash`);
+  if (reindexed > 0) io.out(`relaydesk: recovered ${reindexed} accepted message(s) into the queue index`);
+  for (const file of unreadable) io.err(`relaydesk: warning: ${file} has no envelope and was left alone`);
   const queued = app.store.listQueue({ state: 'queued' }).length;
   if (queued > 0) io.out(`relaydesk: ${queued} message(s) in the queue`);
   if (created || app.store.listUsers().length === 0) {

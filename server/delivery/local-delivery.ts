@@ -83,7 +83,7 @@ export class LocalDelivery {
       const envelope = [`x-sender: ${message.mailFrom}`, ...recipients.map((r) => `x-receiver: ${r}`)].join('\r\n') + '\r\n';
       const output = fs.createWriteStream(tempName, { flags: 'w', mode: 0o600, flush: true }); // fsync before close
       output.write(envelope);
-      await pipeline(fs.createReadStream(message.spoolPath), output);
+      await pipeline(fs.createReadStream(message.spoolPath, { start: message.bodyOffset }), output);
       await fs.promises.rename(tempName, finalName);
       await fsyncDirectory(folder);
       this.deps.store.recordDelivery(message.id, recipients, { state: 'delivered', reply: `250 dropped into ${folder}` });

@@ -1,7 +1,9 @@
 // The durable spool: every accepted message is streamed to its own file (never held whole in
-// memory), the file is fsync'ed, then the folder and the SQLite index are flushed for a whole
-// group of messages at once (group commit), and only then is the client told 250. A crash or
-// power loss after the 250 loses nothing; a file without an index row was never acknowledged.
+// memory) under spool/tmp, fsync'ed, and renamed into spool/queue; the folder is fsync'ed for a
+// whole group of messages at once (group commit), and only then is the client told 250. Each file
+// starts with an envelope line, so the file alone is the durable record: after a crash, files in
+// queue/ without an index row are indexed again, and files left in tmp/ (never acknowledged) go.
+// All fsyncs run on libuv's threadpool; the event loop never waits for the disk.
 import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -34,15 +36,25 @@ export class SpoolError extends Error {
 
 interface PendingCommit { message: AcceptedMessage; resolve(): void; reject(err: Error): void }
 
+const ENVELOPE_PREFIX = 'X-Relaydesk-Envelope: ';
+
+/** The first line of a spool file: the envelope, so the queue can be rebuilt from the spool. */
+export function envelopeLine(message: Omit<AcceptedMessage, 'spoolPath' | 'bodyOffset' | 'size'>): string {
+  return `${ENVELOPE_PREFIX}${Buffer.from(JSON.stringify({ v: 1, ...message })).toString('base64')}\r\n`;
+}
+
 export class Spool {
   readonly queueDir: string;
+  readonly tmpDir: string;
   private pending: PendingCommit[] = [];
   private flushing = false;
   private readonly committedListeners = new Set<(messages: readonly AcceptedMessage[]) => void>();
 
   constructor(private readonly deps: SpoolDeps) {
     this.queueDir = path.join(deps.dir, 'queue');
+    this.tmpDir = path.join(deps.dir, 'tmp');
     fs.mkdirSync(this.queueDir, { recursive: true, mode: 0o700 });
+    fs.mkdirSync(this.tmpDir, { recursive: true, mode: 0o700 });
   }
 
   /** Called with every group of messages once it is durable (delivery workers wake on it). */
@@ -57,27 +69,34 @@ export class Spool {
    */
   async accept(stream: Readable, incoming: IncomingMessage, check: (size: number) => SpoolError | null): Promise<AcceptedMessage> {
     const id = this.deps.newId();
+    const temp = path.join(this.tmpDir, `${id}.eml`);
     const file = path.join(this.queueDir, `${id}.eml`);
+    const receivedAt = this.deps.now().toISOString();
+    const envelope = envelopeLine({
+      id, serverName: incoming.serverName, receivedAt, mailFrom: incoming.mailFrom, clientAddress: incoming.clientAddress,
+      authUser: incoming.authUser, recipients: incoming.recipients,
+    });
     let size = 0;
     try {
       // The write stream owns the descriptor: flush: true fsyncs the file before it closes, and
       // pipeline() settles only once it has closed, so the data is on disk when this returns.
-      const output = fs.createWriteStream(file, { flags: 'wx', mode: 0o600, flush: true });
-      output.write(incoming.prependHeaders(id));
+      const output = fs.createWriteStream(temp, { flags: 'wx', mode: 0o600, flush: true });
+      output.write(envelope + incoming.prependHeaders(id));
       stream.on('data', (chunk: Buffer) => { size += chunk.length; });
       await pipeline(stream, output);
       const refusal = check(size);
       if (refusal) throw refusal;
+      await fs.promises.rename(temp, file);
     } catch (err) {
-      await fs.promises.unlink(file).catch(() => undefined);
+      await fs.promises.unlink(temp).catch(() => undefined);
       if (err instanceof SpoolError) throw err;
       const code = (err as { code?: string }).code;
       if (code === 'ENOSPC' || code === 'EDQUOT') throw new SpoolError(452, '4.3.1', 'Insufficient system storage, try again later');
       throw new SpoolError(451, '4.3.0', 'Local error in processing, try again later');
     }
     const message: AcceptedMessage = {
-      id, serverName: incoming.serverName, receivedAt: this.deps.now().toISOString(), mailFrom: incoming.mailFrom,
-      size, clientAddress: incoming.clientAddress, authUser: incoming.authUser, spoolPath: file, recipients: incoming.recipients,
+      id, serverName: incoming.serverName, receivedAt, mailFrom: incoming.mailFrom, size, clientAddress: incoming.clientAddress,
+      authUser: incoming.authUser, spoolPath: file, bodyOffset: Buffer.byteLength(envelope), recipients: incoming.recipients,
     };
     try {
       await new Promise<void>((resolve, reject) => {
@@ -86,7 +105,7 @@ export class Spool {
       });
     } catch {
       await fs.promises.unlink(file).catch(() => undefined);
-      throw new SpoolError(451, '4.3.0', `Local error in processing, try again later`);
+      throw new SpoolError(451, '4.3.0', 'Local error in processing, try again later');
     }
     return message;
   }
@@ -96,18 +115,28 @@ export class Spool {
     while (this.flushing || this.pending.length > 0) await new Promise((r) => setTimeout(r, 5));
   }
 
-  /** Remove spool files that were written but never acknowledged (no index row). */
-  removeOrphans(): number {
-    const known = this.deps.store.knownSpoolPaths();
+  /**
+   * After a crash: files in tmp/ were never acknowledged and go; files in queue/ were (their
+   * folder was fsync'ed before the 250) and any the index lacks are indexed from their envelope.
+   */
+  recover(): { removed: number; reindexed: number; unreadable: string[] } {
     let removed = 0;
+    for (const name of fs.readdirSync(this.tmpDir)) {
+      fs.rmSync(path.join(this.tmpDir, name), { force: true });
+      removed++;
+    }
+    const known = this.deps.store.knownSpoolPaths();
+    const missing: AcceptedMessage[] = [];
+    const unreadable: string[] = [];
     for (const name of fs.readdirSync(this.queueDir)) {
       const file = path.join(this.queueDir, name);
-      if (!known.has(file)) {
-        fs.rmSync(file, { force: true });
-        removed++;
-      }
+      if (known.has(file)) continue;
+      const recovered = readEnvelope(file);
+      if (recovered) missing.push(recovered);
+      else unreadable.push(file);
     }
-    return removed;
+    if (missing.length > 0) this.deps.store.insertMessages(missing);
+    return { removed, reindexed: missing.length, unreadable };
   }
 
   private kick(): void {
@@ -143,5 +172,25 @@ export async function fsyncDirectory(dir: string): Promise<void> {
     await handle.sync();
   } finally {
     await handle.close();
+  }
+}
+
+/** Read the envelope line of a spool file; null when the file does not start with one. */
+export function readEnvelope(file: string): AcceptedMessage | null {
+  const handle = fs.openSync(file, 'r');
+  try {
+    const buffer = Buffer.alloc(64 * 1024);
+    const read = fs.readSync(handle, buffer, 0, buffer.length, 0);
+    const text = buffer.subarray(0, read).toString('latin1');
+    const end = text.indexOf('\r\n');
+    if (!text.startsWith(ENVELOPE_PREFIX) || end < 0) return null;
+    const envelope = JSON.parse(Buffer.from(text.slice(ENVELOPE_PREFIX.length, end), 'base64').toString('utf8')) as Omit<AcceptedMessage, 'spoolPath' | 'bodyOffset' | 'size'> & { v: number };
+    const size = fs.statSync(file).size;
+    const { v: _version, ...fields } = envelope;
+    return { ...fields, spoolPath: file, bodyOffset: end + 2, size: size - end - 2 };
+  } catch {
+    return null;
+  } finally {
+    fs.closeSync(handle);
   }
 }

@@ -58,6 +58,8 @@ export interface AcceptedMessage {
   clientAddress: string;
   authUser: string | null;
   spoolPath: string;
+  /** Where the message starts in the spool file (after the envelope line). */
+  bodyOffset: number;
   recipients: QueuedRecipient[];
 }
 
@@ -118,7 +120,33 @@ const patchSchema = virtualServerSchema.partial().extend({
 export type VirtualServerPatch = z.input<typeof patchSchema>;
 
 export class Store {
+  private readonly statements = new Map<string, Database.Statement>();
+
   constructor(private readonly db: Database.Database, private readonly now: () => Date) {}
+
+  /** Prepared once, reused: hot paths (queue index, log, user lookups) must not re-parse SQL. */
+  private stmt(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  /**
+   * A write whose durability comes from elsewhere (the spool file, fsync'ed with its folder) or
+   * does not need a flush of its own (the log): committed with synchronous=NORMAL, so the main
+   * thread does not wait for an fsync. Everything else stays synchronous=FULL.
+   */
+  private relaxedTransaction(work: () => void): void {
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      this.db.transaction(work)();
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
+  }
 
   close(): void {
     if (this.db.open) this.db.close();
@@ -153,7 +181,7 @@ export class Store {
   }
 
   getMeta(key: string): string | null {
-    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+    const row = this.stmt('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
     return row ? row.value : null;
   }
 
@@ -313,7 +341,7 @@ export class Store {
   }
 
   findUser(name: string): StoredUser | null {
-    const row = this.db.prepare('SELECT * FROM users WHERE name = ?').get(name) as UserRow | undefined;
+    const row = this.stmt('SELECT * FROM users WHERE name = ?').get(name) as UserRow | undefined;
     return row ? userFromRow(row) : null;
   }
 
@@ -370,17 +398,21 @@ export class Store {
 
   // ── queue ──────────────────────────────────────────────────────────────────────────────
 
-  /** Index accepted messages in one transaction (one WAL fsync for the whole batch). */
+  /**
+   * Index accepted messages in one transaction. The spool files (envelope included) are already
+   * durable; after a crash the queue is rebuilt from them, so this commit need not fsync.
+   */
   insertMessages(batch: readonly AcceptedMessage[]): void {
-    const insertMessage = this.db.prepare(`INSERT INTO messages (id, server_name, received_at, mail_from, size, client_address, auth_user, spool_path, state)
-      VALUES (@id, @serverName, @receivedAt, @mailFrom, @size, @clientAddress, @authUser, @spoolPath, 'queued')`);
-    const insertRecipient = this.db.prepare(`INSERT OR IGNORE INTO recipients (message_id, address, domain, route, state) VALUES (?, ?, ?, ?, 'queued')`);
-    this.db.transaction(() => {
+    const insertMessage = this.stmt(`INSERT OR IGNORE INTO messages (id, server_name, received_at, mail_from, size, client_address, auth_user, spool_path, body_offset, state)
+      VALUES (@id, @serverName, @receivedAt, @mailFrom, @size, @clientAddress, @authUser, @spoolPath, @bodyOffset, 'queued')`);
+    const insertRecipient = this.stmt(`INSERT OR IGNORE INTO recipients (message_id, address, domain, route, state) VALUES (?, ?, ?, ?, 'queued')`);
+    this.relaxedTransaction(() => {
       for (const message of batch) {
-        insertMessage.run({ ...message, recipients: undefined });
-        for (const rcpt of message.recipients) insertRecipient.run(message.id, rcpt.address, rcpt.domain, rcpt.route);
+        const { recipients, ...row } = message;
+        insertMessage.run(row);
+        for (const rcpt of recipients) insertRecipient.run(message.id, rcpt.address, rcpt.domain, rcpt.route);
       }
-    })();
+    });
   }
 
   listQueue(filter: { state?: QueueEntry['state'] } = {}): QueueEntry[] {
@@ -399,7 +431,7 @@ export class Store {
     const recipients = this.db.prepare('SELECT * FROM recipients WHERE message_id = ? ORDER BY address').all(row.id) as RecipientRow[];
     return {
       id: row.id, serverName: row.server_name, receivedAt: row.received_at, mailFrom: row.mail_from, size: row.size,
-      clientAddress: row.client_address, authUser: row.auth_user, spoolPath: row.spool_path, state: row.state,
+      clientAddress: row.client_address, authUser: row.auth_user, spoolPath: row.spool_path, bodyOffset: row.body_offset, state: row.state,
       recipients: recipients.map((r) => ({ address: r.address, domain: r.domain, route: r.route, state: r.state, attempts: r.attempts, lastReply: r.last_reply })),
     };
   }
@@ -431,14 +463,15 @@ export class Store {
 
   /** Append events in one transaction (the log writer batches them). */
   appendEvents(events: readonly SessionEvent[]): void {
-    const insert = this.db.prepare(`INSERT INTO session_events (at, server, session, address, type, user, verdict, code, rule, event_json)
+    const insert = this.stmt(`INSERT INTO session_events (at, server, session, address, type, user, verdict, code, rule, event_json)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-    this.db.transaction(() => {
+    // The log is a record, not a promise to a client: no fsync of its own.
+    this.relaxedTransaction(() => {
       for (const e of events) {
         const decision = 'decision' in e ? e.decision : undefined;
         insert.run(e.at, e.server, e.session, e.address, e.type, e.user, decision?.verdict ?? null, decision?.code ?? null, decision?.rule ?? null, JSON.stringify(e));
       }
-    })();
+    });
   }
 
   queryEvents(filter: EventQuery): Array<SessionEvent & { id: number }> {
@@ -533,7 +566,7 @@ export class Store {
 }
 
 interface CertificateRow { id: number; name: string; cert_pem: string; chain_pem: string; key_pem: string; fingerprint_sha256: string; subject: string; not_before: string; not_after: string }
-interface MessageRow { id: string; server_name: string; received_at: string; mail_from: string; size: number; client_address: string; auth_user: string | null; spool_path: string; state: QueueEntry['state'] }
+interface MessageRow { id: string; server_name: string; received_at: string; mail_from: string; size: number; client_address: string; auth_user: string | null; spool_path: string; body_offset: number; state: QueueEntry['state'] }
 interface RecipientRow { address: string; domain: string; route: 'local' | 'remote'; state: 'queued' | 'delivered' | 'failed'; attempts: number; last_reply: string | null }
 
 function userFromRow(row: UserRow): StoredUser {

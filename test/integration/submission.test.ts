@@ -3,6 +3,7 @@
 // a restart (settings and queued messages). Also the failed-login throttle.
 import fs from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import nodemailer from 'nodemailer';
 import { afterEach, describe, expect, it } from 'vitest';
 import { App } from '../../server/app';
@@ -70,17 +71,30 @@ describe('submission', () => {
     await transport(second).sendMail({ from: 'alice@example.com', to: 'far@elsewhere.net', subject: 'again', text: 'y' });
   });
 
-  it('removes spool files that were never acknowledged, and keeps acknowledged ones', async () => {
+  it('after a crash: drops what was never acknowledged, re-indexes what was', async () => {
     const dir = tempDir();
     const t = await startTestApp({ dataDir: dir, users: [{ name: 'alice', password: PASSWORD }] });
-    await transport(t).sendMail({ from: 'alice@example.com', to: 'far@elsewhere.net', subject: 'real', text: 'x' });
+    const info = await transport(t).sendMail({ from: 'alice@example.com', to: 'far@elsewhere.net', subject: 'acknowledged', text: 'x' });
+    const queueId = info.response.split(' ').pop() as string;
     await t.app.stop(100);
-    fs.writeFileSync(path.join(dir, 'spool', 'queue', 'HALF-WRITTEN.eml'), 'Subject: never acknowledged\r\n');
+    // A crash mid-DATA leaves a file in tmp/; a crash after the 250 but before the index commit
+    // leaves a queue file without its row (simulated by deleting the row).
+    fs.writeFileSync(path.join(dir, 'spool', 'tmp', 'HALF-WRITTEN.eml'), 'Subject: never acknowledged\r\n');
+    const db = new Database(path.join(dir, 'relaydesk.db'));
+    db.prepare('DELETE FROM messages WHERE id = ?').run(queueId);
+    db.close();
+
     const app = new App({ dataDir: dir, firstStartPort: 0 });
-    const { orphansRemoved } = await app.start();
+    const recovery = await app.start();
     open.push(wrap(app, dir));
-    expect(orphansRemoved).toBe(1);
-    expect(fs.readdirSync(path.join(dir, 'spool', 'queue'))).toHaveLength(1);
+    expect(recovery).toEqual({ orphansRemoved: 1, reindexed: 1, unreadable: [] });
+    expect(fs.readdirSync(path.join(dir, 'spool', 'tmp'))).toEqual([]);
+    const entry = app.store.getMessage(queueId);
+    expect(entry).toMatchObject({ state: 'queued', mailFrom: 'alice@example.com', recipients: [expect.objectContaining({ address: 'far@elsewhere.net', state: 'queued' })] });
+    const body = fs.readFileSync(entry?.spoolPath as string).subarray(entry?.bodyOffset).toString();
+    expect(body).toMatch(/^Received: from /);
+    expect(body).toContain('Subject: acknowledged');
+    expect(entry?.size).toBe(fs.statSync(entry?.spoolPath as string).size - (entry?.bodyOffset ?? 0));
   });
 });
 
