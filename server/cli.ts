@@ -294,6 +294,13 @@ interface ServeOptions { verbose: boolean; console: { host: string; port: number
 
 async function serve(dataDir: string, options: ServeOptions, io: Io): Promise<number> {
   const { verbose } = options;
+  // Signals are handled from the very start: one that arrives while servers are starting must
+  // still stop them gracefully, not kill the process half-way.
+  let stopRequested: ((signal: string) => void) | null = null;
+  const pendingSignals: string[] = [];
+  const onSignal = (signal: string) => (stopRequested ? stopRequested(signal) : pendingSignals.push(signal));
+  process.once('SIGINT', () => onSignal('SIGINT'));
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
   const app = new App({ dataDir });
   app.bus.subscribe((event) => {
     const line = formatEvent(event) ?? (verbose ? formatSessionEvent(event) : null);
@@ -334,8 +341,9 @@ async function serve(dataDir: string, options: ServeOptions, io: Io): Promise<nu
       io.out(`relaydesk: ${signal}: stopping (finishing messages in progress)`);
       Promise.all([consoleServer?.close(), app.stop()]).then(() => resolve(), (err: Error) => { io.err(`relaydesk: ${err.message}`); resolve(); });
     };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    stopRequested = stop;
+    const early = pendingSignals.shift();
+    if (early) stop(early);
   });
   io.out('relaydesk: stopped');
   return 0;

@@ -29,6 +29,7 @@ export interface Authenticator {
 export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
   const cacheKey = crypto.randomBytes(32);
   const verified = new Map<string, number>(); // hmac → expiry
+  const inFlight = new Map<string, Promise<boolean>>(); // hmac → the scrypt check under way
 
   const resolveUser = (name: string, defaultDomain: string | null): StoredUser | null => {
     const exact = deps.findUser(name);
@@ -49,7 +50,13 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
       const mac = crypto.createHmac('sha256', cacheKey).update(`${user.name}\0${user.passwordHash}\0${password}`).digest('base64');
       const expiry = verified.get(mac);
       if (expiry !== undefined && expiry > deps.now()) return { ok: true, user };
-      if (!(await verifyPassword(password, user.passwordHash))) return { ok: false, reason: 'bad-password' };
+      // Ten scanners signing in at once share one scrypt run instead of queueing ten.
+      let check = inFlight.get(mac);
+      if (!check) {
+        check = verifyPassword(password, user.passwordHash).finally(() => inFlight.delete(mac));
+        inFlight.set(mac, check);
+      }
+      if (!(await check)) return { ok: false, reason: 'bad-password' };
       if (verified.size >= VERIFIED_CACHE_MAX) verified.clear();
       verified.set(mac, deps.now() + VERIFIED_CACHE_MS);
       return { ok: true, user };
