@@ -8,8 +8,9 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { ADMIN_METHODS, type AdminApiHandlers, type AdminMethodName, type ApiResult } from '../contract/admin-api';
-import { AdminError, fromZodError } from '../contract/errors';
+import type { AdminApiHandlers, ApiResult } from '../contract/admin-api';
+import { AdminError } from '../contract/errors';
+import { callMethod, isAdminMethod } from '../admin-dispatch';
 import { hashPassword, passwordProblem, verifyPassword } from '../auth/passwords';
 import { AuthThrottle } from '../auth/throttle';
 import type { EventBus } from '../log/event-bus';
@@ -162,8 +163,8 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     }
     const match = /^\/api\/call\/([a-zA-Z.]+)$/.exec(pathname);
     const name = match?.[1];
-    if (!name || !(name in ADMIN_METHODS)) return sendJson(res, 404, apiError('not-found', `no AdminApi method ${name ?? pathname}`));
-    return sendJson(res, 200, await callMethod(options.handlers, name as AdminMethodName, await readJson(req)));
+    if (!isAdminMethod(name)) return sendJson(res, 404, apiError('not-found', `no AdminApi method ${name ?? pathname}`));
+    return sendJson(res, 200, await callMethod(options.handlers, name, await readJson(req)));
   }
 
   return {
@@ -176,22 +177,6 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       server.close(() => resolve());
     }),
   };
-}
-
-/** Parse the argument with the contract's schema, call the handler, wrap the outcome. Shared by every transport. */
-export async function callMethod(handlers: AdminApiHandlers, name: AdminMethodName, input: unknown): Promise<ApiResult<unknown>> {
-  const parsed = ADMIN_METHODS[name].input.safeParse(input ?? {});
-  if (!parsed.success) {
-    const error = fromZodError(parsed.error);
-    return { ok: false, error: { code: error.code, message: error.message, ...(error.field ? { field: error.field } : {}) } };
-  }
-  try {
-    const handler = handlers[name] as (arg: unknown) => Promise<unknown>;
-    return { ok: true, value: await handler(parsed.data) };
-  } catch (err) {
-    if (err instanceof AdminError) return { ok: false, error: { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}) } };
-    return { ok: false, error: { code: 'internal', message: (err as Error).message } };
-  }
 }
 
 function streamEvents(req: http.IncomingMessage, res: http.ServerResponse, bus: EventBus): void {

@@ -120,6 +120,7 @@ describe('web console', () => {
     expect(conflict.body).toMatchObject({ ok: false, error: { code: 'conflict', field: 'port' } });
     expect(t.app.store.listServers()).toHaveLength(1);
     expect((await request(console_.url, 'POST', '/api/call/no.such', { body: {}, cookie, csrf })).status).toBe(404);
+    expect((await request(console_.url, 'POST', '/api/call/toString', { body: {}, cookie, csrf })).status).toBe(404);
   });
 
   it('streams events in order while SMTP load runs', async () => {
