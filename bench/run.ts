@@ -10,7 +10,7 @@ import path from 'node:path';
 import { App } from '../server/app';
 import { DEFAULT_SERVER_NAME } from '../server/contract/settings';
 import { packageRoot } from '../server/paths';
-import { createSelfSigned } from '../server/tls/certificates';
+import { createSelfSignedCertificate } from '../server/tls/certificate-tools';
 import { percentile, runLoad } from './load';
 
 const QUICK = process.argv.includes('--quick');
@@ -110,7 +110,7 @@ async function startRelaydesk(work: string, logging: boolean): Promise<Target> {
 
 async function startBare(work: string): Promise<Target> {
   const dir = fs.mkdtempSync(path.join(work, 'bare-'));
-  const material = await createSelfSigned({ commonName: 'localhost' });
+  const material = await createSelfSignedCertificate({ commonName: 'localhost' });
   fs.writeFileSync(path.join(dir, 'cert.pem'), material.certPem);
   fs.writeFileSync(path.join(dir, 'key.pem'), material.keyPem);
   fs.mkdirSync(path.join(dir, 'mail'));

@@ -12,7 +12,7 @@ import { compilePolicy } from './policy/session-policy';
 import { simulateSession } from './policy/simulate';
 import { runSelfProbe } from './probe/self-probe';
 import type { StoredUser } from './store/store';
-import { createSelfSigned, describeCertificate, inspectCertificate, preparePemImport } from './tls/certificates';
+import { describeCertificate } from './tls/certificates';
 
 function userSummary(user: StoredUser): UserSummary {
   return { name: user.name, enabled: user.enabled, senders: user.senders, cramMd5: user.cramSecret !== null, createdAt: user.createdAt };
@@ -112,20 +112,12 @@ export function createAdminHandlers(app: App): AdminApiHandlers {
 
     'certificates.list': async () => store.listCertificates().map((c) => certificateSummary(c.name)),
     'certificates.createSelfSigned': async ({ name, commonName, altNames, days, assignTo }) => {
-      const material = await createSelfSigned({ commonName, altNames, days, now: app.clock() });
-      store.transaction(() => {
-        store.addCertificate({ name, certPem: material.certPem, chainPem: '', keyPem: material.keyPem, ...inspectCertificate(material.certPem) });
-        if (assignTo) store.updateServer(assignTo, { certificate: name });
-      });
+      await app.certificates.create(name, { commonName, altNames, days }, assignTo);
       await engine.reconcile();
       return certificateSummary(name);
     },
     'certificates.importPem': async ({ name, keyPem, certPem, allowExpired, assignTo }) => {
-      const prepared = preparePemImport({ name, keyPem, certPem, allowExpired, now: app.clock() });
-      store.transaction(() => {
-        store.addCertificate(prepared);
-        if (assignTo) store.updateServer(assignTo, { certificate: name });
-      });
+      app.certificates.importPem(name, keyPem, certPem, { allowExpired, assignTo });
       await engine.reconcile();
       return certificateSummary(name);
     },

@@ -20,7 +20,9 @@ import { EventBus } from './log/event-bus';
 import { EventLog } from './log/event-log';
 import { Spool } from './spool/spool';
 import { openStore, type Store } from './store/store';
-import { createSelfSigned, inspectCertificate } from './tls/certificates';
+import { inspectCertificate } from './tls/certificates';
+import { createSelfSignedCertificate } from './tls/certificate-tools';
+import { CertificateService } from './tls/certificate-service';
 
 export interface AppOptions {
   dataDir: string;
@@ -31,6 +33,7 @@ export interface AppOptions {
 }
 
 const INITIALIZED_KEY = 'initialized';
+const EXPIRY_CHECK_MS = 12 * 60 * 60_000;
 
 export class App {
   readonly store: Store;
@@ -40,7 +43,9 @@ export class App {
   readonly localDelivery: LocalDelivery;
   readonly eventLog: EventLog;
   readonly counters: CounterSet;
+  readonly certificates: CertificateService;
   private readonly now: () => Date;
+  private expiryTimer: NodeJS.Timeout | null = null;
   private readonly resolvers = new Map<string, ReverseResolver>();
 
   constructor(private readonly options: AppOptions) {
@@ -65,6 +70,7 @@ export class App {
     });
     this.eventLog = new EventLog(this.store, this.bus, this.now);
     this.counters = new CounterSet(this.bus, this.now);
+    this.certificates = new CertificateService(this.store, this.now);
     this.spool.onCommitted((messages) => {
       if (messages.some((m) => m.recipients.some((r) => r.route === 'local'))) this.localDelivery.wake();
     });
@@ -99,7 +105,7 @@ export class App {
   async ensureDefaults(): Promise<boolean> {
     if (this.store.getMeta(INITIALIZED_KEY)) return false;
     const fqdn = defaultFqdn();
-    const material = await createSelfSigned({ commonName: fqdn, altNames: ['localhost', '127.0.0.1', '::1'], now: this.now() });
+    const material = await createSelfSignedCertificate({ commonName: fqdn, altNames: ['localhost', '127.0.0.1', '::1'], now: this.now() });
     const certificateName = `${fqdn} (self-signed)`;
     const server: VirtualServerConfig = {
       name: DEFAULT_SERVER_NAME,
@@ -134,11 +140,22 @@ export class App {
     await this.engine.reconcile();
     this.engine.watch();
     this.localDelivery.wake();
+    this.warnAboutExpiry();
+    this.expiryTimer = setInterval(() => this.warnAboutExpiry(), EXPIRY_CHECK_MS);
+    this.expiryTimer.unref();
     return { orphansRemoved, reindexed, unreadable };
   }
 
   /** Graceful: stop accepting, let in-flight DATA finish (up to graceMs), flush, close the store. */
+  /** Certificates in use that expire within 30 or 7 days, or have, become log warnings. */
+  warnAboutExpiry(): string[] {
+    const warnings = this.certificates.expiryWarnings();
+    for (const message of warnings) this.bus.emit({ type: 'warning', at: this.now().toISOString(), message });
+    return warnings;
+  }
+
   async stop(graceMs?: number): Promise<void> {
+    if (this.expiryTimer) clearInterval(this.expiryTimer);
     await this.engine.shutdown(graceMs);
     await this.spool.drain();
     await this.localDelivery.stop();

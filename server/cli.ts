@@ -12,7 +12,9 @@ import type { RelaydeskEvent } from './contract/events';
 import { replyLine } from './policy/decision';
 import { defaultDataDir, packageRoot } from './paths';
 import { openStore, type Store } from './store/store';
-import { createSelfSigned, inspectCertificate, preparePemImport } from './tls/certificates';
+import { inspectCertificate } from './tls/certificates';
+import { createSelfSignedCertificate } from './tls/certificate-tools';
+import { CertificateService, parseKeySpec } from './tls/certificate-service';
 
 const USAGE = `Usage: relaydesk <command> [options]
 
@@ -26,8 +28,14 @@ const USAGE = `Usage: relaydesk <command> [options]
   user passwd NAME --password-stdin
   user list | user disable NAME | user enable NAME | user remove NAME
   domain add DOMAIN [--forward HOST:PORT] | domain list | domain remove DOMAIN
-  cert import NAME --key FILE --cert FILE [--assign SERVER] [--allow-expired]
-  cert list
+  cert create NAME --cn FQDN [--san NAME]... [--type rsa2048|rsa3072|rsa4096|p256|p384] [--days N] [--assign SERVER]
+  cert request NAME --cn FQDN [--san NAME]... [--type TYPE] [--out FILE]   new key + CSR for a CA
+  cert requests | cert cancel NAME                   pending requests
+  cert complete NAME --cert FILE [--assign SERVER]   the CA's answer (PEM chain or PKCS#7)
+  cert import NAME (--key FILE --cert FILE | --pfx FILE --password-stdin) [--assign SERVER] [--allow-expired]
+  cert export NAME [--chain | --full | --private-key | --pfx FILE --password-stdin]
+  cert assign NAME SERVER [--sni]                    the server's certificate, or (--sni) one more chosen by name
+  cert list | cert show NAME | cert remove NAME
   queue list
   config export [--with-secrets]        the whole configuration as JSON on stdout
   config import FILE                    validate FILE and apply it atomically, or change nothing
@@ -86,6 +94,16 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         cert: { type: 'string' },
         assign: { type: 'string' },
         'allow-expired': { type: 'boolean' },
+        cn: { type: 'string' },
+        type: { type: 'string' },
+        'private-key': { type: 'boolean' },
+        san: { type: 'string', multiple: true },
+        days: { type: 'string' },
+        out: { type: 'string' },
+        pfx: { type: 'string' },
+        chain: { type: 'boolean' },
+        full: { type: 'boolean' },
+        sni: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -129,7 +147,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       }
       return 0;
     }
-    return withStore(dataDir, (store) => runStoreCommand(store, command, sub, rest, values, io));
+    const stdinPassword = values['password-stdin'] && command === 'cert' ? (await io.readStdin()).replace(/\r?\n$/, '') : null;
+    return withStore(dataDir, (store) => runStoreCommand(store, command, sub, rest, { ...values, stdinPassword }, io));
   } catch (err) {
     if (err instanceof UsageError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
       io.err(`relaydesk: ${(err as Error).message}\n\n${USAGE}`);
@@ -154,7 +173,7 @@ async function withStore(dataDir: string, work: (store: Store) => Promise<number
   }
 }
 
-type Values = Record<string, string | boolean | string[] | undefined>;
+type Values = Record<string, string | boolean | string[] | null | undefined>;
 
 async function runStoreCommand(store: Store, command: string, sub: string | undefined, rest: string[], values: Values, io: Io): Promise<number> {
   const key = `${command} ${sub ?? ''}`.trim();
@@ -213,23 +232,18 @@ async function runStoreCommand(store: Store, command: string, sub: string | unde
       io.out(`relaydesk: ${domain} removed from accepted domains`);
       return 0;
     }
-    case 'cert import': {
-      const name = need(rest[0], 'a certificate name');
-      if (typeof values.key !== 'string' || typeof values.cert !== 'string') throw new UsageError('cert import needs --key FILE and --cert FILE (PEM)');
-      const prepared = preparePemImport({
-        name, keyPem: fs.readFileSync(values.key, 'utf8'), certPem: fs.readFileSync(values.cert, 'utf8'), allowExpired: Boolean(values['allow-expired']),
-      });
-      store.transaction(() => {
-        store.addCertificate(prepared);
-        if (typeof values.assign === 'string') store.updateServer(values.assign, { certificate: name });
-      });
-      io.out(`relaydesk: certificate ${name} imported (${prepared.subject}, SHA-256 ${prepared.fingerprintSha256})${typeof values.assign === 'string' ? ` and assigned to ${values.assign}` : ''}`);
-      return 0;
-    }
-    case 'cert list': {
-      for (const c of store.listCertificates()) io.out(`${c.name}\t${c.subject}\tvalid until ${c.notAfter}\tSHA-256 ${c.fingerprintSha256}`);
-      return 0;
-    }
+    case 'cert create':
+    case 'cert request':
+    case 'cert complete':
+    case 'cert cancel':
+    case 'cert requests':
+    case 'cert import':
+    case 'cert export':
+    case 'cert assign':
+    case 'cert list':
+    case 'cert show':
+    case 'cert remove':
+      return certCommand(store, sub as string, rest, values, io);
     case 'queue list': {
       const queue = store.listQueue();
       if (queue.length === 0) io.out('The queue is empty.');
@@ -257,6 +271,115 @@ async function runStoreCommand(store: Store, command: string, sub: string | unde
     }
     default:
       throw new UsageError(`unknown command "${key}"`);
+  }
+}
+
+async function certCommand(store: Store, sub: string, rest: string[], values: Values, io: Io): Promise<number> {
+  const certificates = new CertificateService(store, () => new Date());
+  const assign = typeof values.assign === 'string' ? values.assign : undefined;
+  const allowExpired = Boolean(values['allow-expired']);
+  const spec = () => {
+    if (typeof values.cn !== 'string') throw new UsageError(`cert ${sub} needs --cn, the server's FQDN`);
+    return { commonName: values.cn, altNames: Array.isArray(values.san) ? values.san : [], key: parseKeySpec(typeof values.type === 'string' ? values.type : undefined) };
+  };
+  const describe = (c: ReturnType<CertificateService['show']>) => [
+    `${c.name}: ${c.subject}`,
+    `  names: ${c.altNames.join(', ') || '-'}`,
+    `  issuer: ${c.selfSigned ? 'self-signed' : c.issuer}`,
+    `  serial: ${c.serialNumber}`,
+    `  valid: ${c.notBefore} to ${c.notAfter} (${c.daysLeft < 0 ? `expired ${-c.daysLeft} day(s) ago` : `${c.daysLeft} day(s) left`})`,
+    `  key: ${c.keyType}`,
+    `  SHA-256: ${c.fingerprintSha256}`,
+    `  chain: ${c.chainLength} certificate(s), ${c.chain.ordered ? 'in order' : 'out of order'}, ${c.chain.complete ? 'complete to its root' : 'root not included'}${c.chain.coversFqdn === null ? '' : `, ${c.chain.coversFqdn ? 'covers' : 'does NOT cover'} the server's FQDN`}`,
+    ...c.chain.problems.map((p) => `  note: ${p}`),
+    `  used by: ${c.assignedTo.join(', ') || '-'}`,
+  ].join('\n');
+  const name = () => need(rest[0], 'a certificate name');
+  switch (sub) {
+    case 'create': {
+      const days = typeof values.days === 'string' ? Number(values.days) : undefined;
+      if (days !== undefined && (!Number.isInteger(days) || days < 1 || days > 3650)) throw new UsageError('--days takes 1 to 3650');
+      io.out(describe(await certificates.create(name(), { ...spec(), ...(days ? { days } : {}) }, assign)));
+      return 0;
+    }
+    case 'request': {
+      const csr = await certificates.request(name(), spec());
+      if (typeof values.out === 'string') {
+        fs.writeFileSync(values.out, csr);
+        io.out(`relaydesk: request ${rest[0]} saved to ${values.out}; send it to your CA, then: relaydesk cert complete ${rest[0]} --cert ANSWER`);
+      } else io.out(csr.trimEnd());
+      return 0;
+    }
+    case 'requests': {
+      const pending = store.listCertificateRequests();
+      if (pending.length === 0) io.out('No pending certificate requests.');
+      for (const r of pending) io.out(`${r.name}\t${r.commonName}${r.altNames.length ? ` (${r.altNames.join(', ')})` : ''}\t${r.keySpec}\tsince ${r.createdAt}`);
+      return 0;
+    }
+    case 'cancel':
+      store.removeCertificateRequest(name());
+      io.out(`relaydesk: request ${rest[0]} cancelled (its key is deleted)`);
+      return 0;
+    case 'complete': {
+      if (typeof values.cert !== 'string') throw new UsageError('cert complete needs --cert FILE (the CA\'s answer: PEM certificate, PEM chain or PKCS#7)');
+      io.out(describe(certificates.complete(name(), fs.readFileSync(values.cert), { assignTo: assign, allowExpired })));
+      return 0;
+    }
+    case 'import': {
+      let details;
+      if (typeof values.pfx === 'string') {
+        if (values.stdinPassword === null || values.stdinPassword === undefined) throw new UsageError('cert import --pfx reads the PFX password from standard input: add --password-stdin');
+        details = certificates.importPfx(name(), fs.readFileSync(values.pfx), String(values.stdinPassword), { assignTo: assign, allowExpired });
+      } else {
+        if (typeof values.key !== 'string' || typeof values.cert !== 'string') throw new UsageError('cert import needs --key FILE and --cert FILE (PEM), or --pfx FILE --password-stdin');
+        details = certificates.importPem(name(), fs.readFileSync(values.key, 'utf8'), fs.readFileSync(values.cert, 'utf8'), { assignTo: assign, allowExpired });
+      }
+      io.out(describe(details));
+      return 0;
+    }
+    case 'export': {
+      if (typeof values.pfx === 'string') {
+        if (values.stdinPassword === null || values.stdinPassword === undefined) throw new UsageError('cert export --pfx reads the password for the file from standard input: add --password-stdin');
+        fs.writeFileSync(values.pfx, certificates.exportPfx(name(), String(values.stdinPassword)), { mode: 0o600 });
+        io.out(`relaydesk: ${rest[0]} exported with its private key to ${values.pfx}`);
+      } else if (values['private-key']) {
+        io.out(certificates.exportKeyPem(name()).trimEnd());
+      } else {
+        io.out(certificates.exportPem(name(), values.chain ? 'chain' : values.full ? 'full' : 'certificate').trimEnd());
+      }
+      return 0;
+    }
+    case 'assign': {
+      const server = need(rest[1], 'a virtual server name');
+      const details = certificates.show(name());
+      if (values.sni) {
+        const current = store.getServer(server).access.sniCertificates;
+        store.updateServer(server, { access: { sniCertificates: [...new Set([...current, details.name])] } });
+        io.out(`relaydesk: ${details.name} added to ${server} for clients asking for ${details.altNames.filter((n) => n.startsWith('DNS:')).map((n) => n.slice(4)).join(', ')} (SNI)`);
+      } else {
+        store.updateServer(server, { certificate: details.name });
+        io.out(`relaydesk: ${details.name} assigned to ${server} (a running server uses it for new connections within a second)`);
+      }
+      return 0;
+    }
+    case 'list': {
+      const list = certificates.list();
+      if (list.length === 0) io.out('No certificates.');
+      for (const c of list) {
+        const warn = c.daysLeft < 0 ? '  EXPIRED' : c.daysLeft <= 7 ? '  EXPIRES WITHIN 7 DAYS' : c.daysLeft <= 30 ? '  expires within 30 days' : '';
+        io.out(`${c.name}\t${c.subject}\t${c.keyType}\tvalid until ${c.notAfter} (${c.daysLeft} days)\t${c.assignedTo.join(', ') || '-'}${warn}`);
+      }
+      return 0;
+    }
+    case 'show':
+      io.out(describe(certificates.show(name())));
+      return 0;
+    case 'remove':
+      store.removeCertificate(name());
+      io.out(`relaydesk: certificate ${rest[0]} removed`);
+      return 0;
+    default:
+      throw new UsageError(`unknown command "cert ${sub}"`);
   }
 }
 
@@ -354,7 +477,7 @@ async function consoleTls(app: App): Promise<{ key: string; cert: string }> {
   const assigned = app.store.listServers().map((s) => s.certificate).find((c): c is string => c !== null);
   const existing = assigned ? app.store.findCertificate(assigned) : app.store.findCertificate(CONSOLE_CERTIFICATE);
   if (existing) return { key: existing.keyPem, cert: existing.certPem + existing.chainPem };
-  const material = await createSelfSigned({ commonName: 'localhost', altNames: ['127.0.0.1'] });
+  const material = await createSelfSignedCertificate({ commonName: 'localhost', altNames: ['127.0.0.1'] });
   app.store.addCertificate({ name: CONSOLE_CERTIFICATE, certPem: material.certPem, chainPem: '', keyPem: material.keyPem, ...inspectCertificate(material.certPem) });
   return { key: material.keyPem, cert: material.certPem };
 }

@@ -135,6 +135,8 @@ export const accessSettingsSchema = z.object({
   restrictSenders: z.boolean(),
   /** Put the client's reverse DNS name in the Received header (costs a lookup per connection). */
   reverseDnsForReceived: z.boolean(),
+  /** More certificates, chosen by the name a client asks for (SNI); the assigned one is the default. */
+  sniCertificates: z.array(z.string().min(1)).max(50),
 }).strict();
 export type AccessSettings = z.infer<typeof accessSettingsSchema>;
 
@@ -218,6 +220,7 @@ export const DEFAULT_ACCESS: AccessSettings = {
   relayForAuthenticated: true,
   restrictSenders: false,
   reverseDnsForReceived: false,
+  sniCertificates: [],
 };
 
 export const DEFAULT_MESSAGES: MessageSettings = {

@@ -6,7 +6,7 @@ import type { AcceptedDomain, VirtualServerConfig } from '../contract/settings';
 import { AdminError } from '../contract/errors';
 import { compilePolicy } from '../policy/session-policy';
 import type { Store } from '../store/store';
-import { buildTlsOptions } from '../tls/tls-options';
+import { buildSniOptions, buildTlsOptions } from '../tls/tls-options';
 import { type EngineDeps, type RuntimeSettings, type StartResult, VirtualServer } from './virtual-server';
 
 export const WATCH_INTERVAL_MS = 500;
@@ -88,10 +88,11 @@ export class Engine {
   private runtimeSettings(config: VirtualServerConfig, domains: AcceptedDomain[]): RuntimeSettings {
     const certificate = config.certificate === null ? null : this.options.store.findCertificate(config.certificate);
     const dropDomains = new Set(domains.filter((d) => d.action === 'drop').map((d) => d.domain.toLowerCase()));
+    const sni = config.access.sniCertificates.map((name) => this.options.store.findCertificate(name)).filter((c): c is NonNullable<typeof c> => c !== null);
     return {
       config,
       policy: compilePolicy(config, domains.map((d) => d.domain)),
-      tls: certificate ? buildTlsOptions(config.access, certificate) : null,
+      tls: certificate ? { ...buildTlsOptions(config.access, certificate), sniOptions: buildSniOptions(config.access, sni) } : null,
       routeOf: (domain) => (dropDomains.has(domain.toLowerCase()) ? 'local' : 'remote'),
     };
   }

@@ -30,7 +30,7 @@ export interface RuntimeSettings {
   config: VirtualServerConfig;
   policy: CompiledPolicy;
   /** null when no certificate is assigned: STARTTLS is not offered and an implicit-TLS port cannot start. */
-  tls: TlsServerOptions | null;
+  tls: (TlsServerOptions & { sniOptions: Record<string, TlsServerOptions> }) | null;
   /** Accepted domains delivered to the drop folder are 'local'; everything else is 'remote'. */
   routeOf(domain: string): 'local' | 'remote';
 }

@@ -277,6 +277,9 @@ export class Store {
     const clash = findListenerConflict(server, others);
     if (clash) throw new AdminError('conflict', clash, 'port');
     if (server.certificate !== null) this.certificateId(server.certificate);
+    for (const name of server.access.sniCertificates) {
+      if (!this.findCertificate(name)) throw new AdminError('not-found', `no certificate named "${name}"`, 'access.sniCertificates');
+    }
   }
 
   private certificateId(name: string): number {
@@ -390,10 +393,34 @@ export class Store {
   }
 
   removeCertificate(name: string): void {
-    const inUse = this.listServers().filter((s) => s.certificate === name).map((s) => s.name);
+    const inUse = this.listServers().filter((s) => s.certificate === name || s.access.sniCertificates.includes(name)).map((s) => s.name);
     if (inUse.length) throw new AdminError('conflict', `certificate "${name}" is assigned to ${inUse.map((n) => `"${n}"`).join(', ')}; assign another first`, 'name');
     const result = this.db.prepare('DELETE FROM certificates WHERE name = ?').run(name);
     if (result.changes === 0) throw new AdminError('not-found', `no certificate named "${name}"`, 'name');
+  }
+
+  // ── certificate requests ───────────────────────────────────────────────────────────────
+
+  addCertificateRequest(request: Omit<CertificateRequest, 'createdAt'>): void {
+    if (this.findCertificateRequest(request.name) || this.findCertificate(request.name)) {
+      throw new AdminError('conflict', `a certificate or request named "${request.name}" already exists`, 'name');
+    }
+    this.db.prepare(`INSERT INTO certificate_requests (name, common_name, alt_names_json, key_spec, key_pem, csr_pem, created_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?)`).run(request.name, request.commonName, JSON.stringify(request.altNames), request.keySpec, request.keyPem, request.csrPem, this.stamp());
+  }
+
+  listCertificateRequests(): CertificateRequest[] {
+    return (this.db.prepare('SELECT * FROM certificate_requests ORDER BY created_at').all() as CertificateRequestRow[]).map(requestFromRow);
+  }
+
+  findCertificateRequest(name: string): CertificateRequest | null {
+    const row = this.db.prepare('SELECT * FROM certificate_requests WHERE name = ?').get(name) as CertificateRequestRow | undefined;
+    return row ? requestFromRow(row) : null;
+  }
+
+  removeCertificateRequest(name: string): void {
+    const result = this.db.prepare('DELETE FROM certificate_requests WHERE name = ?').run(name);
+    if (result.changes === 0) throw new AdminError('not-found', `no pending request named "${name}"`, 'name');
   }
 
   // ── queue ──────────────────────────────────────────────────────────────────────────────
@@ -563,6 +590,13 @@ export class Store {
       }
     })();
   }
+}
+
+export interface CertificateRequest { name: string; commonName: string; altNames: string[]; keySpec: string; keyPem: string; csrPem: string; createdAt: string }
+interface CertificateRequestRow { name: string; common_name: string; alt_names_json: string; key_spec: string; key_pem: string; csr_pem: string; created_at: string }
+
+function requestFromRow(row: CertificateRequestRow): CertificateRequest {
+  return { name: row.name, commonName: row.common_name, altNames: JSON.parse(row.alt_names_json) as string[], keySpec: row.key_spec, keyPem: row.key_pem, csrPem: row.csr_pem, createdAt: row.created_at };
 }
 
 interface CertificateRow { id: number; name: string; cert_pem: string; chain_pem: string; key_pem: string; fingerprint_sha256: string; subject: string; not_before: string; not_after: string }

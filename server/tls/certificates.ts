@@ -1,60 +1,15 @@
-// Certificates: a self-signed certificate for first start (keys from node:crypto, certificate
-// built by node-forge), inspection with node:crypto's X509Certificate, and PEM import with the
-// checks an admin needs (key matches, validity). Private keys are never logged.
+// Certificates: inspection with node:crypto's X509Certificate and PEM import with the checks an
+// admin needs (key matches, validity). Creation, requests and PFX live in certificate-tools.ts.
+// Private keys are never logged.
 import crypto from 'node:crypto';
-import net from 'node:net';
-import forge from 'node-forge';
 import { AdminError } from '../contract/errors';
 import type { NewCertificate } from '../store/store';
-
-export interface SelfSignedOptions {
-  commonName: string;
-  /** Extra DNS names or IP addresses for the subjectAltName (the common name is always included). */
-  altNames?: string[];
-  rsaBits?: 2048 | 3072 | 4096;
-  days?: number;
-  now?: Date;
-}
 
 export interface CertificateFacts {
   fingerprintSha256: string;
   subject: string;
   notBefore: string;
   notAfter: string;
-}
-
-function generateRsaKey(bits: number): Promise<crypto.KeyObject> {
-  return new Promise((resolve, reject) => {
-    crypto.generateKeyPair('rsa', { modulusLength: bits }, (err, _publicKey, privateKey) => (err ? reject(err) : resolve(privateKey)));
-  });
-}
-
-/** A self-signed RSA certificate whose SAN covers the common name and the extra names. */
-export async function createSelfSigned(options: SelfSignedOptions): Promise<{ certPem: string; keyPem: string }> {
-  const privateKey = await generateRsaKey(options.rsaBits ?? 2048);
-  const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  const forgePrivate = forge.pki.privateKeyFromPem(privateKey.export({ type: 'pkcs1', format: 'pem' }).toString());
-  const forgePublic = forge.pki.setRsaPublicKey(forgePrivate.n, forgePrivate.e);
-  const now = options.now ?? new Date();
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = forgePublic;
-  // Positive serial (high bit clear), 16 random bytes as RFC 5280 asks.
-  cert.serialNumber = '01' + crypto.randomBytes(15).toString('hex');
-  cert.validity.notBefore = new Date(now.getTime() - 5 * 60_000);
-  cert.validity.notAfter = new Date(now.getTime() + (options.days ?? 825) * 86_400_000);
-  const attrs = [{ name: 'commonName', value: options.commonName }, { name: 'organizationName', value: 'Relaydesk self-signed' }];
-  cert.setSubject(attrs);
-  cert.setIssuer(attrs);
-  const names = [...new Set([options.commonName, ...(options.altNames ?? [])])];
-  cert.setExtensions([
-    { name: 'basicConstraints', cA: false, critical: true },
-    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: 'extKeyUsage', serverAuth: true },
-    { name: 'subjectAltName', altNames: names.map((n) => (net.isIP(n) ? { type: 7, ip: n } : { type: 2, value: n })) },
-    { name: 'subjectKeyIdentifier' },
-  ]);
-  cert.sign(forgePrivate, forge.md.sha256.create());
-  return { certPem: forge.pki.certificateToPem(cert), keyPem };
 }
 
 /** Facts stored beside a certificate, read with node:crypto (never node-forge for verification). */

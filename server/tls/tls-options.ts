@@ -3,6 +3,7 @@
 // of 128 bits or more and forward secrecy. Off: TLS 1.2+ with Node's defaults. Legacy TLS 1.0/1.1
 // only when the admin opts in, and never together with strong encryption.
 import type { SecureVersion } from 'node:tls';
+import crypto from 'node:crypto';
 import tls from 'node:tls';
 import type { AccessSettings } from '../contract/settings';
 
@@ -23,6 +24,17 @@ export interface TlsServerOptions {
   minVersion: SecureVersion;
   ciphers: string;
   honorCipherOrder: boolean;
+}
+
+/** SNI: for each DNS name of each extra certificate, the TLS options to use when a client asks for it. */
+export function buildSniOptions(access: AccessSettings, extra: ReadonlyArray<TlsMaterial>): Record<string, TlsServerOptions> {
+  const options: Record<string, TlsServerOptions> = {};
+  for (const material of extra) {
+    const x509 = new crypto.X509Certificate(material.certPem);
+    const names = (x509.subjectAltName ?? '').split(', ').filter((n) => n.startsWith('DNS:')).map((n) => n.slice(4).toLowerCase());
+    for (const name of names) options[name] ??= buildTlsOptions(access, material);
+  }
+  return options;
 }
 
 export function buildTlsOptions(access: AccessSettings, material: TlsMaterial): TlsServerOptions {

@@ -60,6 +60,21 @@ describe('TLS policy on the wire', () => {
   });
 });
 
+describe('SNI', () => {
+  it('answers each name with its certificate, and others with the default', async () => {
+    const t = await startTestApp();
+    open.push(t);
+    const other = await t.app.certificates.create('branch', { commonName: 'mail.branch.example', altNames: ['smtp.branch.example'], key: 'p256' });
+    t.app.store.updateServer(DEFAULT_SERVER_NAME, { access: { sniCertificates: ['branch'] } });
+    await t.app.engine.reconcile();
+    const seen = async (servername: string) => (await handshake(t, { servername })).fingerprint;
+    expect(await seen('smtp.branch.example')).toBe(other.fingerprintSha256);
+    expect(await seen('mail.branch.example')).toBe(other.fingerprintSha256);
+    expect(await seen('localhost')).toBe(new crypto.X509Certificate(t.caPem).fingerprint256);
+    expect(() => t.app.store.removeCertificate('branch')).toThrow(/is assigned to/);
+  });
+});
+
 describe('certificates', () => {
   it('makes a first-start certificate that openssl reads: RSA 2048, SAN with the FQDN and localhost', async () => {
     const t = await startTestApp();

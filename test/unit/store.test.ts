@@ -53,7 +53,7 @@ describe('store', () => {
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).all() as Array<{ name: string }>).map((t) => t.name);
     db.close();
-    expect(tables).toEqual(['accepted_domains', 'address_rules', 'certificates', 'messages', 'meta', 'recipients', 'session_events', 'users', 'virtual_servers']);
+    expect(tables).toEqual(['accepted_domains', 'address_rules', 'certificate_requests', 'certificates', 'messages', 'meta', 'recipients', 'session_events', 'users', 'virtual_servers']);
     if (process.platform !== 'win32') {
       expect(fs.statSync(path.join(dir, STORE_FILE)).mode & 0o777).toBe(0o600);
       expect(fs.statSync(dir).mode & 0o077).toBe(0);
@@ -145,5 +145,23 @@ describe('migrations', () => {
     stores.push(store);
     expect(store.schemaVersion()).toBe(MIGRATIONS.length);
     expect(MIGRATIONS.map((m) => m.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
+  });
+
+  it('upgrades a version-2 store with queued mail and users, keeping them', () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const db = new Database(path.join(dir, STORE_FILE));
+    for (const migration of MIGRATIONS.filter((m) => m.version <= 2)) migration.up(db);
+    db.pragma('user_version = 2');
+    db.prepare(`INSERT INTO messages (id, server_name, received_at, mail_from, size, client_address, auth_user, spool_path, state)
+      VALUES ('OLD-1', 'Office', '2026-01-01T00:00:00.000Z', 'a@example.com', 10, '192.0.2.1', NULL, '/spool/OLD-1.eml', 'queued')`).run();
+    db.prepare(`INSERT INTO users (name, password_hash, enabled, created_at, updated_at) VALUES ('alice', 'scrypt$x', 1, 'now', 'now')`).run();
+    db.close();
+    const store = openStore({ dataDir: dir });
+    stores.push(store);
+    expect(store.schemaVersion()).toBe(MIGRATIONS.length);
+    expect(store.getMessage('OLD-1')).toMatchObject({ mailFrom: 'a@example.com', bodyOffset: 0, state: 'queued' });
+    expect(store.findUser('alice')?.passwordHash).toBe('scrypt$x');
+    expect(store.listCertificateRequests()).toEqual([]);
   });
 });

@@ -4,6 +4,7 @@ import type { Database } from 'better-sqlite3';
 import * as m001 from './001-initial';
 import * as m002 from './002-session-log';
 import * as m003 from './003-spool-envelope';
+import * as m004 from './004-certificate-requests';
 
 export interface Migration {
   version: number;
@@ -11,4 +12,4 @@ export interface Migration {
   up(db: Database): void;
 }
 
-export const MIGRATIONS: readonly Migration[] = [m001, m002, m003];
+export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004];
