@@ -196,6 +196,16 @@ function GeneralTab({ draft, saved, change, fieldError }: { draft: VirtualServer
         <Checkbox label="Limit number of connections to" checked={draft.maxConnections !== null} onChange={(_e, d) => change({ maxConnections: d.checked ? 100 : null })} />
         {draft.maxConnections !== null && <Field validationMessage={fieldError('maxConnections')}><Input type="number" aria-label="Connection limit" value={String(draft.maxConnections)} onChange={(_e, d) => change({ maxConnections: numberOrNull(d.value) })} style={{ width: 110 }} /></Field>}
       </div>
+      <div className={styles.row}>
+        <Checkbox label="Limit connections from one client address to" checked={draft.access.maxConnectionsPerAddress !== null}
+          onChange={(_e, d) => change({ access: { ...draft.access, maxConnectionsPerAddress: d.checked ? 20 : null } })} />
+        {draft.access.maxConnectionsPerAddress !== null && (
+          <Field validationMessage={fieldError('access.maxConnectionsPerAddress')}>
+            <Input type="number" aria-label="Connections per client address" value={String(draft.access.maxConnectionsPerAddress)} style={{ width: 110 }}
+              onChange={(_e, d) => change({ access: { ...draft.access, maxConnectionsPerAddress: numberOrNull(d.value) } })} />
+          </Field>
+        )}
+      </div>
       <Field label="Connection time-out (seconds)" validationMessage={fieldError('connectionTimeoutSeconds')}>
         <Input type="number" value={String(draft.connectionTimeoutSeconds)} onChange={(_e, d) => change({ connectionTimeoutSeconds: Number(d.value) })} style={{ width: 110 }} />
       </Field>

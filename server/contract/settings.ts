@@ -135,6 +135,8 @@ export const accessSettingsSchema = z.object({
   restrictSenders: z.boolean(),
   /** Put the client's reverse DNS name in the Received header (costs a lookup per connection). */
   reverseDnsForReceived: z.boolean(),
+  /** Simultaneous connections from one client address (slow or greedy clients cannot starve others); null = no limit. */
+  maxConnectionsPerAddress: z.number().int().min(1).max(100_000).nullable(),
   /** More certificates, chosen by the name a client asks for (SNI); the assigned one is the default. */
   sniCertificates: z.array(z.string().min(1)).max(50),
 }).strict();
@@ -220,6 +222,7 @@ export const DEFAULT_ACCESS: AccessSettings = {
   relayForAuthenticated: true,
   restrictSenders: false,
   reverseDnsForReceived: false,
+  maxConnectionsPerAddress: 20,
   sniCertificates: [],
 };
 

@@ -295,7 +295,9 @@ export class VirtualServer {
     if (needsReverseLookup(this.settings.policy)) {
       info.reverseName = await this.deps.resolverFor(this.settings.config.delivery.dnsServers).lookup(session.remoteAddress);
     }
-    const decision = evaluateConnection(this.settings.policy, info);
+    let openFromAddress = 0;
+    for (const open of this.sessions.values()) if (open.address === info.address) openFromAddress++;
+    const decision = evaluateConnection(this.settings.policy, info, openFromAddress);
     this.emit(info, { type: 'connect', port: info.localPort, decision });
     if (decision.verdict !== 'allow') throw smtpError(decision);
     this.sessions.set(session.id, info);

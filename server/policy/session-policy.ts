@@ -75,8 +75,15 @@ function matchClient(list: CompiledAddressList, client: ClientFacts): ListMatch 
   return { matched: false, unknown: client.reverseName.status !== 'none' };
 }
 
-/** Connection control: who may connect at all. A refused client gets 554 5.7.1 and is closed. */
-export function evaluateConnection(policy: CompiledPolicy, client: ClientFacts): Decision {
+/**
+ * Connection control: who may connect at all. A refused client gets 554 5.7.1 and is closed.
+ * `openFromAddress` is how many sessions this address already has (for the per-address limit).
+ */
+export function evaluateConnection(policy: CompiledPolicy, client: ClientFacts, openFromAddress = 0): Decision {
+  const limit = policy.access.maxConnectionsPerAddress;
+  if (limit !== null && openFromAddress >= limit) {
+    return refuse(421, '4.7.0', 'Too many connections from your address, try again later', 'connection:per-address-limit', true);
+  }
   const mode = policy.access.connectionMode;
   const match = matchClient(policy.connectionList, client);
   if (mode === 'only-list') {

@@ -1,0 +1,185 @@
+// Hostile conditions, bounded in count and time, loopback only: a flood of 1,000 connections, a
+// slowloris of 200, brute force from one address and from many, a full disk during DATA, and a
+// locked store at start. After each, a legitimate client is still served.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_ACCESS } from '../../server/contract/settings';
+import { plainAuth, RawSmtp } from '../../server/probe/smtp-line-client';
+import { openStore, STORE_FILE } from '../../server/store/store';
+import { startTestApp, type TestApp, tempDir } from '../helpers/test-app';
+
+const PASSWORD = 'correct horse battery';
+const open: TestApp[] = [];
+afterEach(async () => {
+  for (const t of open.splice(0)) await t.close();
+});
+
+async function submit(port: number, from: string, options: { auth?: [string, string] } = {}): Promise<string> {
+  const { client, greeting } = await RawSmtp.connect(port, { localAddress: from });
+  try {
+    if (greeting.code !== 220) return greeting.raw;
+    await client.command('EHLO legit.test');
+    await client.startTls();
+    await client.command('EHLO legit.test');
+    if (options.auth) {
+      const auth = await client.command(`AUTH PLAIN ${plainAuth(...options.auth)}`);
+      if (auth.code !== 235) return auth.raw;
+    }
+    await client.command('MAIL FROM:<legit@example.com>');
+    await client.command('RCPT TO:<boss@example.com>');
+    await client.command('DATA');
+    return (await client.command('Subject: still served\r\n\r\nhello\r\n.')).raw;
+  } finally {
+    client.close();
+  }
+}
+
+/** A raw connection that reads only its greeting. */
+function rawConnection(port: number, localAddress: string): Promise<{ socket: net.Socket; greeting: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: '127.0.0.1', port, localAddress });
+    let data = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      data += chunk;
+      if (data.includes('\r\n')) resolve({ socket, greeting: data.split('\r\n')[0] as string });
+    });
+    socket.on('error', reject);
+    socket.setTimeout(10_000, () => reject(new Error('no greeting')));
+  });
+}
+
+describe('hostile conditions', () => {
+  it('1,000 concurrent connections: limits hold, nothing crashes, and a normal client is served after', async () => {
+    const t = await startTestApp({ users: [{ name: 'alice', password: PASSWORD }], domains: ['example.com'] });
+    open.push(t);
+    const connections = await Promise.all(Array.from({ length: 1000 }, (_, i) => rawConnection(t.port, `127.0.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`)));
+    const admitted = connections.filter((c) => c.greeting.startsWith('220 ')).length;
+    const refused = connections.filter((c) => /^421 .*Too many connected clients/.test(c.greeting)).length;
+    console.log(`flood: ${admitted} admitted, ${refused} refused with 421 (limit ${t.app.store.listServers()[0]?.maxConnections})`);
+    expect(admitted + refused).toBe(1000);
+    expect(admitted).toBeLessThanOrEqual(100);
+    for (const c of connections) c.socket.destroy();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await submit(t.port, '127.0.9.9', { auth: ['alice', PASSWORD] })).toMatch(/^250 2\.6\.0 Queued as /);
+  }, 60_000);
+
+  it('slowloris: 200 trickling connections from one address do not starve another client', async () => {
+    const t = await startTestApp({ users: [{ name: 'alice', password: PASSWORD }], domains: ['example.com'], server: { maxConnections: 500 } });
+    open.push(t);
+    const slow = await Promise.all(Array.from({ length: 200 }, () => rawConnection(t.port, '127.0.0.5')));
+    const trickle = setInterval(() => { for (const c of slow) if (!c.socket.destroyed) c.socket.write('E'); }, 200);
+    try {
+      expect(slow.filter((c) => c.greeting.startsWith('220 ')).length).toBe(DEFAULT_ACCESS.maxConnectionsPerAddress);
+      expect(slow.filter((c) => c.greeting === '421 4.7.0 Too many connections from your address, try again later').length).toBe(200 - (DEFAULT_ACCESS.maxConnectionsPerAddress ?? 0));
+      const started = Date.now();
+      expect(await submit(t.port, '127.0.0.6', { auth: ['alice', PASSWORD] })).toMatch(/^250 2\.6\.0 Queued as /);
+      console.log(`slowloris: a normal client submitted in ${Date.now() - started} ms while 200 slow connections trickled`);
+    } finally {
+      clearInterval(trickle);
+      for (const c of slow) c.socket.destroy();
+    }
+  }, 60_000);
+
+  it('brute force of 1,000 wrong passwords, from one address and from many, is throttled; others still get in', async () => {
+    const t = await startTestApp({
+      users: [{ name: 'alice', password: PASSWORD }, { name: 'bob', password: PASSWORD }],
+      domains: ['example.com'],
+      throttle: { slowAfter: 3, delayStepMs: 5, maxDelayMs: 20, blockAfter: 10, blockMs: 15 * 60_000 },
+    });
+    open.push(t);
+    const outcomes = new Map<string, number>();
+    const attempt = async (from: string, user: string) => {
+      const { client, greeting } = await RawSmtp.connect(t.port, { localAddress: from });
+      try {
+        if (greeting.code !== 220) return greeting.code;
+        await client.command('EHLO brute.test');
+        await client.startTls();
+        await client.command('EHLO brute.test');
+        let code = 0;
+        for (let i = 0; i < 10 && code !== 421; i++) code = (await client.command(`AUTH PLAIN ${plainAuth(user, `guess-${i}`)}`)).code;
+        return code;
+      } catch {
+        return -1;
+      } finally {
+        client.close();
+      }
+    };
+    const started = Date.now();
+    // Up to 500 guesses from one address (50 connections of 10, at "admin"), then up to 500 against alice from 50 addresses.
+    for (let i = 0; i < 50; i++) { const c = await attempt('127.0.3.1', 'admin'); outcomes.set(`one:${c}`, (outcomes.get(`one:${c}`) ?? 0) + 1); }
+    for (let i = 0; i < 50; i++) { const c = await attempt(`127.0.4.${i + 1}`, 'alice'); outcomes.set(`many:${c}`, (outcomes.get(`many:${c}`) ?? 0) + 1); }
+    console.log(`brute force: up to 1,000 guesses attempted in ${Date.now() - started} ms; last replies per connection: ${JSON.stringify(Object.fromEntries(outcomes))}`);
+    // The first connection's ten guesses are answered 535 (slowed); from then on the address is blocked (421 and close).
+    expect([outcomes.get('one:535'), outcomes.get('one:421')]).toEqual([1, 49]);
+    // Against one user from many addresses: after ten failures alice is blocked whatever the address (454).
+    expect([outcomes.get('many:535'), outcomes.get('many:454')]).toEqual([1, 49]);
+    // Bob from a fresh address is not affected by the attack on alice, nor by the blocked address.
+    expect(await submit(t.port, '127.0.5.1', { auth: ['bob', PASSWORD] })).toMatch(/^250 2\.6\.0 Queued as /);
+    expect(await submit(t.port, '127.0.5.2', { auth: ['alice', PASSWORD] })).toBe('454 4.7.0 Too many failed logins for this user, try again later');
+  }, 90_000);
+
+  it('a full disk during DATA gives 452 4.3.1 and loses nothing already accepted', async () => {
+    const dir = tempDir();
+    const spool = path.join(dir, 'spool');
+    fs.mkdirSync(spool);
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', spool], { stdio: 'pipe' });
+    } catch (err) {
+      if (process.env.CI) throw err;
+      console.log('disk-full: mounting a small tmpfs needs root; not run here');
+      return;
+    }
+    try {
+      const t = await startTestApp({ dataDir: dir, users: [{ name: 'alice', password: PASSWORD }], domains: ['remote-held.example'] });
+      const accepted: string[] = [];
+      let full = '';
+      for (let i = 0; i < 40 && !full; i++) {
+        const { client } = await RawSmtp.connect(t.port);
+        await client.command('EHLO fill.test');
+        await client.startTls();
+        await client.command('EHLO fill.test');
+        await client.command(`AUTH PLAIN ${plainAuth('alice', PASSWORD)}`);
+        await client.command('MAIL FROM:<alice@example.com>');
+        await client.command('RCPT TO:<far@elsewhere.net>');
+        await client.command('DATA');
+        const reply = (await client.command(`Subject: fill ${i}\r\n\r\n${'y'.repeat(20_000)}\r\n.`)).raw;
+        client.close();
+        if (reply.startsWith('250 ')) accepted.push(reply.split(' ').pop() as string);
+        else full = reply;
+      }
+      expect(full).toBe('452 4.3.1 Insufficient system storage, try again later');
+      expect(accepted.length).toBeGreaterThan(3);
+      expect(fs.readdirSync(path.join(spool, 'tmp'))).toEqual([]);
+      for (const id of accepted) {
+        const entry = t.app.store.getMessage(id);
+        expect(entry?.state).toBe('queued');
+        expect(fs.readFileSync(entry?.spoolPath as string, 'latin1')).toContain(`Subject: fill ${accepted.indexOf(id)}`);
+      }
+      console.log(`disk-full: ${accepted.length} accepted before the disk filled, then ${full}`);
+      await t.app.stop(50);
+    } finally {
+      execFileSync('umount', [spool]);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('a store locked by another process gives a clear message at start, not a crash', () => {
+    const dir = tempDir();
+    openStore({ dataDir: dir }).close();
+    const holder = new Database(path.join(dir, STORE_FILE));
+    holder.pragma('locking_mode = EXCLUSIVE');
+    holder.exec('BEGIN EXCLUSIVE');
+    try {
+      expect(() => openStore({ dataDir: dir })).toThrow(/cannot open the store .*relaydesk\.db: database is locked \(another process holds it locked\)/);
+    } finally {
+      holder.exec('ROLLBACK');
+      holder.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+});
