@@ -304,6 +304,8 @@ export class VirtualServer {
   }
 
   private onSecure(socket: TLSSocket, session: SMTPServerSession): Error | null {
+    // Client-initiated renegotiation (TLS 1.2) only costs the server CPU: refuse it outright.
+    socket.disableRenegotiation();
     const info = this.sessions.get(session.id);
     const cipher = socket.getCipher();
     const tls: TlsFacts = { protocol: socket.getProtocol() ?? 'unknown', cipher: cipher.name, bits: cipherBits(cipher.standardName ?? cipher.name) };
