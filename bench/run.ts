@@ -93,9 +93,10 @@ async function startRelaydesk(work: string, logging: boolean): Promise<Target> {
   app.store.updateServer(DEFAULT_SERVER_NAME, {
     loggingEnabled: logging,
     maxConnections: null,
-    access: { anonymous: true, requireSecureChannel: false, relayMode: 'only-list' },
+    access: { anonymous: true, requireSecureChannel: false, relayMode: 'only-list', maxConnectionsPerAddress: null },
     relayRules: [{ kind: 'subnet', network: '127.0.0.0', prefix: 8 }],
     messages: { ...current.messages, maxMessageBytes: 50 * 1024 * 1024, maxMessagesPerConnection: null },
+    delivery: { holdRemote: true }, // like the Postfix instance: accepted mail is held, not delivered
   });
   await app.addUser('bench', 'bench-password');
   app.store.close();

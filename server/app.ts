@@ -15,6 +15,7 @@ import { AuthThrottle, DEFAULT_THROTTLE, type ThrottleOptions } from './auth/thr
 import { createReverseResolver, type ReverseResolver } from './dns/reverse-resolver';
 import { Engine } from './engine/engine';
 import { LocalDelivery } from './delivery/local-delivery';
+import { RemoteDelivery } from './delivery/remote-delivery';
 import { CounterSet } from './log/counters';
 import { EventBus } from './log/event-bus';
 import { EventLog } from './log/event-log';
@@ -41,6 +42,7 @@ export class App {
   readonly engine: Engine;
   readonly spool: Spool;
   readonly localDelivery: LocalDelivery;
+  readonly remoteDelivery: RemoteDelivery;
   readonly eventLog: EventLog;
   readonly counters: CounterSet;
   readonly certificates: CertificateService;
@@ -68,11 +70,21 @@ export class App {
       now: this.now,
       dropFolderFor: (serverName) => this.dropFolderFor(serverName),
     });
+    this.remoteDelivery = new RemoteDelivery({
+      store: this.store,
+      bus: this.bus,
+      spool: this.spool,
+      now: this.now,
+      serverConfig: (name) => this.store.listServers().find((s) => s.name === name) ?? null,
+      routeOf: (domain) => (this.store.listAcceptedDomains().some((d) => d.action === 'drop' && d.domain.toLowerCase() === domain.toLowerCase()) ? 'local' : 'remote'),
+      badmailFolder: (name) => this.store.listServers().find((s) => s.name === name)?.messages.badmailFolder ?? path.join(this.options.dataDir, 'badmail'),
+    });
     this.eventLog = new EventLog(this.store, this.bus, this.now);
     this.counters = new CounterSet(this.bus, this.now);
     this.certificates = new CertificateService(this.store, this.now);
     this.spool.onCommitted((messages) => {
       if (messages.some((m) => m.recipients.some((r) => r.route === 'local'))) this.localDelivery.wake();
+      if (messages.some((m) => m.recipients.some((r) => r.route === 'remote'))) this.remoteDelivery.wake();
     });
   }
 
@@ -140,6 +152,7 @@ export class App {
     await this.engine.reconcile();
     this.engine.watch();
     this.localDelivery.wake();
+    this.remoteDelivery.start();
     this.warnAboutExpiry();
     this.expiryTimer = setInterval(() => this.warnAboutExpiry(), EXPIRY_CHECK_MS);
     this.expiryTimer.unref();
@@ -159,6 +172,7 @@ export class App {
     await this.engine.shutdown(graceMs);
     await this.spool.drain();
     await this.localDelivery.stop();
+    await this.remoteDelivery.stop();
     this.eventLog.stop();
     this.store.close();
   }

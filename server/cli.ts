@@ -36,7 +36,8 @@ const USAGE = `Usage: relaydesk <command> [options]
   cert export NAME [--chain | --full | --private-key | --pfx FILE --password-stdin]
   cert assign NAME SERVER [--sni]                    the server's certificate, or (--sni) one more chosen by name
   cert list | cert show NAME | cert remove NAME
-  queue list
+  queue list | queue show ID | queue retry ID | queue freeze ID | queue thaw ID
+  queue delete ID [--ndr]                  remove a message (--ndr: tell the sender)
   config export [--with-secrets]        the whole configuration as JSON on stdout
   config import FILE                    validate FILE and apply it atomically, or change nothing
 
@@ -104,6 +105,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         chain: { type: 'boolean' },
         full: { type: 'boolean' },
         sni: { type: 'boolean' },
+        ndr: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -148,6 +150,17 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       return 0;
     }
     const stdinPassword = values['password-stdin'] && command === 'cert' ? (await io.readStdin()).replace(/\r?\n$/, '') : null;
+    if (command === 'queue' && sub === 'delete') {
+      const id = need(rest[0], 'a queue id');
+      const app = new App({ dataDir });
+      try {
+        await app.remoteDelivery.deleteMessage(id, Boolean(values.ndr));
+      } finally {
+        app.store.close();
+      }
+      io.out(`relaydesk: ${id} deleted${values.ndr ? ' (the sender was told)' : ''}`);
+      return 0;
+    }
     return withStore(dataDir, (store) => runStoreCommand(store, command, sub, rest, { ...values, stdinPassword }, io));
   } catch (err) {
     if (err instanceof UsageError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
@@ -251,6 +264,22 @@ async function runStoreCommand(store: Store, command: string, sub: string | unde
         const rcpts = m.recipients.map((r) => `${r.address}=${r.state}`).join(' ');
         io.out(`${m.id}\t${m.state}\t${m.receivedAt}\t${m.size} bytes\tfrom <${m.mailFrom}>\t${rcpts}`);
       }
+      return 0;
+    }
+    case 'queue show': {
+      const id = need(rest[0], 'a queue id');
+      const m = store.getMessage(id);
+      if (!m) throw new AdminError('not-found', `no message ${id} in the queue`, 'id');
+      io.out([`${m.id} (${m.state}) on ${m.serverName}`, `  received ${m.receivedAt} from ${m.clientAddress}${m.authUser ? ` as ${m.authUser}` : ''}`,
+        `  from <${m.mailFrom}>, ${m.size} bytes`, ...m.recipients.map((r) => `  to <${r.address}> ${r.route} ${r.state}, ${r.attempts} attempt(s)${r.nextAttemptAt ? `, next ${r.nextAttemptAt}` : ''}${r.lastReply ? `\n      last reply: ${r.lastReply}` : ''}`)].join('\n'));
+      return 0;
+    }
+    case 'queue retry':
+    case 'queue freeze':
+    case 'queue thaw': {
+      const id = need(rest[0], 'a queue id');
+      store.setMessageState(id, sub as 'retry' | 'freeze' | 'thaw');
+      io.out(`relaydesk: ${id} ${sub === 'retry' ? 'will be tried again now' : sub === 'freeze' ? 'frozen (no attempts until thawed)' : 'thawed'}`);
       return 0;
     }
     case 'config export': {

@@ -158,6 +158,30 @@ export const messageSettingsSchema = z.object({
 }).strict();
 export type MessageSettings = z.infer<typeof messageSettingsSchema>;
 
+export const smartHostSchema = z.object({
+  /** Host name, or an address in brackets ("[192.0.2.25]") as IIS wrote it. */
+  host: z.string().trim().min(1, 'give the smart host').transform((h) => h.replace(/^\[(.*)\]$/, '$1')),
+  port: portSchema,
+  /** none (not recommended), STARTTLS required, or implicit TLS (465). */
+  security: z.enum(['none', 'starttls', 'tls']),
+  /** Verify the smart host's certificate (on by default; off only for a smart host you control). */
+  verifyCertificate: z.boolean(),
+  authentication: z.enum(['none', 'basic']),
+  user: z.string().trim().min(1).nullable(),
+  /** Stored in the store only; config export omits it unless --with-secrets. */
+  password: z.string().min(1).nullable(),
+}).strict().superRefine((value, ctx) => {
+  if (value.authentication === 'basic' && !value.user) ctx.addIssue({ code: 'custom', message: 'basic authentication needs a user name', path: ['user'] });
+});
+export type SmartHost = z.output<typeof smartHostSchema>;
+
+export const retryMinutesSchema = z.object({
+  first: z.number().min(0.01).max(10_080),
+  second: z.number().min(0.01).max(10_080),
+  third: z.number().min(0.01).max(10_080),
+  subsequent: z.number().min(0.01).max(10_080),
+}).strict();
+
 export const deliverySettingsSchema = z.object({
   /** Drop folder for accepted (local) domains; null = "drop" inside the data folder. */
   dropFolder: z.string().min(1).nullable(),
@@ -165,6 +189,20 @@ export const deliverySettingsSchema = z.object({
   masqueradeDomain: domainSchema.nullable(),
   /** External DNS servers ("192.0.2.53", "[2001:db8::53]:53", "127.0.0.1:5353"); empty = the system's. */
   dnsServers: z.array(z.string().trim().refine(isDnsServer, 'must be an IP address with an optional :port')).max(8),
+  /** Hold mail for other domains in the queue (an ISP outage, maintenance); local domains still deliver. */
+  holdRemote: z.boolean(),
+  /** Mail for other domains goes here; null = direct delivery by MX. */
+  smartHost: smartHostSchema.nullable(),
+  /** "Attempt direct delivery before sending to smart host". */
+  attemptDirectFirst: z.boolean(),
+  /** Minutes before the first, second, third and each later retry (IIS: 15, 30, 60, 240). */
+  retryMinutes: retryMinutesSchema,
+  /** Tell the sender after this long that the message is delayed, and give up after expirationHours. */
+  delayNotificationHours: z.number().min(0.001).max(720),
+  expirationHours: z.number().min(0.001).max(2160),
+  /** Outbound connections at once, overall; and the time-out of one outbound attempt. */
+  outboundConnections: z.number().int().min(1).max(500),
+  outboundTimeoutSeconds: z.number().int().min(5).max(3600),
 }).strict();
 export type DeliverySettings = z.infer<typeof deliverySettingsSchema>;
 
@@ -240,6 +278,14 @@ export const DEFAULT_DELIVERY: DeliverySettings = {
   maxHopCount: 30,
   masqueradeDomain: null,
   dnsServers: [],
+  holdRemote: false,
+  smartHost: null,
+  attemptDirectFirst: false,
+  retryMinutes: { first: 15, second: 30, third: 60, subsequent: 240 },
+  delayNotificationHours: 12,
+  expirationHours: 48,
+  outboundConnections: 20,
+  outboundTimeoutSeconds: 60,
 };
 
 function isDnsServer(value: string): boolean {

@@ -65,7 +65,7 @@ export interface AcceptedMessage {
 
 export interface QueueEntry extends Omit<AcceptedMessage, 'recipients'> {
   state: 'queued' | 'done' | 'frozen';
-  recipients: Array<QueuedRecipient & { state: 'queued' | 'delivered' | 'failed'; attempts: number; lastReply: string | null }>;
+  recipients: Array<QueuedRecipient & { state: 'queued' | 'delivered' | 'failed'; attempts: number; lastReply: string | null; nextAttemptAt: string | null }>;
 }
 
 export interface StoreOptions {
@@ -459,7 +459,7 @@ export class Store {
     return {
       id: row.id, serverName: row.server_name, receivedAt: row.received_at, mailFrom: row.mail_from, size: row.size,
       clientAddress: row.client_address, authUser: row.auth_user, spoolPath: row.spool_path, bodyOffset: row.body_offset, state: row.state,
-      recipients: recipients.map((r) => ({ address: r.address, domain: r.domain, route: r.route, state: r.state, attempts: r.attempts, lastReply: r.last_reply })),
+      recipients: recipients.map((r) => ({ address: r.address, domain: r.domain, route: r.route, state: r.state, attempts: r.attempts, lastReply: r.last_reply, nextAttemptAt: r.next_attempt_at })),
     };
   }
 
@@ -468,6 +468,40 @@ export class Store {
     const rows = this.db.prepare(`SELECT DISTINCT m.* FROM messages m JOIN recipients r ON r.message_id = m.id
       WHERE m.state = 'queued' AND r.route = 'local' AND r.state = 'queued' ORDER BY m.received_at LIMIT ?`).all(limit) as MessageRow[];
     return rows.map((row) => this.queueEntryFromRow(row));
+  }
+
+  /** Remote recipients whose next attempt is due, grouped by message (oldest first); frozen messages wait. */
+  dueRemoteMessages(nowIso: string, limit: number): QueueEntry[] {
+    const rows = this.stmt(`SELECT DISTINCT m.* FROM messages m JOIN recipients r ON r.message_id = m.id
+      WHERE m.state = 'queued' AND r.route = 'remote' AND r.state = 'queued' AND (r.next_attempt_at IS NULL OR r.next_attempt_at <= ?)
+      ORDER BY m.received_at LIMIT ?`).all(nowIso, limit) as MessageRow[];
+    return rows.map((row) => this.queueEntryFromRow(row));
+  }
+
+  /** A temporary failure: count the attempt and schedule the next one. */
+  deferRecipients(messageId: string, addresses: readonly string[], reply: string, nextAttemptAt: string): void {
+    const update = this.stmt('UPDATE recipients SET attempts = attempts + 1, last_reply = ?, next_attempt_at = ? WHERE message_id = ? AND address = ?');
+    this.db.transaction(() => { for (const address of addresses) update.run(reply, nextAttemptAt, messageId, address); })();
+  }
+
+  /** Freeze (no attempts until thawed), thaw, or retry now (every queued recipient due at once). */
+  setMessageState(id: string, action: 'freeze' | 'thaw' | 'retry'): void {
+    const message = this.getMessage(id);
+    if (!message) throw new AdminError('not-found', `no message ${id} in the queue`, 'id');
+    if (message.state === 'done') throw new AdminError('conflict', `message ${id} is already done`, 'id');
+    this.db.transaction(() => {
+      if (action === 'freeze') this.db.prepare(`UPDATE messages SET state = 'frozen' WHERE id = ?`).run(id);
+      else this.db.prepare(`UPDATE messages SET state = 'queued' WHERE id = ?`).run(id);
+      if (action === 'retry') this.db.prepare(`UPDATE recipients SET next_attempt_at = NULL WHERE message_id = ? AND state = 'queued'`).run(id);
+    })();
+  }
+
+  /** Remove a message from the queue (its spool file is the caller's to delete). */
+  deleteMessage(id: string): QueueEntry {
+    const message = this.getMessage(id);
+    if (!message) throw new AdminError('not-found', `no message ${id} in the queue`, 'id');
+    this.db.prepare('DELETE FROM messages WHERE id = ?').run(id);
+    return message;
   }
 
   /** Record the outcome for some recipients; a message with none left queued is done. */
@@ -539,7 +573,9 @@ export class Store {
     return {
       format: CONFIG_FORMAT,
       version: CONFIG_VERSION,
-      servers: this.listServers(),
+      // The smart host password is a secret like the others: only with --with-secrets.
+      servers: this.listServers().map((server) => (options.withSecrets || !server.delivery.smartHost ? server
+        : { ...server, delivery: { ...server.delivery, smartHost: { ...server.delivery.smartHost, password: null } } })),
       acceptedDomains: this.listAcceptedDomains(),
       users: this.listUsers().map((u) => ({
         name: u.name, enabled: u.enabled, senders: u.senders, cramMd5: u.cramSecret !== null,
@@ -579,6 +615,12 @@ export class Store {
       }
       return { name: cert.name, certPem: cert.certPem, chainPem: cert.chainPem, keyPem, ...facts };
     });
+    // A smart host password left out of the document (an export without secrets) is kept.
+    const storedPasswords = new Map(this.listServers().map((s) => [s.name.toLowerCase(), s.delivery.smartHost?.password ?? null]));
+    for (const server of doc.servers) {
+      const smartHost = server.delivery.smartHost;
+      if (smartHost && smartHost.password === null) smartHost.password = storedPasswords.get(server.name.toLowerCase()) ?? null;
+    }
     this.db.transaction(() => {
       this.db.exec('DELETE FROM address_rules; DELETE FROM virtual_servers; DELETE FROM accepted_domains; DELETE FROM users; DELETE FROM certificates;');
       for (const cert of certificates) this.addCertificate(cert);
@@ -601,7 +643,7 @@ function requestFromRow(row: CertificateRequestRow): CertificateRequest {
 
 interface CertificateRow { id: number; name: string; cert_pem: string; chain_pem: string; key_pem: string; fingerprint_sha256: string; subject: string; not_before: string; not_after: string }
 interface MessageRow { id: string; server_name: string; received_at: string; mail_from: string; size: number; client_address: string; auth_user: string | null; spool_path: string; body_offset: number; state: QueueEntry['state'] }
-interface RecipientRow { address: string; domain: string; route: 'local' | 'remote'; state: 'queued' | 'delivered' | 'failed'; attempts: number; last_reply: string | null }
+interface RecipientRow { address: string; domain: string; route: 'local' | 'remote'; state: 'queued' | 'delivered' | 'failed'; attempts: number; last_reply: string | null; next_attempt_at: string | null }
 
 function userFromRow(row: UserRow): StoredUser {
   return { name: row.name, passwordHash: row.password_hash, cramSecret: row.cram_secret, enabled: row.enabled === 1, senders: JSON.parse(row.senders_json) as string[], createdAt: row.created_at };

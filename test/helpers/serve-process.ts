@@ -3,6 +3,7 @@
 import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
 import path from 'node:path';
 import { App } from '../../server/app';
+import { DEFAULT_SERVER_NAME } from '../../server/contract/settings';
 import { eventually, tempDir } from './test-app';
 
 export const BIN = path.resolve(__dirname, '..', '..', 'bin', 'relaydesk.js');
@@ -24,6 +25,7 @@ export async function preparedDataDir(): Promise<string> {
   const app = new App({ dataDir: dir, firstStartPort: 0 });
   await app.ensureDefaults();
   app.store.addAcceptedDomain({ domain: 'example.com', action: 'drop', forwardTo: null });
+  app.store.updateServer(DEFAULT_SERVER_NAME, { delivery: { holdRemote: true } });
   app.store.close();
   return dir;
 }

@@ -31,6 +31,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const dir = options.dataDir ?? tempDir();
   const app = new App({ firstStartPort: 0, ...options, dataDir: dir });
   await app.ensureDefaults();
+  // Mail for other domains stays queued in tests unless a test delivers it (no real MX here).
+  app.store.updateServer(DEFAULT_SERVER_NAME, { delivery: { holdRemote: true } });
   if (options.server) app.store.updateServer(DEFAULT_SERVER_NAME, options.server);
   for (const user of options.users ?? []) await app.addUser(user.name, user.password, user);
   for (const domain of options.domains ?? []) app.store.addAcceptedDomain({ domain, action: 'drop', forwardTo: null });

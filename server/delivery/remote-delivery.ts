@@ -1,0 +1,270 @@
+// Delivery to other domains with nodemailer's SMTP client: through the virtual server's smart
+// host, or directly by MX (configured DNS servers), optionally trying direct first. 4xx replies
+// and connection failures retry at the configured intervals until expiry; 5xx fails the
+// recipient; failures are reported to the sender (RFC 3464), or, for the null sender, the message
+// goes to the badmail folder with the reason. One delivery per destination with all its recipients.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import nodemailer from 'nodemailer';
+import type { VirtualServerConfig } from '../contract/settings';
+import type { EventBus } from '../log/event-bus';
+import type { QueueEntry, QueuedRecipient, Store } from '../store/store';
+import { resolveDestinations } from '../dns/mx';
+import type { Spool } from '../spool/spool';
+import { buildNdr, type FailedRecipient } from './ndr';
+
+const BATCH = 50;
+const POLL_MS = 1000;
+
+export interface RemoteDeliveryDeps {
+  store: Store;
+  bus: EventBus;
+  spool: Spool;
+  now(): Date;
+  serverConfig(name: string): VirtualServerConfig | null;
+  routeOf(domain: string): 'local' | 'remote';
+  badmailFolder(serverName: string): string;
+}
+
+type Outcome =
+  | { kind: 'delivered'; reply: string }
+  | { kind: 'failed'; reply: string; status: string }
+  | { kind: 'deferred'; reply: string };
+
+interface Attempt { outcomes: Map<string, Outcome>; destination: string }
+
+export class RemoteDelivery {
+  private running = false;
+  private again = false;
+  private stopped = false;
+  private idle: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly deps: RemoteDeliveryDeps) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.wake(), POLL_MS);
+    this.timer.unref();
+    this.wake();
+  }
+
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    this.idle = this.run().catch(() => undefined).finally(() => {
+      this.running = false;
+      if (this.again && !this.stopped) {
+        this.again = false;
+        this.wake();
+      }
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.idle;
+  }
+
+  private async run(): Promise<void> {
+    const due = this.deps.store.dueRemoteMessages(this.deps.now().toISOString(), BATCH)
+      .filter((m) => !this.deps.serverConfig(m.serverName)?.delivery.holdRemote);
+    const limit = Math.max(1, ...due.map((m) => this.deps.serverConfig(m.serverName)?.delivery.outboundConnections ?? 20));
+    let next = 0;
+    const worker = async () => {
+      while (next < due.length && !this.stopped) {
+        await this.deliver(due[next++] as QueueEntry);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, due.length) }, worker));
+  }
+
+  private async deliver(message: QueueEntry): Promise<void> {
+    const config = this.deps.serverConfig(message.serverName);
+    if (!config) return;
+    const queued = message.recipients.filter((r) => r.route === 'remote' && r.state === 'queued');
+    // One delivery per destination: everything to the smart host at once, or per domain for MX.
+    const groups = new Map<string, typeof queued>();
+    for (const r of queued) {
+      const key = config.delivery.smartHost && !config.delivery.attemptDirectFirst ? '(smart host)' : r.domain;
+      groups.set(key, [...(groups.get(key) ?? []), r]);
+    }
+    for (const [domain, recipients] of groups) {
+      const attempt = await this.attempt(message, config, domain, recipients.map((r) => r.address));
+      this.record(message, config, attempt);
+    }
+  }
+
+  private async attempt(message: QueueEntry, config: VirtualServerConfig, domain: string, to: string[]): Promise<Attempt> {
+    const { delivery } = config;
+    const hops = await countReceivedHeaders(message);
+    if (hops > delivery.maxHopCount) {
+      return allOf(to, { kind: 'failed', status: '5.4.6', reply: `554 5.4.6 Too many hops (${hops} Received headers, limit ${delivery.maxHopCount}): mail loop` }, 'loop detection');
+    }
+    const direct = domain !== '(smart host)' && (!delivery.smartHost || delivery.attemptDirectFirst);
+    if (direct) {
+      const viaMx = await this.sendDirect(message, config, domain, to);
+      const anyDeferred = [...viaMx.outcomes.values()].some((o) => o.kind === 'deferred');
+      if (!anyDeferred || !delivery.smartHost) return viaMx;
+    }
+    const smartHost = delivery.smartHost;
+    if (!smartHost) return allOf(to, { kind: 'deferred', reply: '451 4.4.0 No route' }, 'none');
+    return this.send(message, config, {
+      host: smartHost.host, port: smartHost.port, secure: smartHost.security === 'tls', requireTLS: smartHost.security === 'starttls',
+      ignoreTLS: smartHost.security === 'none', verify: smartHost.verifyCertificate, servername: smartHost.host,
+      auth: smartHost.authentication === 'basic' && smartHost.user ? { user: smartHost.user, pass: smartHost.password ?? '' } : undefined,
+    }, to, `smart host ${smartHost.host}:${smartHost.port}`);
+  }
+
+  private async sendDirect(message: QueueEntry, config: VirtualServerConfig, domain: string, to: string[]): Promise<Attempt> {
+    let hosts;
+    try {
+      hosts = await resolveDestinations(domain, config.delivery.dnsServers);
+    } catch (err) {
+      return allOf(to, { kind: 'deferred', reply: `451 4.4.3 DNS lookup for ${domain} failed (${(err as { code?: string }).code ?? (err as Error).message})` }, `MX of ${domain}`);
+    }
+    if (hosts.length === 0) return allOf(to, { kind: 'failed', status: '5.1.2', reply: `550 5.1.2 ${domain} has no mail server (no MX, A or AAAA record)` }, `MX of ${domain}`);
+    let last: Attempt | null = null;
+    for (const mx of hosts) {
+      for (const address of mx.addresses) {
+        // Opportunistic STARTTLS: used when offered, certificates not required to verify (RFC 3207 §4.1 practice).
+        last = await this.send(message, config, { host: address, port: 25, secure: false, requireTLS: false, ignoreTLS: false, verify: false, servername: mx.host }, to, `${mx.host} [${address}]`);
+        if (![...last.outcomes.values()].every((o) => o.kind === 'deferred')) return last;
+      }
+    }
+    return last as Attempt;
+  }
+
+  private async send(message: QueueEntry, config: VirtualServerConfig, target: {
+    host: string; port: number; secure: boolean; requireTLS: boolean; ignoreTLS: boolean; verify: boolean; servername: string;
+    auth?: { user: string; pass: string } | undefined;
+  }, to: string[], destination: string): Promise<Attempt> {
+    const timeout = config.delivery.outboundTimeoutSeconds * 1000;
+    const transport = nodemailer.createTransport({
+      host: target.host, port: target.port, secure: target.secure, requireTLS: target.requireTLS, ignoreTLS: target.ignoreTLS,
+      name: config.fqdn, auth: target.auth, connectionTimeout: timeout, greetingTimeout: timeout, socketTimeout: timeout,
+      tls: { rejectUnauthorized: target.verify, servername: target.servername, minVersion: 'TLSv1.2' }, logger: false,
+    });
+    this.deps.bus.emit({ type: 'delivery', at: this.deps.now().toISOString(), queueId: message.id, recipients: to, destination, outcome: 'attempt', reply: '' });
+    try {
+      const info = await transport.sendMail({
+        envelope: { from: masquerade(message.mailFrom, config.delivery.masqueradeDomain), to },
+        raw: fs.createReadStream(message.spoolPath, { start: message.bodyOffset }),
+      });
+      const outcomes = new Map<string, Outcome>();
+      for (const address of info.accepted.map(String)) outcomes.set(address, { kind: 'delivered', reply: info.response });
+      const rejected = (info as { rejectedErrors?: Array<{ recipient?: string; responseCode?: number; response?: string }> }).rejectedErrors ?? [];
+      for (const error of rejected) if (error.recipient) outcomes.set(error.recipient, classify(error.responseCode, error.response ?? 'rejected'));
+      for (const address of to) if (!outcomes.has(address)) outcomes.set(address, { kind: 'deferred', reply: '451 4.4.0 No answer for this recipient' });
+      return { outcomes, destination };
+    } catch (err) {
+      const e = err as { responseCode?: number; response?: string; message: string };
+      return allOf(to, classify(e.responseCode, e.response ?? e.message), destination);
+    } finally {
+      transport.close();
+    }
+  }
+
+  private record(message: QueueEntry, config: VirtualServerConfig, attempt: Attempt): void {
+    const now = this.deps.now();
+    const groups: Record<Outcome['kind'], Array<[string, Outcome]>> = { delivered: [], failed: [], deferred: [] };
+    for (const [address, outcome] of attempt.outcomes) groups[outcome.kind].push([address, outcome]);
+    const failed: FailedRecipient[] = groups.failed.map(([address, o]) => ({ address, status: (o as { status: string }).status, diagnostic: o.reply }));
+    for (const [address, outcome] of groups.delivered) {
+      this.deps.store.recordDelivery(message.id, [address], { state: 'delivered', reply: outcome.reply });
+    }
+    if (groups.delivered.length > 0) {
+      this.deps.bus.emit({ type: 'delivered', at: now.toISOString(), queueId: message.id, recipients: groups.delivered.map(([a]) => a), destination: attempt.destination });
+    }
+    const expired = now.getTime() - Date.parse(message.receivedAt) > config.delivery.expirationHours * 3_600_000;
+    for (const [address, outcome] of groups.deferred) {
+      if (expired) {
+        failed.push({ address, status: '4.4.7', diagnostic: `${outcome.reply} (gave up after ${config.delivery.expirationHours} hours)` });
+        continue;
+      }
+      const attempts = (message.recipients.find((r) => r.address === address)?.attempts ?? 0) + 1;
+      const r = config.delivery.retryMinutes;
+      const minutes = attempts === 1 ? r.first : attempts === 2 ? r.second : attempts === 3 ? r.third : r.subsequent;
+      this.deps.store.deferRecipients(message.id, [address], outcome.reply, new Date(now.getTime() + minutes * 60_000).toISOString());
+      this.deps.bus.emit({ type: 'delivery', at: now.toISOString(), queueId: message.id, recipients: [address], destination: attempt.destination, outcome: 'deferred', reply: outcome.reply });
+    }
+    if (failed.length > 0) {
+      for (const f of failed) this.deps.store.recordDelivery(message.id, [f.address], { state: 'failed', reply: f.diagnostic });
+      this.deps.bus.emit({ type: 'delivery', at: now.toISOString(), queueId: message.id, recipients: failed.map((f) => f.address), destination: attempt.destination, outcome: 'failed', reply: failed[0]?.diagnostic ?? '' });
+      void this.report(message, config, failed);
+    }
+  }
+
+  /** Delete a message from the queue, optionally telling the sender (queue delete --ndr). */
+  async deleteMessage(id: string, withReport: boolean): Promise<void> {
+    const message = this.deps.store.deleteMessage(id);
+    const config = this.deps.serverConfig(message.serverName);
+    const open = message.recipients.filter((r) => r.state === 'queued');
+    if (withReport && config && open.length > 0 && message.mailFrom !== '') {
+      await this.report(message, config, open.map((r) => ({ address: r.address, status: '5.0.0', diagnostic: 'deleted from the queue by the administrator' })));
+    }
+    await fs.promises.rm(message.spoolPath, { force: true });
+  }
+
+  /** Tell the sender (and the NDR copy address); a message from the null sender goes to badmail. */
+  private async report(message: QueueEntry, config: VirtualServerConfig, failed: FailedRecipient[]): Promise<void> {
+    const now = this.deps.now();
+    if (message.mailFrom === '') {
+      const folder = this.deps.badmailFolder(message.serverName);
+      await fs.promises.mkdir(folder, { recursive: true, mode: 0o700 });
+      await fs.promises.copyFile(message.spoolPath, path.join(folder, `${message.id}.bad`));
+      await fs.promises.writeFile(path.join(folder, `${message.id}.bdr`), `Queue ID: ${message.id}\r\nReason: undeliverable and no sender to return it to (null sender)\r\n${failed.map((f) => `  <${f.address}>: ${f.diagnostic}`).join('\r\n')}\r\n`, { mode: 0o600 });
+      this.deps.bus.emit({ type: 'delivery', at: now.toISOString(), queueId: message.id, recipients: failed.map((f) => f.address), destination: folder, outcome: 'badmail', reply: 'undeliverable, null sender' });
+      return;
+    }
+    const ndr = buildNdr({
+      reportingMta: config.fqdn, sender: message.mailFrom, arrivalDate: new Date(message.receivedAt), now, recipients: failed,
+      originalHeaders: await readHeaders(message), originalQueueId: message.id,
+    });
+    const recipients = [message.mailFrom, ...(config.messages.ndrCopyTo ? [config.messages.ndrCopyTo] : [])].map((address): QueuedRecipient => {
+      const domain = address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+      return { address, domain, route: this.deps.routeOf(domain) };
+    });
+    await this.deps.spool.accept(Readable.from([Buffer.from(ndr)]), {
+      serverName: message.serverName, mailFrom: '', recipients, clientAddress: '127.0.0.1', authUser: null, prependHeaders: () => '',
+    }, () => null);
+    this.deps.bus.emit({ type: 'delivery', at: now.toISOString(), queueId: message.id, recipients: failed.map((f) => f.address), destination: `<${message.mailFrom}>`, outcome: 'returned', reply: 'non-delivery report queued' });
+  }
+}
+
+function classify(code: number | undefined, reply: string): Outcome {
+  const text = reply.trim() || 'no reply';
+  if (code !== undefined && code >= 500) return { kind: 'failed', reply: text, status: /\b(5\.\d{1,3}\.\d{1,3})\b/.exec(text)?.[1] ?? '5.0.0' };
+  return { kind: 'deferred', reply: code ? text : `connection failed: ${text}` };
+}
+
+function allOf(to: string[], outcome: Outcome, destination: string): Attempt {
+  return { outcomes: new Map(to.map((address) => [address, outcome])), destination };
+}
+
+function masquerade(sender: string, domain: string | null): string {
+  if (!domain || sender === '') return sender;
+  return `${sender.slice(0, sender.lastIndexOf('@'))}@${domain}`;
+}
+
+async function readHeaders(message: QueueEntry): Promise<string> {
+  const handle = await fs.promises.open(message.spoolPath, 'r');
+  try {
+    const buffer = Buffer.alloc(64 * 1024);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, message.bodyOffset);
+    const text = buffer.subarray(0, bytesRead).toString('latin1');
+    const end = text.indexOf('\r\n\r\n');
+    return end >= 0 ? text.slice(0, end + 2) : text;
+  } finally {
+    await handle.close();
+  }
+}
+
+async function countReceivedHeaders(message: QueueEntry): Promise<number> {
+  return ((await readHeaders(message)).match(/^Received:/gim) ?? []).length;
+}

@@ -1,0 +1,155 @@
+// Outbound delivery against real smtp-server instances on loopback acting as the smart host
+// (STARTTLS + AUTH): delivery, a 4xx that succeeds on retry (intervals shortened by
+// configuration, not by stubbing a clock), a 5xx that returns an RFC 3464 report to the sender,
+// a host that is down, hold, and the queue operations.
+import fs from 'node:fs';
+import path from 'node:path';
+import { SMTPServer } from 'smtp-server';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createSelfSignedCertificate } from '../../server/tls/certificate-tools';
+import { DEFAULT_SERVER_NAME } from '../../server/contract/settings';
+import { plainAuth, RawSmtp } from '../../server/probe/smtp-line-client';
+import { cli } from '../helpers/serve-process';
+import { eventually, startTestApp, type TestApp } from '../helpers/test-app';
+
+interface Received { from: string; to: string[]; body: string; user: string | null; secure: boolean }
+
+class SmartHostSink {
+  received: Received[] = [];
+  attempts = new Map<string, number>();
+  server!: SMTPServer;
+  port = 0;
+
+  async start(): Promise<void> {
+    const { certPem, keyPem } = await createSelfSignedCertificate({ commonName: 'smarthost.test' });
+    this.server = new SMTPServer({
+      key: keyPem, cert: certPem, logger: false, disableReverseLookup: true, authMethods: ['PLAIN', 'LOGIN'],
+      onAuth: (auth, _s, cb) => cb(auth.username === 'relay' && auth.password === 'relay-secret' ? null : new Error('bad'), { user: auth.username }),
+      onRcptTo: (address, _s, cb) => {
+        const n = (this.attempts.get(address.address) ?? 0) + 1;
+        this.attempts.set(address.address, n);
+        if (address.address.startsWith('perm@')) return cb(Object.assign(new Error('5.1.1 User unknown'), { responseCode: 550 }));
+        if (address.address.startsWith('temp@') && n === 1) return cb(Object.assign(new Error('4.2.0 Try again later'), { responseCode: 451 }));
+        cb();
+      },
+      onData: (stream, session, cb) => {
+        let body = '';
+        stream.on('data', (c: Buffer) => { body += c.toString(); });
+        stream.on('end', () => {
+          this.received.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), body, user: (session.user as string | undefined) ?? null, secure: session.secure });
+          cb();
+        });
+      },
+    });
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', () => resolve()));
+    this.port = (this.server.server.address() as { port: number }).port;
+  }
+
+  stop(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+const PASSWORD = 'correct horse battery';
+const sink = new SmartHostSink();
+const open: TestApp[] = [];
+beforeAll(() => sink.start());
+afterAll(() => sink.stop());
+afterEach(async () => { for (const t of open.splice(0)) await t.close(); });
+
+async function submit(t: TestApp, to: string[]): Promise<string> {
+  const { client } = await RawSmtp.connect(t.port);
+  await client.command('EHLO office.test');
+  await client.startTls();
+  await client.command('EHLO office.test');
+  await client.command(`AUTH PLAIN ${plainAuth('alice', PASSWORD)}`);
+  await client.command('MAIL FROM:<alice@example.com>');
+  for (const r of to) await client.command(`RCPT TO:<${r}>`);
+  await client.command('DATA');
+  const reply = await client.command('Subject: quarterly report\r\nMessage-ID: <q4@example.com>\r\n\r\nFigures attached.\r\n.');
+  client.close();
+  return reply.raw.split(' ').pop() as string;
+}
+
+function smartHostApp(extra: Record<string, unknown> = {}) {
+  return startTestApp({
+    users: [{ name: 'alice', password: PASSWORD }],
+    domains: ['example.com'],
+    server: {
+      delivery: {
+        holdRemote: false,
+        smartHost: { host: '127.0.0.1', port: sink.port, security: 'starttls', verifyCertificate: false, authentication: 'basic', user: 'relay', password: 'relay-secret' },
+        retryMinutes: { first: 0.02, second: 0.02, third: 0.02, subsequent: 0.02 },
+        ...extra,
+      } as never,
+    },
+  });
+}
+
+describe('delivery through a smart host', () => {
+  it('delivers over STARTTLS with AUTH, retries a 4xx, and returns a 5xx to the sender as an RFC 3464 report', async () => {
+    const t = await smartHostApp();
+    open.push(t);
+    const id = await submit(t, ['ok@remote.test', 'temp@remote.test', 'perm@remote.test']);
+    const entry = await eventually(() => {
+      const m = t.app.store.getMessage(id);
+      return m && m.state === 'done' ? m : null;
+    }, 15_000);
+    expect(Object.fromEntries(entry.recipients.map((r) => [r.address, r.state]))).toEqual({ 'ok@remote.test': 'delivered', 'temp@remote.test': 'delivered', 'perm@remote.test': 'failed' });
+    expect(entry.recipients.find((r) => r.address === 'temp@remote.test')?.attempts).toBe(2);
+    expect(entry.recipients.find((r) => r.address === 'perm@remote.test')?.lastReply).toMatch(/550 5\.1\.1 User unknown/);
+
+    const first = sink.received.find((r) => r.to.includes('ok@remote.test'));
+    expect(first).toMatchObject({ from: 'alice@example.com', user: 'relay', secure: true });
+    expect(first?.body).toMatch(/^Received: from office\.test/);
+    expect(first?.body).toContain('Subject: quarterly report');
+    expect(first?.body).not.toContain('X-Relaydesk-Envelope');
+    expect(sink.received.some((r) => r.to.includes('temp@remote.test'))).toBe(true);
+
+    // The report went to alice@example.com, a local domain: it is in the drop folder.
+    const report = await eventually(() => fs.readdirSync(path.join(t.dir, 'drop')).map((f) => fs.readFileSync(path.join(t.dir, 'drop', f), 'utf8')).find((text) => text.includes('multipart/report')));
+    expect(report).toMatch(/^x-sender: \r\nx-receiver: alice@example\.com\r\n/);
+    expect(report).toContain('Content-Type: multipart/report; report-type=delivery-status');
+    expect(report).toContain('Final-Recipient: rfc822; perm@remote.test');
+    expect(report).toContain('Action: failed');
+    expect(report).toContain('Status: 5.1.1');
+    expect(report).toContain('Content-Type: text/rfc822-headers');
+    expect(report).toContain('Message-ID: <q4@example.com>');
+    expect(report).not.toContain('ok@remote.test>: ');
+  }, 30_000);
+
+  it('keeps mail queued while the smart host is down, and delivers after retry now', async () => {
+    const t = await smartHostApp({ smartHost: { host: '127.0.0.1', port: 1, security: 'none', verifyCertificate: true, authentication: 'none', user: null, password: null } });
+    open.push(t);
+    const id = await submit(t, ['later@remote.test']);
+    const deferred = await eventually(() => {
+      const r = t.app.store.getMessage(id)?.recipients[0];
+      return r && r.attempts > 0 ? r : null;
+    });
+    expect(deferred).toMatchObject({ state: 'queued' });
+    expect(deferred.lastReply).toMatch(/connection failed/);
+    t.app.store.updateServer(DEFAULT_SERVER_NAME, { delivery: { smartHost: { host: '127.0.0.1', port: sink.port, security: 'starttls', verifyCertificate: false, authentication: 'basic', user: 'relay', password: 'relay-secret' }, retryMinutes: { first: 60, second: 60, third: 60, subsequent: 60 } } });
+    t.app.store.setMessageState(id, 'retry');
+    await eventually(() => t.app.store.getMessage(id)?.state === 'done', 10_000);
+    expect(sink.received.some((r) => r.to.includes('later@remote.test'))).toBe(true);
+  }, 30_000);
+});
+
+describe('queue operations', () => {
+  it('shows, freezes, thaws and deletes from the CLI, with a report when asked', async () => {
+    const t = await startTestApp({ users: [{ name: 'alice', password: PASSWORD }], domains: ['example.com'] });
+    const id = await submit(t, ['held@remote.test']);
+    await t.app.stop(50);
+    const data = ['--data', t.dir];
+    expect((await cli(['queue', 'show', id, ...data])).stdout).toMatch(new RegExp(`^${id} \\(queued\\)[\\s\\S]*to <held@remote\\.test> remote queued, 0 attempt\\(s\\)`));
+    expect((await cli(['queue', 'freeze', id, ...data])).stdout).toContain('frozen');
+    expect((await cli(['queue', 'list', ...data])).stdout).toContain(`${id}\tfrozen`);
+    expect((await cli(['queue', 'thaw', id, ...data])).stdout).toContain('thawed');
+    expect((await cli(['queue', 'delete', id, '--ndr', ...data])).stdout).toBe(`relaydesk: ${id} deleted (the sender was told)\n`);
+    const list = (await cli(['queue', 'list', ...data])).stdout;
+    expect(list).not.toContain(`${id}\t`);
+    expect(list).toMatch(/from <>\talice@example\.com=queued/); // the report, waiting for local delivery
+    expect((await cli(['queue', 'show', 'NOPE', ...data])).stderr).toBe('relaydesk: no message NOPE in the queue\n');
+    fs.rmSync(t.dir, { recursive: true, force: true });
+  }, 30_000);
+});
