@@ -131,6 +131,14 @@ export function createAdminHandlers(app: App): AdminApiHandlers {
       recipients: m.recipients.map((r) => ({ address: r.address, route: r.route, state: r.state, attempts: r.attempts, lastReply: r.lastReply })),
     })),
 
+    'queue.action': async ({ id, action }) => {
+      if (action === 'delete' || action === 'delete-with-report') await app.remoteDelivery.deleteMessage(id, action === 'delete-with-report');
+      else {
+        store.setMessageState(id, action);
+        app.remoteDelivery.wake();
+      }
+      return null;
+    },
     'log.query': async (filter) => app.eventLog.query(filter).map((e) => ({ ...e, user: e.user ?? null })),
     'log.transcript': async ({ session }) => app.eventLog.transcript(session),
     'log.export': async ({ format, filter }) => {

@@ -77,6 +77,7 @@ export class App {
       now: this.now,
       serverConfig: (name) => this.store.listServers().find((s) => s.name === name) ?? null,
       routeOf: (domain) => (this.store.listAcceptedDomains().some((d) => d.action === 'drop' && d.domain.toLowerCase() === domain.toLowerCase()) ? 'local' : 'remote'),
+      forwardTarget: (domain) => this.store.listAcceptedDomains().find((d) => d.action === 'forward' && d.domain.toLowerCase() === domain.toLowerCase())?.forwardTo ?? null,
       badmailFolder: (name) => this.store.listServers().find((s) => s.name === name)?.messages.badmailFolder ?? path.join(this.options.dataDir, 'badmail'),
     });
     this.eventLog = new EventLog(this.store, this.bus, this.now);

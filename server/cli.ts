@@ -10,6 +10,9 @@ import { type ConsoleServer, DEFAULT_CONSOLE_PORT, isLoopback, setAdminPassword,
 import { AdminError } from './contract/errors';
 import type { RelaydeskEvent } from './contract/events';
 import { replyLine } from './policy/decision';
+import { checkFqdn } from './dns/fqdn-check';
+import { resolveDestinations } from './dns/mx';
+import { SMART_HOST_PRESETS, type SmartHostPreset } from './contract/settings';
 import { defaultDataDir, packageRoot } from './paths';
 import { openStore, type Store } from './store/store';
 import { inspectCertificate } from './tls/certificates';
@@ -36,6 +39,10 @@ const USAGE = `Usage: relaydesk <command> [options]
   cert export NAME [--chain | --full | --private-key | --pfx FILE --password-stdin]
   cert assign NAME SERVER [--sni]                    the server's certificate, or (--sni) one more chosen by name
   cert list | cert show NAME | cert remove NAME
+  smarthost set SERVER (--preset microsoft365|google-relay|gmail|isp | --host HOST) [--port N]
+         [--security starttls|tls|none] [--user NAME --password-stdin] [--no-verify]
+  smarthost clear SERVER                   deliver directly by MX again
+  dns check-fqdn SERVER | dns mx DOMAIN     does the FQDN point here; where mail for DOMAIN goes
   queue list | queue show ID | queue retry ID | queue freeze ID | queue thaw ID
   queue delete ID [--ndr]                  remove a message (--ndr: tell the sender)
   config export [--with-secrets]        the whole configuration as JSON on stdout
@@ -106,6 +113,12 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         full: { type: 'boolean' },
         sni: { type: 'boolean' },
         ndr: { type: 'boolean' },
+        preset: { type: 'string' },
+        host: { type: 'string' },
+        port: { type: 'string' },
+        security: { type: 'string' },
+        user: { type: 'string' },
+        'no-verify': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -120,6 +133,10 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       return values.help ? 0 : 2;
     }
     const dataDir = values.data ?? defaultDataDir();
+    if (command === 'smarthost' && (sub === 'set' || sub === 'clear') || command === 'dns') {
+      const stdin = values['password-stdin'] ? (await io.readStdin()).replace(/\r?\n$/, '') : null;
+      return await withStore(dataDir, (store) => runStoreCommand(store, command, sub, rest, { ...values, stdinPassword: stdin }, io));
+    }
     if (command === 'serve') return await serve(dataDir, { verbose: Boolean(values.verbose), console: values.console ? parseConsoleAddress(values.console) : null }, io);
     if (command === 'admin' && sub === 'set-password') {
       if (!values['password-stdin']) throw new UsageError('admin set-password reads the password from standard input: add --password-stdin');
@@ -161,7 +178,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       io.out(`relaydesk: ${id} deleted${values.ndr ? ' (the sender was told)' : ''}`);
       return 0;
     }
-    return withStore(dataDir, (store) => runStoreCommand(store, command, sub, rest, { ...values, stdinPassword }, io));
+    return await withStore(dataDir, (store) => runStoreCommand(store, command, sub, rest, { ...values, stdinPassword }, io));
   } catch (err) {
     if (err instanceof UsageError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
       io.err(`relaydesk: ${(err as Error).message}\n\n${USAGE}`);
@@ -281,6 +298,43 @@ async function runStoreCommand(store: Store, command: string, sub: string | unde
       store.setMessageState(id, sub as 'retry' | 'freeze' | 'thaw');
       io.out(`relaydesk: ${id} ${sub === 'retry' ? 'will be tried again now' : sub === 'freeze' ? 'frozen (no attempts until thawed)' : 'thawed'}`);
       return 0;
+    }
+    case 'smarthost set': {
+      const server = need(rest[0], 'a virtual server name');
+      const preset = typeof values.preset === 'string' ? values.preset : null;
+      if (preset !== null && !(preset in SMART_HOST_PRESETS)) throw new UsageError(`--preset takes ${Object.keys(SMART_HOST_PRESETS).join(', ')}`);
+      const base = preset ? SMART_HOST_PRESETS[preset as SmartHostPreset] : null;
+      const host = typeof values.host === 'string' ? values.host : base?.host;
+      if (!host) throw new UsageError('give --host (the preset "isp" needs it too)');
+      const user = typeof values.user === 'string' ? values.user : null;
+      const password = typeof values.stdinPassword === 'string' ? values.stdinPassword : null;
+      if (user && !password) throw new UsageError('with --user, give the password on standard input: --password-stdin');
+      store.updateServer(server, { delivery: { smartHost: {
+        host, port: typeof values.port === 'string' ? Number(values.port) : base?.port ?? 587,
+        security: (typeof values.security === 'string' ? values.security : base?.security ?? 'starttls') as 'starttls',
+        verifyCertificate: !values['no-verify'], authentication: user ? 'basic' : 'none', user, password,
+      } } });
+      io.out(`relaydesk: ${server} sends mail for other domains through ${host}${user ? ` as ${user}` : ''}`);
+      return 0;
+    }
+    case 'smarthost clear': {
+      const server = need(rest[0], 'a virtual server name');
+      store.updateServer(server, { delivery: { smartHost: null } });
+      io.out(`relaydesk: ${server} delivers mail for other domains directly by MX`);
+      return 0;
+    }
+    case 'dns check-fqdn': {
+      const result = await checkFqdn(store.getServer(need(rest[0], 'a virtual server name')).fqdn);
+      io.out(result.message);
+      return result.pointsHere ? 0 : 1;
+    }
+    case 'dns mx': {
+      const domain = need(rest[0], 'a domain');
+      const servers = store.listServers()[0]?.delivery.dnsServers ?? [];
+      const hosts = await resolveDestinations(domain, servers);
+      if (hosts.length === 0) io.out(`${domain} accepts no mail (no MX, A or AAAA record, or a null MX)`);
+      for (const h of hosts) io.out(`${h.host}\t${h.addresses.join(', ')}`);
+      return hosts.length ? 0 : 1;
     }
     case 'config export': {
       io.out(JSON.stringify(store.exportConfig({ withSecrets: Boolean(values['with-secrets']) }), null, 2));

@@ -1,7 +1,7 @@
 // Queues: accepted messages with their state and each recipient's route and state.
-import { Badge, Dropdown, Option, Table, TableBody, TableCell, TableHeader, TableHeaderCell, TableRow, Text } from '@fluentui/react-components';
+import { Badge, Button, Dropdown, Option, Table, TableBody, TableCell, TableHeader, TableHeaderCell, TableRow, Text } from '@fluentui/react-components';
 import { useState } from 'react';
-import { api } from '../api/client';
+import { api, errorMessage } from '../api/client';
 import { useApiData } from '../api/hooks';
 import { ErrorBar, formatBytes, formatTime, Loading, PageHeader, useUiStyles } from '../components/ui';
 
@@ -11,19 +11,29 @@ export function QueuesPage() {
   const ui = useUiStyles();
   const [filter, setFilter] = useState<Filter>('queued');
   const queue = useApiData(() => api['queue.list'](filter === 'all' ? {} : { state: filter }), [filter], 5000);
+  const [error, setError] = useState<string | null>(null);
+  const act = async (id: string, action: 'retry' | 'freeze' | 'thaw' | 'delete' | 'delete-with-report') => {
+    try {
+      await api['queue.action']({ id, action });
+      setError(null);
+    } catch (err) {
+      setError(errorMessage(err));
+    }
+    queue.reload();
+  };
   return (
     <div className={ui.page}>
-      <PageHeader title="Queues" description="Accepted messages. Mail for local domains is dropped at once; outbound delivery to other domains is not in this release, so those recipients stay queued.">
+      <PageHeader title="Queues" description="Accepted messages and each recipient's state: local domains are dropped at once; other domains go through the smart host or by MX, with retries.">
         <Dropdown aria-label="Show" value={{ queued: 'Queued', done: 'Done', frozen: 'Frozen', all: 'All messages' }[filter]} selectedOptions={[filter]} onOptionSelect={(_e, d) => setFilter(d.optionValue as Filter)}>
           <Option value="queued">Queued</Option><Option value="done">Done</Option><Option value="frozen">Frozen</Option><Option value="all">All messages</Option>
         </Dropdown>
       </PageHeader>
-      <ErrorBar error={queue.error} />
+      <ErrorBar error={queue.error ?? error} />
       {!queue.data && queue.loading && <Loading />}
       {queue.data && (
         <div className={ui.tableWrap}>
           <Table aria-label="Queue">
-            <TableHeader><TableRow><TableHeaderCell>Queue id</TableHeaderCell><TableHeaderCell>Received</TableHeaderCell><TableHeaderCell>From</TableHeaderCell><TableHeaderCell>Recipients</TableHeaderCell><TableHeaderCell>Size</TableHeaderCell><TableHeaderCell>State</TableHeaderCell></TableRow></TableHeader>
+            <TableHeader><TableRow><TableHeaderCell>Queue id</TableHeaderCell><TableHeaderCell>Received</TableHeaderCell><TableHeaderCell>From</TableHeaderCell><TableHeaderCell>Recipients</TableHeaderCell><TableHeaderCell>Size</TableHeaderCell><TableHeaderCell>State</TableHeaderCell><TableHeaderCell>Actions</TableHeaderCell></TableRow></TableHeader>
             <TableBody>
               {queue.data.length === 0 && <TableRow><TableCell colSpan={6}><Text italic>No messages.</Text></TableCell></TableRow>}
               {queue.data.map((m) => (
@@ -35,7 +45,17 @@ export function QueuesPage() {
                     <div key={r.address}>{r.address} <Badge size="small" appearance="tint" color={r.state === 'delivered' ? 'success' : r.state === 'failed' ? 'danger' : 'informative'}>{r.route === 'local' ? 'local' : 'remote'} · {r.state}</Badge></div>
                   ))}</TableCell>
                   <TableCell>{formatBytes(m.size)}</TableCell>
-                  <TableCell>{m.state}</TableCell>
+                  <TableCell>{m.state}{m.recipients.find((r) => r.lastReply && r.state === 'queued') && <div><Text size={200}>{m.recipients.find((r) => r.lastReply && r.state === 'queued')?.lastReply}</Text></div>}</TableCell>
+                  <TableCell>
+                    {m.state !== 'done' && (
+                      <div style={{ display: 'flex', gap: 4, flexWrap: 'wrap' }}>
+                        <Button size="small" onClick={() => void act(m.id, 'retry')}>Retry now</Button>
+                        <Button size="small" onClick={() => void act(m.id, m.state === 'frozen' ? 'thaw' : 'freeze')}>{m.state === 'frozen' ? 'Thaw' : 'Freeze'}</Button>
+                        <Button size="small" onClick={() => void act(m.id, 'delete-with-report')}>Delete and tell sender</Button>
+                        <Button size="small" onClick={() => void act(m.id, 'delete')}>Delete</Button>
+                      </div>
+                    )}
+                  </TableCell>
                 </TableRow>
               ))}
             </TableBody>

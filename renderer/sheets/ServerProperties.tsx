@@ -410,7 +410,69 @@ function DeliveryTab({ draft, change, changeAccess, fieldError }: { draft: Virtu
       </Field>
       <Checkbox label="Perform reverse DNS lookup on incoming messages (name in the Received header)" checked={draft.access.reverseDnsForReceived} onChange={(_e, v) => changeAccess({ reverseDnsForReceived: Boolean(v.checked) })} />
       {draft.access.reverseDnsForReceived && <MessageBar intent="info"><MessageBarBody>{REVERSE_DNS_WARNING}</MessageBarBody></MessageBar>}
-      <MessageBar intent="info"><MessageBarBody>Outbound delivery (smart host, direct MX, retries) is not in this release: mail for other domains is accepted and stays queued, visible under Queues.</MessageBarBody></MessageBar>
+      <SmartHostSection draft={draft} set={set} fieldError={fieldError} />
+    </div>
+  );
+}
+
+const PRESETS: Record<string, { label: string; host: string; port: number }> = {
+  microsoft365: { label: 'Microsoft 365', host: 'smtp.office365.com', port: 587 },
+  'google-relay': { label: 'Google Workspace SMTP relay', host: 'smtp-relay.gmail.com', port: 587 },
+  gmail: { label: 'Gmail with an account', host: 'smtp.gmail.com', port: 587 },
+  isp: { label: 'Internet provider', host: '', port: 587 },
+};
+
+function SmartHostSection({ draft, set, fieldError }: { draft: VirtualServerConfig; set(p: Partial<VirtualServerConfig['delivery']>): void; fieldError: FieldError }) {
+  const styles = useStyles();
+  const d = draft.delivery;
+  const host = d.smartHost;
+  const setHost = (patch: Partial<NonNullable<typeof host>>) => host && set({ smartHost: { ...host, ...patch } });
+  const r = d.retryMinutes;
+  return (
+    <div className={styles.group}>
+      <Text className={styles.groupTitle}>Mail for other domains</Text>
+      <Checkbox label="Hold mail for other domains in the queue (local domains still deliver)" checked={d.holdRemote} onChange={(_e, v) => set({ holdRemote: Boolean(v.checked) })} />
+      <Checkbox label="Send it through a smart host (otherwise directly, by MX)" checked={host !== null}
+        onChange={(_e, v) => set({ smartHost: v.checked ? { host: 'smtp.office365.com', port: 587, security: 'starttls', verifyCertificate: true, authentication: 'basic', user: null, password: null } : null })} />
+      {host && (
+        <>
+          <div className={styles.row}>
+            <Field label="Preset">
+              <Dropdown placeholder="Choose…" onOptionSelect={(_e, v) => { const p = PRESETS[v.optionValue ?? '']; if (p) setHost({ host: p.host, port: p.port, security: 'starttls' }); }}>
+                {Object.entries(PRESETS).map(([key, p]) => <Option key={key} value={key}>{p.label}</Option>)}
+              </Dropdown>
+            </Field>
+            <Field label="Smart host" validationMessage={fieldError('delivery.smartHost.host')}><Input value={host.host} onChange={(_e, v) => setHost({ host: v.value })} /></Field>
+            <Field label="Port" validationMessage={fieldError('delivery.smartHost.port')}><Input type="number" value={String(host.port)} style={{ width: 90 }} onChange={(_e, v) => setHost({ port: Number(v.value) })} /></Field>
+            <Field label="Security">
+              <Dropdown value={{ starttls: 'STARTTLS required', tls: 'Implicit TLS (465)', none: 'None (not recommended)' }[host.security]} selectedOptions={[host.security]} onOptionSelect={(_e, v) => setHost({ security: (v.optionValue ?? 'starttls') as 'starttls' })}>
+                <Option value="starttls">STARTTLS required</Option><Option value="tls">Implicit TLS (465)</Option><Option value="none">None (not recommended)</Option>
+              </Dropdown>
+            </Field>
+          </div>
+          <Checkbox label="Verify the smart host's certificate" checked={host.verifyCertificate} onChange={(_e, v) => setHost({ verifyCertificate: Boolean(v.checked) })} />
+          <div className={styles.row}>
+            <Checkbox label="Sign in (basic authentication)" checked={host.authentication === 'basic'} onChange={(_e, v) => setHost({ authentication: v.checked ? 'basic' : 'none' })} />
+            {host.authentication === 'basic' && (
+              <>
+                <Field label="Account" validationMessage={fieldError('delivery.smartHost.user')}><Input value={host.user ?? ''} onChange={(_e, v) => setHost({ user: v.value || null })} /></Field>
+                <Field label="Password" hint={host.password === null ? 'stored, or not set' : undefined}><Input type="password" value={host.password ?? ''} onChange={(_e, v) => setHost({ password: v.value || null })} /></Field>
+              </>
+            )}
+          </div>
+          <Checkbox label="Attempt direct delivery before sending to smart host" checked={d.attemptDirectFirst} onChange={(_e, v) => set({ attemptDirectFirst: Boolean(v.checked) })} />
+        </>
+      )}
+      <div className={styles.row}>
+        {(['first', 'second', 'third', 'subsequent'] as const).map((k) => (
+          <Field key={k} label={`${k[0]?.toUpperCase()}${k.slice(1)} retry (minutes)`} validationMessage={fieldError(`delivery.retryMinutes.${k}`)}>
+            <Input type="number" value={String(r[k])} style={{ width: 110 }} onChange={(_e, v) => set({ retryMinutes: { ...r, [k]: Number(v.value) } })} />
+          </Field>
+        ))}
+      </div>
+      <Field label="Expiration time-out (hours): then a non-delivery report to the sender" validationMessage={fieldError('delivery.expirationHours')}>
+        <Input type="number" value={String(d.expirationHours)} style={{ width: 110 }} onChange={(_e, v) => set({ expirationHours: Number(v.value) })} />
+      </Field>
     </div>
   );
 }

@@ -173,6 +173,8 @@ export const ADMIN_METHODS = {
   'certificates.remove': method<null>()(name),
 
   'queue.list': method<QueueSummary[]>()(z.object({ state: z.enum(['queued', 'done', 'frozen']).optional() })),
+  /** Retry now, freeze, thaw, delete silently, or delete and tell the sender. */
+  'queue.action': method<null>()(z.object({ id: z.string().min(1), action: z.enum(['retry', 'freeze', 'thaw', 'delete', 'delete-with-report']) })),
 
   'log.query': method<LoggedEvent[]>()(logFilterSchema),
   'log.transcript': method<string[]>()(z.object({ session: z.string().min(1) })),

@@ -175,6 +175,15 @@ export const smartHostSchema = z.object({
 });
 export type SmartHost = z.output<typeof smartHostSchema>;
 
+/** Ready-made smart hosts; the admin adds the account. */
+export const SMART_HOST_PRESETS = {
+  microsoft365: { label: 'Microsoft 365 (smtp.office365.com)', host: 'smtp.office365.com', port: 587, security: 'starttls' },
+  'google-relay': { label: 'Google Workspace SMTP relay (smtp-relay.gmail.com)', host: 'smtp-relay.gmail.com', port: 587, security: 'starttls' },
+  gmail: { label: 'Gmail / Google Workspace with an account (smtp.gmail.com)', host: 'smtp.gmail.com', port: 587, security: 'starttls' },
+  isp: { label: 'Internet provider (fill in its host)', host: '', port: 587, security: 'starttls' },
+} as const;
+export type SmartHostPreset = keyof typeof SMART_HOST_PRESETS;
+
 export const retryMinutesSchema = z.object({
   first: z.number().min(0.01).max(10_080),
   second: z.number().min(0.01).max(10_080),

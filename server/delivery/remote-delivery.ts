@@ -24,6 +24,8 @@ export interface RemoteDeliveryDeps {
   now(): Date;
   serverConfig(name: string): VirtualServerConfig | null;
   routeOf(domain: string): 'local' | 'remote';
+  /** host:port of the internal mail server for an accepted domain set to "forward", else null. */
+  forwardTarget(domain: string): string | null;
   badmailFolder(serverName: string): string;
 }
 
@@ -91,7 +93,8 @@ export class RemoteDelivery {
     // One delivery per destination: everything to the smart host at once, or per domain for MX.
     const groups = new Map<string, typeof queued>();
     for (const r of queued) {
-      const key = config.delivery.smartHost && !config.delivery.attemptDirectFirst ? '(smart host)' : r.domain;
+      const forward = this.deps.forwardTarget(r.domain);
+      const key = forward ? `(forward) ${forward}` : config.delivery.smartHost && !config.delivery.attemptDirectFirst ? '(smart host)' : r.domain;
       groups.set(key, [...(groups.get(key) ?? []), r]);
     }
     for (const [domain, recipients] of groups) {
@@ -105,6 +108,14 @@ export class RemoteDelivery {
     const hops = await countReceivedHeaders(message);
     if (hops > delivery.maxHopCount) {
       return allOf(to, { kind: 'failed', status: '5.4.6', reply: `554 5.4.6 Too many hops (${hops} Received headers, limit ${delivery.maxHopCount}): mail loop` }, 'loop detection');
+    }
+    if (domain.startsWith('(forward) ')) {
+      // An accepted domain handed to the office's own mail server: opportunistic STARTTLS, no AUTH.
+      const target = domain.slice('(forward) '.length);
+      const colon = target.lastIndexOf(':');
+      const host = colon > 0 ? target.slice(0, colon).replace(/^\[(.*)\]$/, '$1') : target;
+      const port = colon > 0 ? Number(target.slice(colon + 1)) : 25;
+      return this.send(message, config, { host, port, secure: false, requireTLS: false, ignoreTLS: false, verify: false, servername: host }, to, `internal server ${target}`);
     }
     const direct = domain !== '(smart host)' && (!delivery.smartHost || delivery.attemptDirectFirst);
     if (direct) {

@@ -23,7 +23,7 @@ class SmartHostSink {
   async start(): Promise<void> {
     const { certPem, keyPem } = await createSelfSignedCertificate({ commonName: 'smarthost.test' });
     this.server = new SMTPServer({
-      key: keyPem, cert: certPem, logger: false, disableReverseLookup: true, authMethods: ['PLAIN', 'LOGIN'],
+      key: keyPem, cert: certPem, logger: false, disableReverseLookup: true, authMethods: ['PLAIN', 'LOGIN'], authOptional: true,
       onAuth: (auth, _s, cb) => cb(auth.username === 'relay' && auth.password === 'relay-secret' ? null : new Error('bad'), { user: auth.username }),
       onRcptTo: (address, _s, cb) => {
         const n = (this.attempts.get(address.address) ?? 0) + 1;
@@ -36,7 +36,7 @@ class SmartHostSink {
         let body = '';
         stream.on('data', (c: Buffer) => { body += c.toString(); });
         stream.on('end', () => {
-          this.received.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), body, user: (session.user as string | undefined) ?? null, secure: session.secure });
+          this.received.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), body, user: session.user ? String(session.user) : null, secure: session.secure });
           cb();
         });
       },
@@ -133,6 +133,35 @@ describe('delivery through a smart host', () => {
     await eventually(() => t.app.store.getMessage(id)?.state === 'done', 10_000);
     expect(sink.received.some((r) => r.to.includes('later@remote.test'))).toBe(true);
   }, 30_000);
+});
+
+describe('accepted domains forwarded to an internal server', () => {
+  it('hands their mail to host:port, not to the smart host', async () => {
+    const t = await smartHostApp({ smartHost: { host: '127.0.0.1', port: 1, security: 'none', verifyCertificate: true, authentication: 'none', user: null, password: null } });
+    open.push(t);
+    t.app.store.addAcceptedDomain({ domain: 'branch.example', action: 'forward', forwardTo: `127.0.0.1:${sink.port}` });
+    await t.app.engine.reconcile();
+    const id = await submit(t, ['anna@branch.example']);
+    await eventually(() => t.app.store.getMessage(id)?.state === 'done', 10_000);
+    expect(sink.received.find((r) => r.to.includes('anna@branch.example'))).toMatchObject({ user: null, secure: true });
+  }, 20_000);
+});
+
+describe('relaydesk smarthost', () => {
+  it('fills in a preset, keeps the password out of plain exports, and clears', async () => {
+    const t = await startTestApp();
+    await t.app.stop(20);
+    const data = ['--data', t.dir];
+    const set = await cli(['smarthost', 'set', DEFAULT_SERVER_NAME, '--preset', 'microsoft365', '--user', 'scanner@contoso.example', '--password-stdin', ...data], 'app-password-1\n');
+    expect(set.stdout).toBe(`relaydesk: ${DEFAULT_SERVER_NAME} sends mail for other domains through smtp.office365.com as scanner@contoso.example\n`);
+    const exported = JSON.parse((await cli(['config', 'export', ...data])).stdout) as { servers: Array<{ delivery: { smartHost: Record<string, unknown> } }> };
+    expect(exported.servers[0]?.delivery.smartHost).toEqual({ host: 'smtp.office365.com', port: 587, security: 'starttls', verifyCertificate: true, authentication: 'basic', user: 'scanner@contoso.example', password: null });
+    expect((await cli(['config', 'export', '--with-secrets', ...data])).stdout).toContain('"password": "app-password-1"');
+    expect((await cli(['smarthost', 'set', DEFAULT_SERVER_NAME, '--preset', 'nope', ...data])).code).toBe(2);
+    expect((await cli(['smarthost', 'clear', DEFAULT_SERVER_NAME, ...data])).code).toBe(0);
+    expect((await cli(['config', 'export', ...data])).stdout).toContain('"smartHost": null');
+    fs.rmSync(t.dir, { recursive: true, force: true });
+  });
 });
 
 describe('queue operations', () => {
