@@ -209,6 +209,8 @@ export const deliverySettingsSchema = z.object({
   /** Tell the sender after this long that the message is delayed, and give up after expirationHours. */
   delayNotificationHours: z.number().min(0.001).max(720),
   expirationHours: z.number().min(0.001).max(2160),
+  /** TCP port for direct delivery to MX hosts (IIS: Outbound connections → TCP port); 25 on the Internet. */
+  outboundPort: portSchema,
   /** Outbound connections at once, overall; and the time-out of one outbound attempt. */
   outboundConnections: z.number().int().min(1).max(500),
   outboundTimeoutSeconds: z.number().int().min(5).max(3600),
@@ -293,6 +295,7 @@ export const DEFAULT_DELIVERY: DeliverySettings = {
   retryMinutes: { first: 15, second: 30, third: 60, subsequent: 240 },
   delayNotificationHours: 12,
   expirationHours: 48,
+  outboundPort: 25,
   outboundConnections: 20,
   outboundTimeoutSeconds: 60,
 };

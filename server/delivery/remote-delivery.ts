@@ -144,7 +144,7 @@ export class RemoteDelivery {
     for (const mx of hosts) {
       for (const address of mx.addresses) {
         // Opportunistic STARTTLS: used when offered, certificates not required to verify (RFC 3207 §4.1 practice).
-        last = await this.send(message, config, { host: address, port: 25, secure: false, requireTLS: false, ignoreTLS: false, verify: false, servername: mx.host }, to, `${mx.host} [${address}]`);
+        last = await this.send(message, config, { host: address, port: config.delivery.outboundPort, secure: false, requireTLS: false, ignoreTLS: false, verify: false, servername: mx.host }, to, `${mx.host} [${address}]`);
         if (![...last.outcomes.values()].every((o) => o.kind === 'deferred')) return last;
       }
     }

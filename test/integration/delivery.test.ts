@@ -4,6 +4,7 @@
 // a host that is down, hold, and the queue operations.
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Answer } from 'dns-packet';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createSelfSignedCertificate } from '../../server/tls/certificate-tools';
@@ -180,5 +181,42 @@ describe('queue operations', () => {
     expect(list).toMatch(/from <>\talice@example\.com=queued/); // the report, waiting for local delivery
     expect((await cli(['queue', 'show', 'NOPE', ...data])).stderr).toBe('relaydesk: no message NOPE in the queue\n');
     fs.rmSync(t.dir, { recursive: true, force: true });
+  }, 30_000);
+});
+
+describe('direct delivery by MX', () => {
+  it('looks up the MX with the configured DNS server and delivers there; a domain without mail servers is returned', async () => {
+    const dgram = await import('node:dgram');
+    const dnsPacket = (await import('dns-packet')).default;
+    const zone: Record<string, Answer[]> = {
+      'MX remote-mx.test': [{ type: 'MX', name: 'remote-mx.test', ttl: 60, data: { preference: 10, exchange: 'mx1.remote-mx.test' } }],
+      'A mx1.remote-mx.test': [{ type: 'A', name: 'mx1.remote-mx.test', ttl: 60, data: '127.0.0.1' }],
+    };
+    const dns = dgram.createSocket('udp4');
+    dns.on('message', (msg, rinfo) => {
+      const query = dnsPacket.decode(msg);
+      const q = query.questions?.[0];
+      if (!q) return;
+      const answers = zone[`${q.type} ${q.name}`] ?? [];
+      dns.send(dnsPacket.encode({ id: query.id, type: 'response', flags: dnsPacket.RECURSION_AVAILABLE | (answers.length || q.name.endsWith('remote-mx.test') ? 0 : 3), questions: [q], answers }), rinfo.port, rinfo.address);
+    });
+    await new Promise<void>((resolve) => dns.bind(0, '127.0.0.1', () => resolve()));
+    try {
+      const t = await startTestApp({
+        users: [{ name: 'alice', password: PASSWORD }], domains: ['example.com'],
+        server: { delivery: { holdRemote: false, dnsServers: [`127.0.0.1:${dns.address().port}`], outboundPort: sink.port, retryMinutes: { first: 0.02, second: 0.02, third: 0.02, subsequent: 0.02 } } as never },
+      });
+      open.push(t);
+      const id = await submit(t, ['direct@remote-mx.test', 'nobody@no-such-domain.test']);
+      const entry = await eventually(() => {
+        const m = t.app.store.getMessage(id);
+        return m && m.state === 'done' ? m : null;
+      }, 15_000);
+      expect(Object.fromEntries(entry.recipients.map((r) => [r.address, r.state]))).toEqual({ 'direct@remote-mx.test': 'delivered', 'nobody@no-such-domain.test': 'failed' });
+      expect(entry.recipients.find((r) => r.address === 'nobody@no-such-domain.test')?.lastReply).toMatch(/5\.1\.2|DNS lookup/);
+      expect(sink.received.find((r) => r.to.includes('direct@remote-mx.test'))).toMatchObject({ from: 'alice@example.com', user: null, secure: true });
+    } finally {
+      dns.close();
+    }
   }, 30_000);
 });
