@@ -16,6 +16,7 @@ import { createReverseResolver, type ReverseResolver } from './dns/reverse-resol
 import { Engine } from './engine/engine';
 import { LocalDelivery } from './delivery/local-delivery';
 import { RemoteDelivery } from './delivery/remote-delivery';
+import { PickupFolder } from './delivery/pickup';
 import { CounterSet } from './log/counters';
 import { EventBus } from './log/event-bus';
 import { EventLog } from './log/event-log';
@@ -43,6 +44,7 @@ export class App {
   readonly spool: Spool;
   readonly localDelivery: LocalDelivery;
   readonly remoteDelivery: RemoteDelivery;
+  readonly pickup: PickupFolder;
   readonly eventLog: EventLog;
   readonly counters: CounterSet;
   readonly certificates: CertificateService;
@@ -76,9 +78,16 @@ export class App {
       spool: this.spool,
       now: this.now,
       serverConfig: (name) => this.store.listServers().find((s) => s.name === name) ?? null,
-      routeOf: (domain) => (this.store.listAcceptedDomains().some((d) => d.action === 'drop' && d.domain.toLowerCase() === domain.toLowerCase()) ? 'local' : 'remote'),
+      routeOf: (domain) => this.routeOf(domain),
       forwardTarget: (domain) => this.store.listAcceptedDomains().find((d) => d.action === 'forward' && d.domain.toLowerCase() === domain.toLowerCase())?.forwardTo ?? null,
       badmailFolder: (name) => this.store.listServers().find((s) => s.name === name)?.messages.badmailFolder ?? path.join(this.options.dataDir, 'badmail'),
+    });
+    this.pickup = new PickupFolder({
+      spool: this.spool, bus: this.bus, now: this.now,
+      servers: () => this.store.listServers(),
+      pickupFolderOf: (server) => (server.delivery.pickupFolder === '' ? null : server.delivery.pickupFolder ?? path.join(this.options.dataDir, 'pickup')),
+      badmailFolderOf: (server) => server.messages.badmailFolder ?? path.join(this.options.dataDir, 'badmail'),
+      routeOf: (domain) => this.routeOf(domain),
     });
     this.eventLog = new EventLog(this.store, this.bus, this.now);
     this.counters = new CounterSet(this.bus, this.now);
@@ -87,6 +96,12 @@ export class App {
       if (messages.some((m) => m.recipients.some((r) => r.route === 'local'))) this.localDelivery.wake();
       if (messages.some((m) => m.recipients.some((r) => r.route === 'remote'))) this.remoteDelivery.wake();
     });
+  }
+
+  /** Accepted domains delivered to the drop folder are local; everything else leaves by SMTP. */
+  routeOf(domain: string): 'local' | 'remote' {
+    const lower = domain.toLowerCase();
+    return this.store.listAcceptedDomains().some((d) => d.action === 'drop' && d.domain.toLowerCase() === lower) ? 'local' : 'remote';
   }
 
   /** One resolver (and cache) per distinct list of external DNS servers. */
@@ -132,7 +147,7 @@ export class App {
       state: 'started',
       access: DEFAULT_ACCESS,
       messages: DEFAULT_MESSAGES,
-      delivery: DEFAULT_DELIVERY,
+      delivery: { ...DEFAULT_DELIVERY, pickupFolder: null },
       connectionRules: [],
       relayRules: [],
       certificate: certificateName,
@@ -154,6 +169,7 @@ export class App {
     this.engine.watch();
     this.localDelivery.wake();
     this.remoteDelivery.start();
+    this.pickup.start();
     this.warnAboutExpiry();
     this.expiryTimer = setInterval(() => this.warnAboutExpiry(), EXPIRY_CHECK_MS);
     this.expiryTimer.unref();
@@ -174,6 +190,7 @@ export class App {
     await this.spool.drain();
     await this.localDelivery.stop();
     await this.remoteDelivery.stop();
+    await this.pickup.stop();
     this.eventLog.stop();
     this.store.close();
   }

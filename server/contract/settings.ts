@@ -194,6 +194,8 @@ export const retryMinutesSchema = z.object({
 export const deliverySettingsSchema = z.object({
   /** Drop folder for accepted (local) domains; null = "drop" inside the data folder. */
   dropFolder: z.string().min(1).nullable(),
+  /** Pickup folder: .eml files dropped here are queued (IIS); "" = off, null = "pickup" in the data folder. */
+  pickupFolder: z.string().nullable(),
   maxHopCount: z.number().int().min(1).max(500),
   masqueradeDomain: domainSchema.nullable(),
   /** External DNS servers ("192.0.2.53", "[2001:db8::53]:53", "127.0.0.1:5353"); empty = the system's. */
@@ -286,6 +288,7 @@ export const DEFAULT_MESSAGES: MessageSettings = {
 
 export const DEFAULT_DELIVERY: DeliverySettings = {
   dropFolder: null,
+  pickupFolder: '',
   maxHopCount: 30,
   masqueradeDomain: null,
   dnsServers: [],

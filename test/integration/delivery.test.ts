@@ -220,3 +220,39 @@ describe('direct delivery by MX', () => {
     }
   }, 30_000);
 });
+
+describe('pickup folder', () => {
+  it('queues good files, never half-written ones, and moves bad ones to badmail with the reason', async () => {
+    const t = await startTestApp({ domains: ['example.com'] });
+    open.push(t);
+    const pickup = path.join(t.dir, 'pickup');
+    await eventually(() => fs.existsSync(pickup));
+    fs.writeFileSync(path.join(pickup, 'iis-style.eml'), 'x-sender: erp@example.com\r\nx-receiver: ap@example.com\r\nx-receiver: far@elsewhere.net\r\nFrom: ERP <erp@example.com>\r\nSubject: Invoice 1001\r\n\r\nPlease pay.\r\n');
+    fs.writeFileSync(path.join(pickup, 'headers.eml'), 'From: crm@example.com\r\nTo: sales@example.com\r\nBcc: boss@example.com\r\nSubject: New lead\r\n\r\nA lead.\r\n');
+    fs.writeFileSync(path.join(pickup, 'broken.eml'), 'this is not a message at all');
+    // A file still being written: its first half now, the rest after a scan has seen it.
+    const growing = path.join(pickup, 'growing.eml');
+    fs.writeFileSync(growing, 'From: slow@example.com\r\nTo: late@example.com\r\n');
+    await new Promise((r) => setTimeout(r, 700));
+    expect(fs.existsSync(growing)).toBe(true);
+    fs.appendFileSync(growing, 'Subject: written slowly\r\n\r\nDone now.\r\n');
+
+    await eventually(() => fs.readdirSync(pickup).length === 0, 10_000);
+    const dropped = await eventually(() => {
+      const files = fs.existsSync(path.join(t.dir, 'drop')) ? fs.readdirSync(path.join(t.dir, 'drop')) : [];
+      return files.length >= 3 ? files.map((f) => fs.readFileSync(path.join(t.dir, 'drop', f), 'utf8')) : null;
+    });
+    const invoice = dropped.find((m) => m.includes('Subject: Invoice 1001'));
+    expect(invoice).toMatch(/^x-sender: erp@example\.com\r\nx-receiver: ap@example\.com\r\nReceived: from pickup folder/);
+    expect(invoice).not.toMatch(/x-receiver: far@elsewhere\.net/); // remote: queued, not dropped
+    const lead = dropped.find((m) => m.includes('Subject: New lead')) as string;
+    expect(lead).toContain('x-receiver: sales@example.com\r\n');
+    expect(lead).toContain('x-receiver: boss@example.com\r\n');
+    expect(lead).not.toMatch(/^Bcc:/m);
+    expect(dropped.some((m) => m.includes('Subject: written slowly') && m.includes('Done now.'))).toBe(true);
+    const bad = fs.readdirSync(path.join(t.dir, 'badmail'));
+    expect(bad.filter((f) => f.startsWith('broken-')).map((f) => path.extname(f)).sort()).toEqual(['.bad', '.bdr']);
+    const reason = fs.readFileSync(path.join(t.dir, 'badmail', bad.find((f) => f.endsWith('.bdr')) as string), 'utf8');
+    expect(reason).toContain('Reason: no blank line after the headers');
+  }, 30_000);
+});
