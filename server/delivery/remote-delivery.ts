@@ -74,16 +74,20 @@ export class RemoteDelivery {
   }
 
   private async run(): Promise<void> {
-    const due = this.deps.store.dueRemoteMessages(this.deps.now().toISOString(), BATCH)
-      .filter((m) => !this.deps.serverConfig(m.serverName)?.delivery.holdRemote);
-    const limit = Math.max(1, ...due.map((m) => this.deps.serverConfig(m.serverName)?.delivery.outboundConnections ?? 20));
-    let next = 0;
-    const worker = async () => {
-      while (next < due.length && !this.stopped) {
-        await this.deliver(due[next++] as QueueEntry);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(limit, due.length) }, worker));
+    // Keep taking batches while full ones come back; a short batch means the queue is drained
+    // for now, and the poll (or a new message) wakes the worker again.
+    for (;;) {
+      // Held servers are left out in the query, so their mail cannot crowd out other servers'.
+      const held = this.deps.store.listServers().filter((s) => s.delivery.holdRemote).map((s) => s.name);
+      const due = this.deps.store.dueRemoteMessages(this.deps.now().toISOString(), BATCH, held);
+      const limit = Math.max(1, ...due.map((m) => this.deps.serverConfig(m.serverName)?.delivery.outboundConnections ?? 20));
+      let next = 0;
+      const worker = async () => {
+        while (next < due.length && !this.stopped) await this.deliver(due[next++] as QueueEntry);
+      };
+      await Promise.all(Array.from({ length: Math.min(limit, due.length) }, worker));
+      if (due.length < BATCH || this.stopped) return;
+    }
   }
 
   private async deliver(message: QueueEntry): Promise<void> {

@@ -471,10 +471,11 @@ export class Store {
   }
 
   /** Remote recipients whose next attempt is due, grouped by message (oldest first); frozen messages wait. */
-  dueRemoteMessages(nowIso: string, limit: number): QueueEntry[] {
+  dueRemoteMessages(nowIso: string, limit: number, heldServers: readonly string[] = []): QueueEntry[] {
     const rows = this.stmt(`SELECT DISTINCT m.* FROM messages m JOIN recipients r ON r.message_id = m.id
       WHERE m.state = 'queued' AND r.route = 'remote' AND r.state = 'queued' AND (r.next_attempt_at IS NULL OR r.next_attempt_at <= ?)
-      ORDER BY m.received_at LIMIT ?`).all(nowIso, limit) as MessageRow[];
+        AND m.server_name NOT IN (SELECT value FROM json_each(?))
+      ORDER BY m.received_at LIMIT ?`).all(nowIso, JSON.stringify(heldServers), limit) as MessageRow[];
     return rows.map((row) => this.queueEntryFromRow(row));
   }
 
