@@ -17,6 +17,7 @@ const MESSAGES = process.argv.includes('--quick') ? 300 : 1000;
 async function main(): Promise<void> {
   let received = 0;
   const sink = new SMTPServer({ authOptional: true, disableReverseLookup: true, logger: false, hideSTARTTLS: true, onData: (stream, _s, cb) => { stream.resume(); stream.on('end', () => { received++; cb(); }); } });
+  sink.on('error', () => undefined); // resets from clients killed mid-session
   await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', () => resolve()));
   const sinkPort = (sink.server.address() as { port: number }).port;
   const rows: string[] = [];

@@ -42,6 +42,8 @@ class SmartHostSink {
         });
       },
     });
+    // A client killed mid-session resets its connection; smtp-server re-emits that on the server.
+    this.server.on('error', () => undefined);
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', () => resolve()));
     this.port = (this.server.server.address() as { port: number }).port;
   }

@@ -90,6 +90,8 @@ describe('kill -9 while delivering', () => {
         });
       },
     });
+    // A client killed mid-session resets its connection; smtp-server re-emits that on the server.
+    sink.on('error', () => undefined);
     await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', () => resolve()));
     const sinkPort = (sink.server.address() as { port: number }).port;
     const dir = await preparedDataDir();
