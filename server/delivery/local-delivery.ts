@@ -6,6 +6,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { QueueEntry, Store } from '../store/store';
 import { fsyncDirectory } from '../spool/spool';
+import { CoalescingRunner } from './coalescing-runner';
 import type { EventBus } from '../log/event-bus';
 
 export interface LocalDeliveryDeps {
@@ -20,35 +21,19 @@ const BATCH = 200;
 const RETRY_AFTER_FAILURE_MS = 30_000;
 
 export class LocalDelivery {
-  private running = false;
-  private again = false;
-  private stopped = false;
-  private idle: Promise<void> = Promise.resolve();
   private retryTimer: NodeJS.Timeout | null = null;
+  private readonly runner = new CoalescingRunner(() => this.run());
 
   constructor(private readonly deps: LocalDeliveryDeps) {}
 
   /** Deliver whatever is due; coalesces calls made while a run is in progress. */
   wake(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = true;
-    this.idle = this.run().finally(() => {
-      this.running = false;
-      if (this.again && !this.stopped) {
-        this.again = false;
-        this.wake();
-      }
-    });
+    this.runner.wake();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
-    await this.idle;
+    await this.runner.stop();
   }
 
   private async run(): Promise<void> {
@@ -56,7 +41,7 @@ export class LocalDelivery {
       const due = this.deps.store.dueLocalMessages(BATCH);
       let failed = false;
       for (const message of due) {
-        if (this.stopped) return;
+        if (this.runner.isStopped) return;
         if (!(await this.deliver(message))) failed = true;
       }
       if (failed) {

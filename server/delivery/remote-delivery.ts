@@ -13,6 +13,7 @@ import type { QueueEntry, QueuedRecipient, Store } from '../store/store';
 import { resolveDestinations } from '../dns/mx';
 import type { Spool } from '../spool/spool';
 import { buildNdr, type FailedRecipient } from './ndr';
+import { CoalescingRunner } from './coalescing-runner';
 
 const BATCH = 50;
 const POLL_MS = 1000;
@@ -37,11 +38,8 @@ type Outcome =
 interface Attempt { outcomes: Map<string, Outcome>; destination: string }
 
 export class RemoteDelivery {
-  private running = false;
-  private again = false;
-  private stopped = false;
-  private idle: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
+  private readonly runner = new CoalescingRunner(() => this.run());
 
   constructor(private readonly deps: RemoteDeliveryDeps) {}
 
@@ -52,25 +50,12 @@ export class RemoteDelivery {
   }
 
   wake(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = true;
-    this.idle = this.run().catch(() => undefined).finally(() => {
-      this.running = false;
-      if (this.again && !this.stopped) {
-        this.again = false;
-        this.wake();
-      }
-    });
+    this.runner.wake();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    await this.idle;
+    await this.runner.stop();
   }
 
   private async run(): Promise<void> {
@@ -83,10 +68,10 @@ export class RemoteDelivery {
       const limit = Math.max(1, ...due.map((m) => this.deps.serverConfig(m.serverName)?.delivery.outboundConnections ?? 20));
       let next = 0;
       const worker = async () => {
-        while (next < due.length && !this.stopped) await this.deliver(due[next++] as QueueEntry);
+        while (next < due.length && !this.runner.isStopped) await this.deliver(due[next++] as QueueEntry);
       };
       await Promise.all(Array.from({ length: Math.min(limit, due.length) }, worker));
-      if (due.length < BATCH || this.stopped) return;
+      if (due.length < BATCH || this.runner.isStopped) return;
     }
   }
 
