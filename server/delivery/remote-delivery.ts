@@ -63,21 +63,25 @@ export class RemoteDelivery {
     // for now, and the poll (or a new message) wakes the worker again.
     for (;;) {
       // Held servers are left out in the query, so their mail cannot crowd out other servers'.
-      const held = this.deps.store.listServers().filter((s) => s.delivery.holdRemote).map((s) => s.name);
+      // Server settings are read once per batch, not once per message.
+      const servers = new Map(this.deps.store.listServers().map((s) => [s.name, s]));
+      const held = [...servers.values()].filter((s) => s.delivery.holdRemote).map((s) => s.name);
       const due = this.deps.store.dueRemoteMessages(this.deps.now().toISOString(), BATCH, held);
-      const limit = Math.max(1, ...due.map((m) => this.deps.serverConfig(m.serverName)?.delivery.outboundConnections ?? 20));
+      const limit = Math.max(1, ...due.map((m) => servers.get(m.serverName)?.delivery.outboundConnections ?? 20));
       let next = 0;
       const worker = async () => {
-        while (next < due.length && !this.runner.isStopped) await this.deliver(due[next++] as QueueEntry);
+        while (next < due.length && !this.runner.isStopped) {
+          const message = due[next++] as QueueEntry;
+          const config = servers.get(message.serverName);
+          if (config) await this.deliver(message, config);
+        }
       };
       await Promise.all(Array.from({ length: Math.min(limit, due.length) }, worker));
       if (due.length < BATCH || this.runner.isStopped) return;
     }
   }
 
-  private async deliver(message: QueueEntry): Promise<void> {
-    const config = this.deps.serverConfig(message.serverName);
-    if (!config) return;
+  private async deliver(message: QueueEntry, config: VirtualServerConfig): Promise<void> {
     const queued = message.recipients.filter((r) => r.route === 'remote' && r.state === 'queued');
     // One delivery per destination: everything to the smart host at once, or per domain for MX.
     const groups = new Map<string, typeof queued>();
