@@ -121,6 +121,23 @@ export function createAdminHandlers(app: App): AdminApiHandlers {
       await engine.reconcile();
       return certificateSummary(name);
     },
+    'certificates.request': async ({ name, commonName, altNames, key }) => ({ csrPem: await app.certificates.request(name, { commonName, altNames, key }) }),
+    'certificates.requests': async () => store.listCertificateRequests().map(({ keyPem: _key, ...request }) => request),
+    'certificates.complete': async ({ name, answer, assignTo }) => {
+      app.certificates.complete(name, answer, { assignTo });
+      await engine.reconcile();
+      return certificateSummary(name);
+    },
+    'certificates.cancelRequest': async ({ name }) => {
+      store.removeCertificateRequest(name);
+      return null;
+    },
+    'certificates.importPfx': async ({ name, pfxBase64, password, allowExpired, assignTo }) => {
+      app.certificates.importPfx(name, Buffer.from(pfxBase64, 'base64'), password, { allowExpired, assignTo });
+      await engine.reconcile();
+      return certificateSummary(name);
+    },
+    'certificates.exportPem': async ({ name }) => app.certificates.exportPem(name, 'full'),
     'certificates.remove': async ({ name }) => {
       store.removeCertificate(name);
       return null;

@@ -171,6 +171,21 @@ export const ADMIN_METHODS = {
     certPem: z.string().min(1, 'paste the PEM certificate chain'), allowExpired: z.boolean().default(false), assignTo: z.string().optional(),
   })),
   'certificates.remove': method<null>()(name),
+  /** A new key and a CSR (PEM) for an external CA; completed later with the CA's answer. */
+  'certificates.request': method<{ csrPem: string }>()(z.object({
+    name: z.string().trim().min(1).max(100), commonName: z.string().trim().min(1).max(253),
+    altNames: z.array(z.string().trim().min(1)).default([]), key: z.enum(['rsa2048', 'rsa3072', 'rsa4096', 'p256', 'p384']).default('rsa2048'),
+  })),
+  'certificates.requests': method<Array<{ name: string; commonName: string; altNames: string[]; keySpec: string; csrPem: string; createdAt: string }>>()(nothing),
+  'certificates.complete': method<CertificateSummary>()(z.object({ name: z.string().min(1), answer: z.string().min(1, "paste the CA's answer (PEM or PKCS#7)"), assignTo: z.string().optional() })),
+  'certificates.cancelRequest': method<null>()(name),
+  /** PKCS#12/PFX as base64 (the UI reads the file), with its password. */
+  'certificates.importPfx': method<CertificateSummary>()(z.object({
+    name: z.string().trim().min(1).max(100), pfxBase64: z.string().min(1, 'choose the PFX file'), password: z.string(),
+    allowExpired: z.boolean().default(false), assignTo: z.string().optional(),
+  })),
+  /** PEM of the certificate with its chain (never the key). */
+  'certificates.exportPem': method<string>()(name),
 
   'queue.list': method<QueueSummary[]>()(z.object({ state: z.enum(['queued', 'done', 'frozen']).optional() })),
   /** Retry now, freeze, thaw, delete silently, or delete and tell the sender. */

@@ -99,6 +99,24 @@ describe('relaydesk cert', () => {
     expect((await cli(['cert', 'export', 'corp', '--private-key', '--data', dir])).stdout).toContain('PRIVATE KEY');
   });
 
+  it('refuses an expired or not yet valid certificate, unless told to import an expired one', async () => {
+    const { createSelfSignedCertificate } = await import('../../server/tls/certificate-tools');
+    for (const [label, now, days] of [['expired', new Date(Date.now() - 400 * 86_400_000), 30], ['future', new Date(Date.now() + 10 * 86_400_000), 30]] as const) {
+      const m = await createSelfSignedCertificate({ commonName: `${label}.example`, now, days });
+      fs.writeFileSync(file(`${label}.crt`), m.certPem);
+      fs.writeFileSync(file(`${label}.key`), m.keyPem);
+    }
+    const expired = await cli(['cert', 'import', 'old', '--key', file('expired.key'), '--cert', file('expired.crt'), '--data', dir]);
+    expect(expired.code).toBe(1);
+    expect(expired.stderr).toMatch(/the certificate expired on \S+ \(import it anyway with --allow-expired\)/);
+    expect((await cli(['cert', 'import', 'future', '--key', file('future.key'), '--cert', file('future.crt'), '--data', dir])).stderr).toMatch(/the certificate is not valid before /);
+    expect((await cli(['cert', 'list', '--data', dir])).stdout).not.toMatch(/^(old|future)\t/m);
+    const forced = await cli(['cert', 'import', 'old', '--key', file('expired.key'), '--cert', file('expired.crt'), '--allow-expired', '--data', dir]);
+    expect(forced.code).toBe(0);
+    expect(forced.stdout).toMatch(/expired \d+ day\(s\) ago/);
+    await cli(['cert', 'remove', 'old', '--data', dir]);
+  });
+
   it('refuses to remove a certificate in use, and warns about expiry as log events', async () => {
     const removal = await cli(['cert', 'remove', 'corp', '--data', dir]);
     expect(removal.stderr).toContain('is assigned to "Default SMTP virtual server"; assign another first');

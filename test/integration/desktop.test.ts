@@ -44,7 +44,12 @@ describe('electron-builder configuration', () => {
     expect(config).toMatchObject({ appId: 'app.relaydesk.desktop', productName: 'Relaydesk', asarUnpack: ['node_modules/better-sqlite3/**/*'], nsis: { perMachine: false, oneClick: false } });
     expect(config.linux).toMatchObject({ target: ['AppImage', 'deb'] });
     expect(config.mac).toMatchObject({ target: ['dmg'] });
-    expect(config.win).toMatchObject({ target: ['nsis'] });
+    expect(config.win).toMatchObject({ target: ['nsis'], icon: 'assets/icon.ico' });
+    // The icons each platform needs are there: .ico with a 256 px image, .icns, and PNG sizes.
+    const ico = fs.readFileSync(path.join(ROOT, 'assets', 'icon.ico'));
+    expect([ico.readUInt16LE(2), ico.readUInt16LE(4)]).toEqual([1, 7]);
+    expect(fs.readFileSync(path.join(ROOT, 'assets', 'icon.icns')).subarray(0, 4).toString()).toBe('icns');
+    for (const size of [16, 32, 48, 64, 128, 256, 512]) expect(fs.existsSync(path.join(ROOT, 'assets', 'icons', `${size}x${size}.png`))).toBe(true);
   });
 });
 

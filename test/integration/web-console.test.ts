@@ -92,14 +92,20 @@ describe('web console', () => {
       'users.remove': { name: 'bob' },
       'domains.list': {}, 'domains.add': { domain: 'branch.example', action: 'drop', forwardTo: null }, 'domains.remove': { domain: 'branch.example' },
       'certificates.list': {}, 'certificates.createSelfSigned': { name: 'api-made', commonName: 'mail.example.com', altNames: ['smtp.example.com'] },
-      'certificates.importPem': { name: 'api-imported', keyPem: 'nonsense', certPem: 'nonsense' }, 'certificates.remove': { name: 'api-made' },
+      'certificates.importPem': { name: 'api-imported', keyPem: 'nonsense', certPem: 'nonsense' },
+      'certificates.exportPem': { name: 'api-made' }, 'certificates.remove': { name: 'api-made' },
+      'certificates.request': { name: 'api-request', commonName: 'mail.example.com', key: 'p256' }, 'certificates.requests': {},
+      'certificates.complete': { name: 'api-request', answer: 'not a certificate' }, 'certificates.cancelRequest': { name: 'api-request' },
+      'certificates.importPfx': { name: 'api-pfx', pfxBase64: 'AAAA', password: 'x' },
       'queue.list': {}, 'queue.action': { id: 'NO-SUCH-ID', action: 'retry' }, 'log.query': { limit: 10 }, 'log.transcript': { session: 'none' }, 'log.export': { format: 'csv' },
       'log.getSettings': {}, 'log.setSettings': { retentionDays: 30, maxEvents: 1_000_000 },
       'sessions.list': {}, 'sessions.terminate': { server: DEFAULT_SERVER_NAME, id: 'none' }, 'counters.get': {},
       'policy.simulate': { server: DEFAULT_SERVER_NAME, address: '127.0.0.1', tls: true, mailFrom: 'a@example.com', rcptTo: ['b@example.com'] },
       'probe.run': { server: DEFAULT_SERVER_NAME }, 'dns.checkFqdn': { name: DEFAULT_SERVER_NAME }, 'dns.lookup': { hostname: 'localhost' },
     };
-    const expectedErrors: Partial<Record<AdminMethodName, string>> = { 'certificates.importPem': 'invalid', 'dns.lookup': 'not-found', 'queue.action': 'not-found' };
+    const expectedErrors: Partial<Record<AdminMethodName, string>> = {
+      'certificates.importPem': 'invalid', 'certificates.complete': 'invalid', 'certificates.importPfx': 'invalid', 'dns.lookup': 'not-found', 'queue.action': 'not-found',
+    };
     const order = Object.keys(inputs) as AdminMethodName[];
     expect([...order].sort()).toEqual([...ADMIN_METHOD_NAMES].sort());
     for (const name of order) {
