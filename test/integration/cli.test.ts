@@ -54,7 +54,7 @@ describe('relaydesk CLI', () => {
   it('serves, and applies users and settings changed by another process within a second, keeping open sessions', async () => {
     const dir = await preparedDataDir();
     const served = await serve(dir);
-    expect(served.output()).toContain('add a user to submit mail');
+    await eventually(() => served.output().includes('add a user to submit mail'));
 
     const add = await cli(['user', 'add', 'alice', '--password-stdin', '--data', dir], `${PASSWORD}\n`);
     expect(add).toMatchObject({ code: 0, stdout: 'relaydesk: user alice added\n' });
