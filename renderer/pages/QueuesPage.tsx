@@ -42,10 +42,10 @@ export function QueuesPage() {
                   <TableCell>{formatTime(m.receivedAt)}</TableCell>
                   <TableCell>{m.from || '<>'}</TableCell>
                   <TableCell>{m.recipients.map((r) => (
-                    <div key={r.address}>{r.address} <Badge size="small" appearance="tint" color={r.state === 'delivered' ? 'success' : r.state === 'failed' ? 'danger' : 'informative'}>{r.route === 'local' ? 'local' : 'remote'} · {r.state}</Badge></div>
+                    <div key={r.address} title={r.lastReply ?? undefined}>{r.address} <Badge size="small" appearance="tint" color={r.state === 'delivered' ? 'success' : r.state === 'failed' ? 'danger' : 'informative'}>{r.route === 'local' ? 'local' : 'remote'} · {r.state}{r.attempts ? ` · ${r.attempts} attempt${r.attempts === 1 ? '' : 's'}` : ''}</Badge>{r.lastReply && r.state !== 'delivered' && <div><Text size={200}>{r.lastReply}</Text></div>}</div>
                   ))}</TableCell>
                   <TableCell>{formatBytes(m.size)}</TableCell>
-                  <TableCell>{m.state}{m.recipients.find((r) => r.lastReply && r.state === 'queued') && <div><Text size={200}>{m.recipients.find((r) => r.lastReply && r.state === 'queued')?.lastReply}</Text></div>}</TableCell>
+                  <TableCell>{m.state}</TableCell>
                   <TableCell>
                     {m.state !== 'done' && (
                       <div style={{ display: 'flex', gap: 4, flexWrap: 'wrap' }}>
