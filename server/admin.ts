@@ -1,7 +1,7 @@
 // The one implementation of the AdminApi, over the App. Electron IPC and the headless web
 // console both call these handlers with arguments already parsed by the contract's schemas.
 import os from 'node:os';
-import type { AdminApiHandlers, CertificateSummary, LiveSession, ServerSummary, UserSummary } from './contract/admin-api';
+import type { AdminApiHandlers, CertificateSummary, ServerSummary, UserSummary } from './contract/admin-api';
 import { AdminError } from './contract/errors';
 import { addressRuleSchema, parseAddressRuleText } from './contract/settings';
 import { parseOrThrow } from './contract/errors';
@@ -12,7 +12,6 @@ import { compilePolicy } from './policy/session-policy';
 import { simulateSession } from './policy/simulate';
 import { runSelfProbe } from './probe/self-probe';
 import type { StoredUser } from './store/store';
-import { describeCertificate } from './tls/certificates';
 
 function userSummary(user: StoredUser): UserSummary {
   return { name: user.name, enabled: user.enabled, senders: user.senders, cramMd5: user.cramSecret !== null, createdAt: user.createdAt };
@@ -29,16 +28,8 @@ export function createAdminHandlers(app: App): AdminApiHandlers {
     });
   };
 
-  const certificateSummary = (name: string): CertificateSummary => {
-    const stored = store.findCertificate(name);
-    if (!stored) throw new AdminError('not-found', `no certificate named "${name}"`, 'name');
-    const description = describeCertificate(stored.certPem);
-    return {
-      name: stored.name, ...description,
-      daysLeft: Math.floor((Date.parse(description.notAfter) - app.clock().getTime()) / 86_400_000),
-      assignedTo: store.listServers().filter((s) => s.certificate === stored.name).map((s) => s.name),
-    };
-  };
+  // The certificate service already gathers the description, days left and the servers using it.
+  const certificateSummary = (name: string): CertificateSummary => app.certificates.show(name);
 
   const listenerOf = (name: string) => {
     const summary = serverSummaries().find((s) => s.config.name.toLowerCase() === name.toLowerCase());
@@ -110,7 +101,7 @@ export function createAdminHandlers(app: App): AdminApiHandlers {
       return null;
     },
 
-    'certificates.list': async () => store.listCertificates().map((c) => certificateSummary(c.name)),
+    'certificates.list': async () => app.certificates.list(),
     'certificates.createSelfSigned': async ({ name, commonName, altNames, days, assignTo }) => {
       await app.certificates.create(name, { commonName, altNames, days }, assignTo);
       await engine.reconcile();
@@ -167,7 +158,7 @@ export function createAdminHandlers(app: App): AdminApiHandlers {
     'log.getSettings': async () => app.eventLog.settings(),
     'log.setSettings': async (settings) => app.eventLog.setSettings(settings),
 
-    'sessions.list': async () => engine.servers().flatMap((server) => server.liveSessions()).map((s): LiveSession => s),
+    'sessions.list': async () => engine.servers().flatMap((server) => server.liveSessions()),
     'sessions.terminate': async ({ server, id }) => ({ terminated: engine.server(server)?.terminate(id) ?? false }),
 
     'counters.get': async () => app.counters.read(),

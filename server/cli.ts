@@ -133,10 +133,6 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       return values.help ? 0 : 2;
     }
     const dataDir = values.data ?? defaultDataDir();
-    if (command === 'smarthost' && (sub === 'set' || sub === 'clear') || command === 'dns') {
-      const stdin = values['password-stdin'] ? (await io.readStdin()).replace(/\r?\n$/, '') : null;
-      return await withStore(dataDir, (store) => runStoreCommand(store, command, sub, rest, { ...values, stdinPassword: stdin }, io));
-    }
     if (command === 'serve') return await serve(dataDir, { verbose: Boolean(values.verbose), console: values.console ? parseConsoleAddress(values.console) : null }, io);
     if (command === 'admin' && sub === 'set-password') {
       if (!values['password-stdin']) throw new UsageError('admin set-password reads the password from standard input: add --password-stdin');
@@ -166,7 +162,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       }
       return 0;
     }
-    const stdinPassword = values['password-stdin'] && command === 'cert' ? (await io.readStdin()).replace(/\r?\n$/, '') : null;
+    const stdinPassword = values['password-stdin'] && (command === 'cert' || command === 'smarthost') ? (await io.readStdin()).replace(/\r?\n$/, '') : null;
     if (command === 'queue' && sub === 'delete') {
       const id = need(rest[0], 'a queue id');
       const app = new App({ dataDir });

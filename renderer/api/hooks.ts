@@ -54,3 +54,18 @@ export function useEvents(listener: (event: RelaydeskEvent) => void): void {
     };
   }, []);
 }
+
+/** Run an action, keep its error (or clear it), then reload the data it changed. */
+export function useAction(reload: () => void): { error: string | null; run: (work: () => Promise<unknown>) => Promise<void> } {
+  const [error, setError] = useState<string | null>(null);
+  const run = useCallback(async (work: () => Promise<unknown>) => {
+    try {
+      await work();
+      setError(null);
+    } catch (err) {
+      setError(errorMessage(err));
+    }
+    reload();
+  }, [reload]);
+  return { error, run };
+}

@@ -1,8 +1,8 @@
 // Queues: accepted messages with their state and each recipient's route and state.
 import { Badge, Button, Dropdown, Option, Table, TableBody, TableCell, TableHeader, TableHeaderCell, TableRow, Text } from '@fluentui/react-components';
 import { useState } from 'react';
-import { api, errorMessage } from '../api/client';
-import { useApiData } from '../api/hooks';
+import { api } from '../api/client';
+import { useAction, useApiData } from '../api/hooks';
 import { ErrorBar, formatBytes, formatTime, Loading, PageHeader, useUiStyles } from '../components/ui';
 
 type Filter = 'queued' | 'done' | 'frozen' | 'all';
@@ -11,16 +11,8 @@ export function QueuesPage() {
   const ui = useUiStyles();
   const [filter, setFilter] = useState<Filter>('queued');
   const queue = useApiData(() => api['queue.list'](filter === 'all' ? {} : { state: filter }), [filter], 5000);
-  const [error, setError] = useState<string | null>(null);
-  const act = async (id: string, action: 'retry' | 'freeze' | 'thaw' | 'delete' | 'delete-with-report') => {
-    try {
-      await api['queue.action']({ id, action });
-      setError(null);
-    } catch (err) {
-      setError(errorMessage(err));
-    }
-    queue.reload();
-  };
+  const { error, run } = useAction(queue.reload);
+  const act = (id: string, action: 'retry' | 'freeze' | 'thaw' | 'delete' | 'delete-with-report') => run(() => api['queue.action']({ id, action }));
   return (
     <div className={ui.page}>
       <PageHeader title="Queues" description="Accepted messages and each recipient's state: local domains are dropped at once; other domains go through the smart host or by MX, with retries.">

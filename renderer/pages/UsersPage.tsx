@@ -8,7 +8,7 @@ import { AddRegular } from '@fluentui/react-icons';
 import { useState } from 'react';
 import type { UserSummary } from '../../server/contract/admin-api';
 import { api, errorField, errorMessage } from '../api/client';
-import { useApiData } from '../api/hooks';
+import { useAction, useApiData } from '../api/hooks';
 import { ConfirmDialog, ErrorBar, Loading, PageHeader, useUiStyles } from '../components/ui';
 
 const useStyles = makeStyles({ form: { display: 'flex', flexDirection: 'column', gap: tokens.spacingVerticalS }, actions: { display: 'flex', gap: tokens.spacingHorizontalXS, flexWrap: 'wrap' } });
@@ -27,11 +27,7 @@ export function UsersPage() {
   const users = useApiData(() => api['users.list']({}), []);
   const [editing, setEditing] = useState<UserSummary | 'new' | null>(null);
   const [removing, setRemoving] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const act = async (work: Promise<unknown>) => {
-    try { await work; setError(null); } catch (err) { setError(errorMessage(err)); }
-    users.reload();
-  };
+  const { error, run: act } = useAction(users.reload);
   return (
     <div className={ui.page}>
       <PageHeader title="Users" description="The accounts PCs, phones, scanners and applications sign in with. Passwords are stored as salted scrypt hashes.">
@@ -54,7 +50,7 @@ export function UsersPage() {
                   <TableCell>
                     <div className={styles.actions}>
                       <Button size="small" onClick={() => setEditing(u)}>Edit…</Button>
-                      <Button size="small" onClick={() => void act(api['users.update']({ name: u.name, enabled: !u.enabled }))}>{u.enabled ? 'Disable' : 'Enable'}</Button>
+                      <Button size="small" onClick={() => void act(() => api['users.update']({ name: u.name, enabled: !u.enabled }))}>{u.enabled ? 'Disable' : 'Enable'}</Button>
                       <Button size="small" onClick={() => setRemoving(u.name)}>Remove</Button>
                     </div>
                   </TableCell>
@@ -66,7 +62,7 @@ export function UsersPage() {
       )}
       {editing && <UserDialog user={editing === 'new' ? null : editing} onClose={() => { setEditing(null); users.reload(); }} />}
       <ConfirmDialog open={removing !== null} title={`Remove ${removing ?? ''}?`} confirmLabel="Remove" danger onCancel={() => setRemoving(null)}
-        onConfirm={() => { const name = removing as string; setRemoving(null); void act(api['users.remove']({ name })); }}>
+        onConfirm={() => { const name = removing as string; setRemoving(null); void act(() => api['users.remove']({ name })); }}>
         Clients signing in as this user will be refused from now on.
       </ConfirmDialog>
     </div>

@@ -6,6 +6,7 @@ import type { TLSSocket } from 'node:tls';
 import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerAuthenticationResponse, SMTPServerDataStream, SMTPServerOptions, SMTPServerSession } from 'smtp-server';
 import type { VirtualServerConfig } from '../contract/settings';
 import type { SessionEvent } from '../contract/events';
+import type { LiveSession } from '../contract/admin-api';
 import type { Decision } from '../policy/decision';
 import {
   type CompiledPolicy, evaluateAuthCommand, evaluateConnection, evaluateEhloAuth, evaluateMailFrom, evaluateMessageSize,
@@ -58,11 +59,6 @@ export interface SessionInfo {
   messagesAccepted: number;
   sessionBytes: number;
   state: 'connected' | 'mail' | 'data' | 'closing';
-}
-
-export interface LiveSessionView {
-  id: string; server: string; address: string; reverseName: string | null; state: string; tlsProtocol: string | null;
-  tlsCipher: string | null; user: string | null; mechanism: string | null; startedAt: string; bytesIn: number; bytesOut: number; messages: number;
 }
 
 export interface ListenerStatus { address: string; port: number; mode: 'starttls' | 'implicit-tls' }
@@ -170,7 +166,7 @@ export class VirtualServer {
   }
 
   /** The sessions open right now, with their byte counts, for "Current sessions". */
-  liveSessions(): LiveSessionView[] {
+  liveSessions(): LiveSession[] {
     const sockets = new Map<string, { bytesRead: number; bytesWritten: number }>();
     for (const { smtp } of this.listeners) {
       for (const connection of smtp.connections) {
