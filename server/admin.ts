@@ -7,6 +7,7 @@ import { addressRuleSchema, parseAddressRuleText } from './contract/settings';
 import { parseOrThrow } from './contract/errors';
 import type { App } from './app';
 import { checkFqdn } from './dns/fqdn-check';
+import { fetchSmartHostCertificate, trustSmartHostCertificate } from './delivery/smart-host-certificate';
 import { toCsv, toW3c } from './log/export';
 import { compilePolicy } from './policy/session-policy';
 import { simulateSession } from './policy/simulate';
@@ -179,6 +180,12 @@ export function createAdminHandlers(app: App): AdminApiHandlers {
     },
     'probe.run': async ({ server, user, password }) => runSelfProbe({ ...listenerOf(server), user, password }),
 
+    'smarthost.fetchCertificate': async ({ server }) => {
+      const config = store.getServer(server);
+      if (!config.delivery.smartHost) throw new AdminError('conflict', `virtual server "${config.name}" has no smart host`, 'server');
+      return fetchSmartHostCertificate(config.delivery.smartHost, config.fqdn);
+    },
+    'smarthost.trust': async ({ server, fingerprint }) => trustSmartHostCertificate(store, server, fingerprint),
     'dns.checkFqdn': async ({ name }) => checkFqdn(store.getServer(name).fqdn),
     'dns.lookup': async ({ hostname }) => {
       const addresses = await app.resolverFor([]).addressesOf(hostname).catch(() => []);

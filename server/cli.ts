@@ -12,6 +12,7 @@ import type { RelaydeskEvent } from './contract/events';
 import { replyLine } from './policy/decision';
 import { checkFqdn } from './dns/fqdn-check';
 import { resolveDestinations } from './dns/mx';
+import { fetchSmartHostCertificate, fingerprintOfPem, trustSmartHostCertificate } from './delivery/smart-host-certificate';
 import { SMART_HOST_PRESETS, type SmartHostPreset } from './contract/settings';
 import { defaultDataDir, packageRoot } from './paths';
 import { openStore, type Store } from './store/store';
@@ -42,6 +43,9 @@ const USAGE = `Usage: relaydesk <command> [options]
   smarthost set SERVER (--preset microsoft365|google-relay|gmail|isp | --host HOST) [--port N]
          [--security starttls|tls|none] [--user NAME --password-stdin] [--no-verify]
   smarthost clear SERVER                   deliver directly by MX again
+  smarthost certificate SERVER             the certificate the smart host presents, with its SHA-256 fingerprint
+  smarthost trust SERVER (--fingerprint SHA256 | --clear)
+                                        trust exactly that certificate (self-signed or private CA), or stop
   dns check-fqdn SERVER | dns mx DOMAIN     does the FQDN point here; where mail for DOMAIN goes
   queue list | queue show ID | queue retry ID | queue freeze ID | queue thaw ID
   queue delete ID [--ndr]                  remove a message (--ndr: tell the sender)
@@ -119,6 +123,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         security: { type: 'string' },
         user: { type: 'string' },
         'no-verify': { type: 'boolean' },
+        fingerprint: { type: 'string' },
+        clear: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -317,6 +323,27 @@ async function runStoreCommand(store: Store, command: string, sub: string | unde
       const server = need(rest[0], 'a virtual server name');
       store.updateServer(server, { delivery: { smartHost: null } });
       io.out(`relaydesk: ${server} delivers mail for other domains directly by MX`);
+      return 0;
+    }
+    case 'smarthost certificate': {
+      const config = store.getServer(need(rest[0], 'a virtual server name'));
+      if (!config.delivery.smartHost) throw new AdminError('conflict', `virtual server "${config.name}" has no smart host`, 'server');
+      const presented = await fetchSmartHostCertificate(config.delivery.smartHost, config.fqdn);
+      const pinned = config.delivery.smartHost.trustedCertificate ? fingerprintOfPem(config.delivery.smartHost.trustedCertificate) : null;
+      io.out([
+        `Subject:     ${presented.subject}`, `Issuer:      ${presented.issuer}`, `Valid until: ${presented.validTo}`,
+        `SHA-256:     ${presented.fingerprint256}`,
+        `Verifies:    ${presented.verifies ? 'yes' : `no (${presented.verifyError ?? 'unknown'})`}`,
+        `Trusted pin: ${pinned === null ? 'none' : pinned === presented.fingerprint256 ? 'this certificate' : `${pinned} (a different certificate: delivery will fail)`}`,
+      ].join('\n'));
+      return 0;
+    }
+    case 'smarthost trust': {
+      const server = need(rest[0], 'a virtual server name');
+      if (!values.clear && typeof values.fingerprint !== 'string') throw new UsageError('give --fingerprint SHA256 (see: relaydesk smarthost certificate SERVER) or --clear');
+      const trusted = await trustSmartHostCertificate(store, server, values.clear ? null : String(values.fingerprint));
+      io.out(trusted ? `relaydesk: ${server} trusts the smart host's certificate ${trusted.fingerprint256} (${trusted.subject})`
+        : `relaydesk: ${server} no longer trusts a pinned certificate; the smart host's certificate must verify`);
       return 0;
     }
     case 'dns check-fqdn': {

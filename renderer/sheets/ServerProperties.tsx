@@ -6,6 +6,7 @@ import {
   MessageBar, MessageBarBody, MessageBarTitle, Option, Spinner, Tab, TabList, Text, tokens,
 } from '@fluentui/react-components';
 import { type ReactNode, useEffect, useState } from 'react';
+import type { SmartHostCertificate } from '../../server/contract/admin-api';
 import type { AccessSettings, AddressRule, VirtualServerConfig } from '../../server/contract/settings';
 import { api, errorField, errorMessage } from '../api/client';
 import { useApiData } from '../api/hooks';
@@ -433,7 +434,7 @@ function SmartHostSection({ draft, set, fieldError }: { draft: VirtualServerConf
       <Text className={styles.groupTitle}>Mail for other domains</Text>
       <Checkbox label="Hold mail for other domains in the queue (local domains still deliver)" checked={d.holdRemote} onChange={(_e, v) => set({ holdRemote: Boolean(v.checked) })} />
       <Checkbox label="Send it through a smart host (otherwise directly, by MX)" checked={host !== null}
-        onChange={(_e, v) => set({ smartHost: v.checked ? { host: 'smtp.office365.com', port: 587, security: 'starttls', verifyCertificate: true, authentication: 'basic', user: null, password: null } : null })} />
+        onChange={(_e, v) => set({ smartHost: v.checked ? { host: 'smtp.office365.com', port: 587, security: 'starttls', verifyCertificate: true, authentication: 'basic', user: null, password: null, trustedCertificate: null } : null })} />
       {host && (
         <>
           <div className={styles.row}>
@@ -451,6 +452,7 @@ function SmartHostSection({ draft, set, fieldError }: { draft: VirtualServerConf
             </Field>
           </div>
           <Checkbox label="Verify the smart host's certificate" checked={host.verifyCertificate} onChange={(_e, v) => setHost({ verifyCertificate: Boolean(v.checked) })} />
+          {host.security !== 'none' && <TrustedCertificate server={draft.name} trusted={host.trustedCertificate} onTrusted={(pem) => setHost({ trustedCertificate: pem })} />}
           <div className={styles.row}>
             <Checkbox label="Sign in (basic authentication)" checked={host.authentication === 'basic'} onChange={(_e, v) => setHost({ authentication: v.checked ? 'basic' : 'none' })} />
             {host.authentication === 'basic' && (
@@ -470,9 +472,65 @@ function SmartHostSection({ draft, set, fieldError }: { draft: VirtualServerConf
           </Field>
         ))}
       </div>
-      <Field label="Expiration time-out (hours): then a non-delivery report to the sender" validationMessage={fieldError('delivery.expirationHours')}>
-        <Input type="number" value={String(d.expirationHours)} style={{ width: 110 }} onChange={(_e, v) => set({ expirationHours: Number(v.value) })} />
-      </Field>
+      <div className={styles.row}>
+        <Field label="Delay notification (hours)" hint="Tell the sender once that it is still queued" validationMessage={fieldError('delivery.delayNotificationHours')}>
+          <Input type="number" value={String(d.delayNotificationHours)} style={{ width: 110 }} onChange={(_e, v) => set({ delayNotificationHours: Number(v.value) })} />
+        </Field>
+        <Field label="Expiration time-out (hours)" hint="Then a non-delivery report to the sender" validationMessage={fieldError('delivery.expirationHours')}>
+          <Input type="number" value={String(d.expirationHours)} style={{ width: 110 }} onChange={(_e, v) => set({ expirationHours: Number(v.value) })} />
+        </Field>
+      </div>
+      <div className={styles.row}>
+        <Field label="Outbound connections" validationMessage={fieldError('delivery.outboundConnections')}>
+          <Input type="number" value={String(d.outboundConnections)} style={{ width: 110 }} onChange={(_e, v) => set({ outboundConnections: Number(v.value) })} />
+        </Field>
+        <Field label="Per destination" validationMessage={fieldError('delivery.outboundConnectionsPerDomain')}>
+          <Input type="number" value={String(d.outboundConnectionsPerDomain)} style={{ width: 110 }} onChange={(_e, v) => set({ outboundConnectionsPerDomain: Number(v.value) })} />
+        </Field>
+        <Field label="Time-out (seconds)" validationMessage={fieldError('delivery.outboundTimeoutSeconds')}>
+          <Input type="number" value={String(d.outboundTimeoutSeconds)} style={{ width: 110 }} onChange={(_e, v) => set({ outboundTimeoutSeconds: Number(v.value) })} />
+        </Field>
+        <Field label="TCP port for direct delivery" validationMessage={fieldError('delivery.outboundPort')}>
+          <Input type="number" value={String(d.outboundPort)} style={{ width: 110 }} onChange={(_e, v) => set({ outboundPort: Number(v.value) })} />
+        </Field>
+      </div>
+    </div>
+  );
+}
+
+/** Trust a smart host's own certificate (self-signed, private CA) by its SHA-256 fingerprint. */
+function TrustedCertificate({ server, trusted, onTrusted }: { server: string; trusted: string | null; onTrusted(pem: string | null): void }) {
+  const styles = useStyles();
+  const [shown, setShown] = useState<SmartHostCertificate | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const run = async (work: () => Promise<void>) => {
+    setBusy(true);
+    setError(null);
+    try { await work(); } catch (err) { setError(errorMessage(err)); } finally { setBusy(false); }
+  };
+  return (
+    <div className={styles.group}>
+      <Text size={200}>
+        {trusted ? 'A pinned certificate is trusted: only that certificate is accepted, whatever its issuer or name.'
+          : 'For a smart host with its own (self-signed or private CA) certificate, trust it by its SHA-256 fingerprint. Uses the applied settings.'}
+      </Text>
+      <div className={styles.row}>
+        <Button disabled={busy} onClick={() => void run(async () => setShown(await api['smarthost.fetchCertificate']({ server })))}>Show the smart host's certificate</Button>
+        {trusted && <Button disabled={busy} onClick={() => void run(async () => { await api['smarthost.trust']({ server, fingerprint: null }); onTrusted(null); })}>Stop trusting it</Button>}
+        {busy && <Spinner size="tiny" />}
+      </div>
+      {error && <MessageBar intent="error"><MessageBarBody>{error}</MessageBarBody></MessageBar>}
+      {shown && (
+        <>
+          <Text size={200} className={styles.muted}>{shown.subject} · issued by {shown.issuer} · valid until {new Date(shown.validTo).toLocaleDateString()}</Text>
+          <Text size={200} font="monospace">SHA-256 {shown.fingerprint256}</Text>
+          <Text size={200}>{shown.verifies ? 'It verifies with the system\'s certificate authorities: no pin is needed.' : `It does not verify (${shown.verifyError ?? 'unknown'}). Compare the fingerprint with the one the smart host's administrator gives you before trusting it.`}</Text>
+          <div className={styles.row}>
+            <Button appearance="primary" disabled={busy} onClick={() => void run(async () => { const pinned = await api['smarthost.trust']({ server, fingerprint: shown.fingerprint256 }); onTrusted(pinned?.pem ?? null); })}>Trust this certificate</Button>
+          </div>
+        </>
+      )}
     </div>
   );
 }

@@ -99,6 +99,13 @@ export interface ProbeCheck {
 
 export interface ProbeReport { server: string; target: string; checks: ProbeCheck[]; passed: boolean }
 
+/** The certificate a smart host presents, for the admin to trust by its SHA-256 fingerprint. */
+export interface SmartHostCertificate {
+  subject: string; issuer: string; validTo: string; fingerprint256: string; pem: string;
+  /** Verifies against the system's CAs for the smart host's name (then no pin is needed). */
+  verifies: boolean; verifyError: string | null;
+}
+
 export interface FqdnCheck { fqdn: string; addresses: string[]; localAddresses: string[]; pointsHere: boolean; message: string }
 
 export interface LogSettings { retentionDays: number; maxEvents: number }
@@ -190,6 +197,11 @@ export const ADMIN_METHODS = {
   'queue.list': method<QueueSummary[]>()(z.object({ state: z.enum(['queued', 'done', 'frozen']).optional() })),
   /** Retry now, freeze, thaw, delete silently, or delete and tell the sender. */
   'queue.action': method<null>()(z.object({ id: z.string().min(1), action: z.enum(['retry', 'freeze', 'thaw', 'delete', 'delete-with-report']) })),
+
+  /** Connect to the server's smart host as delivery would and show its certificate. */
+  'smarthost.fetchCertificate': method<SmartHostCertificate>()(z.object({ server: z.string().min(1) })),
+  /** Trust the presented certificate if its SHA-256 fingerprint is this one; null stops trusting it. */
+  'smarthost.trust': method<SmartHostCertificate | null>()(z.object({ server: z.string().min(1), fingerprint: z.string().trim().min(1, 'give the SHA-256 fingerprint').nullable() })),
 
   'log.query': method<LoggedEvent[]>()(logFilterSchema),
   'log.transcript': method<string[]>()(z.object({ session: z.string().min(1) })),

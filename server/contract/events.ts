@@ -28,7 +28,7 @@ export type ServerEvent =
   | { type: 'bind-failed'; at: string; server: string; address: string; port: number; message: string }
   | { type: 'state'; at: string; server: string; state: 'started' | 'stopped' | 'paused' }
   | { type: 'delivered'; at: string; queueId: string; recipients: string[]; destination: string }
-  | { type: 'delivery'; at: string; queueId: string; recipients: string[]; destination: string; outcome: 'attempt' | 'deferred' | 'failed' | 'returned' | 'badmail'; reply: string }
+  | { type: 'delivery'; at: string; queueId: string; recipients: string[]; destination: string; outcome: 'attempt' | 'deferred' | 'delayed' | 'failed' | 'returned' | 'badmail'; reply: string }
   | { type: 'warning'; at: string; message: string };
 
 export type RelaydeskEvent = SessionEvent | ServerEvent;

@@ -170,6 +170,8 @@ export const smartHostSchema = z.object({
   user: z.string().trim().min(1).nullable(),
   /** Stored in the store only; config export omits it unless --with-secrets. */
   password: z.string().min(1).nullable(),
+  /** A certificate the admin trusted by its fingerprint (PEM): only it is accepted, whatever its issuer or name. */
+  trustedCertificate: z.string().min(1).nullable().default(null),
 }).strict().superRefine((value, ctx) => {
   if (value.authentication === 'basic' && !value.user) ctx.addIssue({ code: 'custom', message: 'basic authentication needs a user name', path: ['user'] });
 });
@@ -209,12 +211,14 @@ export const deliverySettingsSchema = z.object({
   /** Minutes before the first, second, third and each later retry (IIS: 15, 30, 60, 240). */
   retryMinutes: retryMinutesSchema,
   /** Tell the sender after this long that the message is delayed, and give up after expirationHours. */
-  delayNotificationHours: z.number().min(0.001).max(720),
+  delayNotificationHours: z.number().min(0.0001).max(720),
   expirationHours: z.number().min(0.001).max(2160),
   /** TCP port for direct delivery to MX hosts (IIS: Outbound connections → TCP port); 25 on the Internet. */
   outboundPort: portSchema,
   /** Outbound connections at once, overall; and the time-out of one outbound attempt. */
   outboundConnections: z.number().int().min(1).max(500),
+  /** Outbound connections at once to one destination (a domain's MX hosts, the smart host, an internal server). */
+  outboundConnectionsPerDomain: z.number().int().min(1).max(500),
   outboundTimeoutSeconds: z.number().int().min(5).max(3600),
 }).strict();
 export type DeliverySettings = z.infer<typeof deliverySettingsSchema>;
@@ -300,6 +304,7 @@ export const DEFAULT_DELIVERY: DeliverySettings = {
   expirationHours: 48,
   outboundPort: 25,
   outboundConnections: 20,
+  outboundConnectionsPerDomain: 10,
   outboundTimeoutSeconds: 60,
 };
 

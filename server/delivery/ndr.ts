@@ -12,6 +12,9 @@ export interface NdrInput {
   recipients: readonly FailedRecipient[];
   originalHeaders: string;
   originalQueueId: string;
+  /** failed: a non-delivery report; delayed: "still trying" (RFC 3464 Action: delayed), with the give-up time. */
+  action?: 'failed' | 'delayed';
+  willRetryUntil?: Date;
 }
 
 const RFC5322_DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
@@ -24,10 +27,14 @@ function date(d: Date): string {
 export function buildNdr(input: NdrInput): string {
   const boundary = `relaydesk-${crypto.randomBytes(12).toString('hex')}`;
   const lines = (text: string) => text.replace(/\r?\n/g, '\r\n');
+  const delayed = input.action === 'delayed';
   const human = [
     `This is the mail system at ${input.reportingMta}.`,
     '',
-    'Your message could not be delivered to the following recipient(s):',
+    delayed
+      ? 'Your message has not been delivered yet to the following recipient(s). This is a warning only: it stays queued and is retried'
+        + (input.willRetryUntil ? ` until ${date(input.willRetryUntil)}.` : '.') + ' You do not need to send it again.'
+      : 'Your message could not be delivered to the following recipient(s):',
     '',
     ...input.recipients.map((r) => `  <${r.address}>: ${r.diagnostic}`),
     '',
@@ -35,14 +42,15 @@ export function buildNdr(input: NdrInput): string {
   ].join('\r\n');
   const perRecipient = input.recipients.map((r) => [
     `Final-Recipient: rfc822; ${r.address}`,
-    'Action: failed',
+    `Action: ${delayed ? 'delayed' : 'failed'}`,
     `Status: ${r.status}`,
     `Diagnostic-Code: smtp; ${r.diagnostic.replace(/[\r\n]+/g, ' ')}`,
+    ...(delayed && input.willRetryUntil ? [`Will-Retry-Until: ${date(input.willRetryUntil)}`] : []),
   ].join('\r\n')).join('\r\n\r\n');
   return [
     `From: Mail Delivery System <MAILER-DAEMON@${input.reportingMta}>`,
     `To: <${input.sender}>`,
-    'Subject: Undelivered Mail Returned to Sender',
+    `Subject: ${delayed ? 'Delayed Mail (still being retried)' : 'Undelivered Mail Returned to Sender'}`,
     `Date: ${date(input.now)}`,
     `Message-ID: <${input.originalQueueId}.ndr.${crypto.randomBytes(4).toString('hex')}@${input.reportingMta}>`,
     'Auto-Submitted: auto-replied',

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import type tls from 'node:tls';
 import nodemailer from 'nodemailer';
 import type { VirtualServerConfig } from '../contract/settings';
 import type { EventBus } from '../log/event-bus';
@@ -14,6 +15,7 @@ import { resolveDestinations } from '../dns/mx';
 import type { Spool } from '../spool/spool';
 import { buildNdr, type FailedRecipient } from './ndr';
 import { CoalescingRunner } from './coalescing-runner';
+import { smartHostTlsOptions } from './smart-host-certificate';
 
 const BATCH = 50;
 const POLL_MS = 1000;
@@ -40,6 +42,7 @@ interface Attempt { outcomes: Map<string, Outcome>; destination: string }
 export class RemoteDelivery {
   private timer: NodeJS.Timeout | null = null;
   private readonly runner = new CoalescingRunner(() => this.run());
+  private readonly destinations = new Map<string, { active: number; waiting: Array<() => void> }>();
 
   constructor(private readonly deps: RemoteDeliveryDeps) {}
 
@@ -91,9 +94,29 @@ export class RemoteDelivery {
       groups.set(key, [...(groups.get(key) ?? []), r]);
     }
     for (const [domain, recipients] of groups) {
-      const attempt = await this.attempt(message, config, domain, recipients.map((r) => r.address));
-      this.record(message, config, attempt);
+      const release = await this.destinationSlot(domain, config.delivery.outboundConnectionsPerDomain);
+      try {
+        const attempt = await this.attempt(message, config, domain, recipients.map((r) => r.address));
+        this.record(message, config, attempt);
+      } finally {
+        release();
+      }
     }
+  }
+
+  /** Wait for one of the destination's connection slots (IIS: "limit number of connections per domain"). */
+  private async destinationSlot(destination: string, limit: number): Promise<() => void> {
+    let slot = this.destinations.get(destination);
+    if (!slot) this.destinations.set(destination, slot = { active: 0, waiting: [] });
+    const current = slot;
+    while (current.active >= limit) await new Promise<void>((resolve) => current.waiting.push(resolve));
+    current.active++;
+    return () => {
+      current.active--;
+      const next = current.waiting.shift();
+      if (next) next();
+      else if (current.active === 0) this.destinations.delete(destination);
+    };
   }
 
   private async attempt(message: QueueEntry, config: VirtualServerConfig, domain: string, to: string[]): Promise<Attempt> {
@@ -108,7 +131,7 @@ export class RemoteDelivery {
       const colon = target.lastIndexOf(':');
       const host = colon > 0 ? target.slice(0, colon).replace(/^\[(.*)\]$/, '$1') : target;
       const port = colon > 0 ? Number(target.slice(colon + 1)) : 25;
-      return this.send(message, config, { host, port, secure: false, requireTLS: false, ignoreTLS: false, verify: false, servername: host }, to, `internal server ${target}`);
+      return this.send(message, config, { host, port, secure: false, requireTLS: false, ignoreTLS: false, tls: opportunisticTls(host) }, to, `internal server ${target}`);
     }
     const direct = domain !== '(smart host)' && (!delivery.smartHost || delivery.attemptDirectFirst);
     if (direct) {
@@ -120,7 +143,7 @@ export class RemoteDelivery {
     if (!smartHost) return allOf(to, { kind: 'deferred', reply: '451 4.4.0 No route' }, 'none');
     return this.send(message, config, {
       host: smartHost.host, port: smartHost.port, secure: smartHost.security === 'tls', requireTLS: smartHost.security === 'starttls',
-      ignoreTLS: smartHost.security === 'none', verify: smartHost.verifyCertificate, servername: smartHost.host,
+      ignoreTLS: smartHost.security === 'none', tls: smartHostTlsOptions(smartHost),
       auth: smartHost.authentication === 'basic' && smartHost.user ? { user: smartHost.user, pass: smartHost.password ?? '' } : undefined,
     }, to, `smart host ${smartHost.host}:${smartHost.port}`);
   }
@@ -136,8 +159,7 @@ export class RemoteDelivery {
     let last: Attempt | null = null;
     for (const mx of hosts) {
       for (const address of mx.addresses) {
-        // Opportunistic STARTTLS: used when offered, certificates not required to verify (RFC 3207 §4.1 practice).
-        last = await this.send(message, config, { host: address, port: config.delivery.outboundPort, secure: false, requireTLS: false, ignoreTLS: false, verify: false, servername: mx.host }, to, `${mx.host} [${address}]`);
+        last = await this.send(message, config, { host: address, port: config.delivery.outboundPort, secure: false, requireTLS: false, ignoreTLS: false, tls: opportunisticTls(mx.host) }, to, `${mx.host} [${address}]`);
         if (![...last.outcomes.values()].every((o) => o.kind === 'deferred')) return last;
       }
     }
@@ -145,14 +167,14 @@ export class RemoteDelivery {
   }
 
   private async send(message: QueueEntry, config: VirtualServerConfig, target: {
-    host: string; port: number; secure: boolean; requireTLS: boolean; ignoreTLS: boolean; verify: boolean; servername: string;
+    host: string; port: number; secure: boolean; requireTLS: boolean; ignoreTLS: boolean; tls: tls.ConnectionOptions;
     auth?: { user: string; pass: string } | undefined;
   }, to: string[], destination: string): Promise<Attempt> {
     const timeout = config.delivery.outboundTimeoutSeconds * 1000;
     const transport = nodemailer.createTransport({
       host: target.host, port: target.port, secure: target.secure, requireTLS: target.requireTLS, ignoreTLS: target.ignoreTLS,
       name: config.fqdn, auth: target.auth, connectionTimeout: timeout, greetingTimeout: timeout, socketTimeout: timeout,
-      tls: { rejectUnauthorized: target.verify, servername: target.servername, minVersion: 'TLSv1.2' }, logger: false,
+      tls: target.tls, logger: false,
     });
     this.deps.bus.emit({ type: 'delivery', at: this.deps.now().toISOString(), queueId: message.id, recipients: to, destination, outcome: 'attempt', reply: '' });
     try {
@@ -185,17 +207,29 @@ export class RemoteDelivery {
     if (groups.delivered.length > 0) {
       this.deps.bus.emit({ type: 'delivered', at: now.toISOString(), queueId: message.id, recipients: groups.delivered.map(([a]) => a), destination: attempt.destination });
     }
-    const expired = now.getTime() - Date.parse(message.receivedAt) > config.delivery.expirationHours * 3_600_000;
+    const age = now.getTime() - Date.parse(message.receivedAt);
+    const expired = age > config.delivery.expirationHours * 3_600_000;
+    const delayed: FailedRecipient[] = [];
     for (const [address, outcome] of groups.deferred) {
+      const recipient = message.recipients.find((r) => r.address === address);
+      if (!expired && age > config.delivery.delayNotificationHours * 3_600_000 && recipient && !recipient.delayNotified) {
+        delayed.push({ address, status: /\b(4\.\d{1,3}\.\d{1,3})\b/.exec(outcome.reply)?.[1] ?? '4.4.7', diagnostic: outcome.reply });
+      }
       if (expired) {
         failed.push({ address, status: '4.4.7', diagnostic: `${outcome.reply} (gave up after ${config.delivery.expirationHours} hours)` });
         continue;
       }
-      const attempts = (message.recipients.find((r) => r.address === address)?.attempts ?? 0) + 1;
+      const attempts = (recipient?.attempts ?? 0) + 1;
       const r = config.delivery.retryMinutes;
       const minutes = attempts === 1 ? r.first : attempts === 2 ? r.second : attempts === 3 ? r.third : r.subsequent;
       this.deps.store.deferRecipients(message.id, [address], outcome.reply, new Date(now.getTime() + minutes * 60_000).toISOString());
       this.deps.bus.emit({ type: 'delivery', at: now.toISOString(), queueId: message.id, recipients: [address], destination: attempt.destination, outcome: 'deferred', reply: outcome.reply });
+    }
+    if (delayed.length > 0) {
+      // Told once per recipient, before the report is queued: a crash in between loses a warning, never repeats it.
+      this.deps.store.markDelayNotified(message.id, delayed.map((d) => d.address));
+      this.deps.bus.emit({ type: 'delivery', at: now.toISOString(), queueId: message.id, recipients: delayed.map((d) => d.address), destination: attempt.destination, outcome: 'delayed', reply: `still queued after ${config.delivery.delayNotificationHours} hours` });
+      if (message.mailFrom !== '') void this.report(message, config, delayed, 'delayed');
     }
     if (failed.length > 0) {
       for (const f of failed) this.deps.store.recordDelivery(message.id, [f.address], { state: 'failed', reply: f.diagnostic });
@@ -216,9 +250,9 @@ export class RemoteDelivery {
   }
 
   /** Tell the sender (and the NDR copy address); a message from the null sender goes to badmail. */
-  private async report(message: QueueEntry, config: VirtualServerConfig, failed: FailedRecipient[]): Promise<void> {
+  private async report(message: QueueEntry, config: VirtualServerConfig, failed: FailedRecipient[], action: 'failed' | 'delayed' = 'failed'): Promise<void> {
     const now = this.deps.now();
-    if (message.mailFrom === '') {
+    if (message.mailFrom === '' && action === 'failed') {
       const folder = this.deps.badmailFolder(message.serverName);
       await fs.promises.mkdir(folder, { recursive: true, mode: 0o700 });
       await fs.promises.copyFile(message.spoolPath, path.join(folder, `${message.id}.bad`));
@@ -229,6 +263,7 @@ export class RemoteDelivery {
     const ndr = buildNdr({
       reportingMta: config.fqdn, sender: message.mailFrom, arrivalDate: new Date(message.receivedAt), now, recipients: failed,
       originalHeaders: await readHeaders(message), originalQueueId: message.id,
+      action, willRetryUntil: new Date(Date.parse(message.receivedAt) + config.delivery.expirationHours * 3_600_000),
     });
     const recipients = [message.mailFrom, ...(config.messages.ndrCopyTo ? [config.messages.ndrCopyTo] : [])].map((address): QueuedRecipient => {
       const domain = address.slice(address.lastIndexOf('@') + 1).toLowerCase();
@@ -237,8 +272,13 @@ export class RemoteDelivery {
     await this.deps.spool.accept(Readable.from([Buffer.from(ndr)]), {
       serverName: message.serverName, mailFrom: '', recipients, clientAddress: '127.0.0.1', authUser: null, prependHeaders: () => '',
     }, () => null);
-    this.deps.bus.emit({ type: 'delivery', at: now.toISOString(), queueId: message.id, recipients: failed.map((f) => f.address), destination: `<${message.mailFrom}>`, outcome: 'returned', reply: 'non-delivery report queued' });
+    this.deps.bus.emit({ type: 'delivery', at: now.toISOString(), queueId: message.id, recipients: failed.map((f) => f.address), destination: `<${message.mailFrom}>`, outcome: 'returned', reply: action === 'delayed' ? 'delay notification queued' : 'non-delivery report queued' });
   }
+}
+
+/** Opportunistic STARTTLS: used when offered, the certificate need not verify (RFC 3207 §4.1 practice). */
+function opportunisticTls(servername: string): tls.ConnectionOptions {
+  return { rejectUnauthorized: false, servername, minVersion: 'TLSv1.2' };
 }
 
 function classify(code: number | undefined, reply: string): Outcome {

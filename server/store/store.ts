@@ -65,7 +65,7 @@ export interface AcceptedMessage {
 
 export interface QueueEntry extends Omit<AcceptedMessage, 'recipients'> {
   state: 'queued' | 'done' | 'frozen';
-  recipients: Array<QueuedRecipient & { state: 'queued' | 'delivered' | 'failed'; attempts: number; lastReply: string | null; nextAttemptAt: string | null }>;
+  recipients: Array<QueuedRecipient & { state: 'queued' | 'delivered' | 'failed'; attempts: number; lastReply: string | null; nextAttemptAt: string | null; delayNotified: boolean }>;
 }
 
 export interface StoreOptions {
@@ -459,7 +459,7 @@ export class Store {
     return {
       id: row.id, serverName: row.server_name, receivedAt: row.received_at, mailFrom: row.mail_from, size: row.size,
       clientAddress: row.client_address, authUser: row.auth_user, spoolPath: row.spool_path, bodyOffset: row.body_offset, state: row.state,
-      recipients: recipients.map((r) => ({ address: r.address, domain: r.domain, route: r.route, state: r.state, attempts: r.attempts, lastReply: r.last_reply, nextAttemptAt: r.next_attempt_at })),
+      recipients: recipients.map((r) => ({ address: r.address, domain: r.domain, route: r.route, state: r.state, attempts: r.attempts, lastReply: r.last_reply, nextAttemptAt: r.next_attempt_at, delayNotified: r.delay_notified === 1 })),
     };
   }
 
@@ -483,6 +483,12 @@ export class Store {
   deferRecipients(messageId: string, addresses: readonly string[], reply: string, nextAttemptAt: string): void {
     const update = this.stmt('UPDATE recipients SET attempts = attempts + 1, last_reply = ?, next_attempt_at = ? WHERE message_id = ? AND address = ?');
     this.db.transaction(() => { for (const address of addresses) update.run(reply, nextAttemptAt, messageId, address); })();
+  }
+
+  /** The sender was told these recipients are delayed; they are not told again. */
+  markDelayNotified(messageId: string, addresses: readonly string[]): void {
+    const update = this.stmt('UPDATE recipients SET delay_notified = 1 WHERE message_id = ? AND address = ?');
+    this.db.transaction(() => { for (const address of addresses) update.run(messageId, address); })();
   }
 
   /** Freeze (no attempts until thawed), thaw, or retry now (every queued recipient due at once). */
@@ -644,7 +650,7 @@ function requestFromRow(row: CertificateRequestRow): CertificateRequest {
 
 interface CertificateRow { id: number; name: string; cert_pem: string; chain_pem: string; key_pem: string; fingerprint_sha256: string; subject: string; not_before: string; not_after: string }
 interface MessageRow { id: string; server_name: string; received_at: string; mail_from: string; size: number; client_address: string; auth_user: string | null; spool_path: string; body_offset: number; state: QueueEntry['state'] }
-interface RecipientRow { address: string; domain: string; route: 'local' | 'remote'; state: 'queued' | 'delivered' | 'failed'; attempts: number; last_reply: string | null; next_attempt_at: string | null }
+interface RecipientRow { address: string; domain: string; route: 'local' | 'remote'; state: 'queued' | 'delivered' | 'failed'; attempts: number; last_reply: string | null; next_attempt_at: string | null; delay_notified: number }
 
 function userFromRow(row: UserRow): StoredUser {
   return { name: row.name, passwordHash: row.password_hash, cramSecret: row.cram_secret, enabled: row.enabled === 1, senders: JSON.parse(row.senders_json) as string[], createdAt: row.created_at };

@@ -2,6 +2,7 @@
 // (STARTTLS + AUTH): delivery, a 4xx that succeeds on retry (intervals shortened by
 // configuration, not by stubbing a clock), a 5xx that returns an RFC 3464 report to the sender,
 // a host that is down, hold, and the queue operations.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Answer } from 'dns-packet';
@@ -18,13 +19,21 @@ interface Received { from: string; to: string[]; body: string; user: string | nu
 class SmartHostSink {
   received: Received[] = [];
   attempts = new Map<string, number>();
+  /** Connections open now and at most; a delay before answering DATA keeps them open longer. */
+  active = 0;
+  maxActive = 0;
+  dataDelayMs = 0;
+  certPem = '';
   server!: SMTPServer;
   port = 0;
 
   async start(): Promise<void> {
     const { certPem, keyPem } = await createSelfSignedCertificate({ commonName: 'smarthost.test' });
+    this.certPem = certPem;
     this.server = new SMTPServer({
-      key: keyPem, cert: certPem, logger: false, disableReverseLookup: true, authMethods: ['PLAIN', 'LOGIN'], authOptional: true,
+      key: keyPem, cert: certPem, logger: false,
+      onConnect: (_s, cb) => { this.active++; this.maxActive = Math.max(this.maxActive, this.active); cb(); },
+      onClose: () => { this.active--; }, disableReverseLookup: true, authMethods: ['PLAIN', 'LOGIN'], authOptional: true,
       onAuth: (auth, _s, cb) => cb(auth.username === 'relay' && auth.password === 'relay-secret' ? null : new Error('bad'), { user: auth.username }),
       onRcptTo: (address, _s, cb) => {
         const n = (this.attempts.get(address.address) ?? 0) + 1;
@@ -38,7 +47,7 @@ class SmartHostSink {
         stream.on('data', (c: Buffer) => { body += c.toString(); });
         stream.on('end', () => {
           this.received.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), body, user: session.user ? String(session.user) : null, secure: session.secure });
-          cb();
+          setTimeout(() => cb(), this.dataDelayMs);
         });
       },
     });
@@ -60,16 +69,16 @@ beforeAll(() => sink.start());
 afterAll(() => sink.stop());
 afterEach(async () => { for (const t of open.splice(0)) await t.close(); });
 
-async function submit(t: TestApp, to: string[]): Promise<string> {
+async function submit(t: TestApp, to: string[], options: { from?: string; headers?: string } = {}): Promise<string> {
   const { client } = await RawSmtp.connect(t.port);
   await client.command('EHLO office.test');
   await client.startTls();
   await client.command('EHLO office.test');
   await client.command(`AUTH PLAIN ${plainAuth('alice', PASSWORD)}`);
-  await client.command('MAIL FROM:<alice@example.com>');
+  await client.command(`MAIL FROM:<${options.from ?? 'alice@example.com'}>`);
   for (const r of to) await client.command(`RCPT TO:<${r}>`);
   await client.command('DATA');
-  const reply = await client.command('Subject: quarterly report\r\nMessage-ID: <q4@example.com>\r\n\r\nFigures attached.\r\n.');
+  const reply = await client.command(`${options.headers ?? ''}Subject: quarterly report\r\nMessage-ID: <q4@example.com>\r\n\r\nFigures attached.\r\n.`);
   client.close();
   return reply.raw.split(' ').pop() as string;
 }
@@ -158,7 +167,7 @@ describe('relaydesk smarthost', () => {
     const set = await cli(['smarthost', 'set', DEFAULT_SERVER_NAME, '--preset', 'microsoft365', '--user', 'scanner@contoso.example', '--password-stdin', ...data], 'app-password-1\n');
     expect(set.stdout).toBe(`relaydesk: ${DEFAULT_SERVER_NAME} sends mail for other domains through smtp.office365.com as scanner@contoso.example\n`);
     const exported = JSON.parse((await cli(['config', 'export', ...data])).stdout) as { servers: Array<{ delivery: { smartHost: Record<string, unknown> } }> };
-    expect(exported.servers[0]?.delivery.smartHost).toEqual({ host: 'smtp.office365.com', port: 587, security: 'starttls', verifyCertificate: true, authentication: 'basic', user: 'scanner@contoso.example', password: null });
+    expect(exported.servers[0]?.delivery.smartHost).toEqual({ host: 'smtp.office365.com', port: 587, security: 'starttls', verifyCertificate: true, authentication: 'basic', user: 'scanner@contoso.example', password: null, trustedCertificate: null });
     expect((await cli(['config', 'export', '--with-secrets', ...data])).stdout).toContain('"password": "app-password-1"');
     expect((await cli(['smarthost', 'set', DEFAULT_SERVER_NAME, '--preset', 'nope', ...data])).code).toBe(2);
     expect((await cli(['smarthost', 'clear', DEFAULT_SERVER_NAME, ...data])).code).toBe(0);
@@ -257,4 +266,126 @@ describe('pickup folder', () => {
     const reason = fs.readFileSync(path.join(t.dir, 'badmail', bad.find((f) => f.endsWith('.bdr')) as string), 'utf8');
     expect(reason).toContain('Reason: no blank line after the headers');
   }, 30_000);
+});
+
+const dropped = (t: TestApp) => (fs.existsSync(path.join(t.dir, 'drop')) ? fs.readdirSync(path.join(t.dir, 'drop')) : []).map((f) => fs.readFileSync(path.join(t.dir, 'drop', f), 'utf8'));
+const DOWN = { host: '127.0.0.1', port: 1, security: 'none', verifyCertificate: true, authentication: 'none', user: null, password: null };
+
+describe('reports, loops and rewriting', () => {
+  it('tells the sender once that mail is delayed (RFC 3464 Action: delayed), and keeps retrying', async () => {
+    // 0.0004 h = 1.4 s: the notice comes at the first attempt after that, never twice.
+    const t = await smartHostApp({ smartHost: DOWN, delayNotificationHours: 0.0004 });
+    open.push(t);
+    const id = await submit(t, ['slow@remote.test']);
+    const notice = await eventually(() => dropped(t).find((text) => text.includes('Action: delayed')), 15_000);
+    expect(notice).toContain('Subject: Delayed Mail (still being retried)');
+    expect(notice).toContain('Final-Recipient: rfc822; slow@remote.test');
+    expect(notice).toMatch(/Status: 4\.\d+\.\d+/);
+    expect(notice).toMatch(/Will-Retry-Until: \w{3}, /);
+    expect(notice).toContain('Message-ID: <q4@example.com>');
+    const before = t.app.store.getMessage(id)?.recipients[0]?.attempts ?? 0;
+    await eventually(() => (t.app.store.getMessage(id)?.recipients[0]?.attempts ?? 0) >= before + 2, 15_000);
+    expect(dropped(t).filter((text) => text.includes('Action: delayed'))).toHaveLength(1);
+    expect(t.app.store.getMessage(id)).toMatchObject({ state: 'queued', recipients: [{ state: 'queued', delayNotified: true }] });
+  }, 40_000);
+
+  it('moves undeliverable mail from the null sender to badmail with the reason, and sends no report', async () => {
+    const t = await smartHostApp();
+    open.push(t);
+    const id = await submit(t, ['perm@remote.test'], { from: '' });
+    const bdr = path.join(t.dir, 'badmail', `${id}.bdr`);
+    await eventually(() => fs.existsSync(bdr), 10_000);
+    expect(fs.readFileSync(bdr, 'utf8')).toMatch(/null sender[\s\S]*<perm@remote\.test>: 550 5\.1\.1 User unknown/);
+    expect(fs.readFileSync(path.join(t.dir, 'badmail', `${id}.bad`), 'utf8')).toContain('Subject: quarterly report');
+    expect(dropped(t).filter((text) => text.includes('multipart/report'))).toHaveLength(0);
+  }, 20_000);
+
+  it('returns a looping message (more Received headers than the hop limit) instead of sending it on', async () => {
+    const t = await smartHostApp({ maxHopCount: 3 });
+    open.push(t);
+    const hops = Array.from({ length: 3 }, (_, i) => `Received: from hop${i}.test by relay${i}.test; Fri, 27 Nov 2026 10:00:0${i} +0000\r\n`).join('');
+    const id = await submit(t, ['loop@remote.test'], { headers: hops });
+    await eventually(() => t.app.store.getMessage(id)?.state === 'done', 10_000);
+    expect(t.app.store.getMessage(id)?.recipients[0]?.lastReply).toMatch(/^554 5\.4\.6 Too many hops \(4 Received headers, limit 3\)/);
+    expect(sink.received.some((r) => r.to.includes('loop@remote.test'))).toBe(false);
+    const report = await eventually(() => dropped(t).find((text) => text.includes('Final-Recipient: rfc822; loop@remote.test')));
+    expect(report).toContain('Status: 5.4.6');
+  }, 20_000);
+
+  it('rewrites the envelope sender to the masquerade domain', async () => {
+    const t = await smartHostApp({ masqueradeDomain: 'mail.example.org' });
+    open.push(t);
+    const id = await submit(t, ['masq@remote.test']);
+    await eventually(() => t.app.store.getMessage(id)?.state === 'done', 10_000);
+    expect(sink.received.find((r) => r.to.includes('masq@remote.test'))?.from).toBe('alice@mail.example.org');
+  }, 20_000);
+});
+
+describe('outbound connection limits', () => {
+  it('opens at most the per-destination number of connections to the smart host, and delivers everything', async () => {
+    const t = await smartHostApp({ holdRemote: true, outboundConnections: 10, outboundConnectionsPerDomain: 2 });
+    open.push(t);
+    const ids: string[] = [];
+    for (let i = 0; i < 8; i++) ids.push(await submit(t, [`limit${i}@remote.test`]));
+    sink.maxActive = sink.active;
+    sink.dataDelayMs = 150;
+    try {
+      t.app.store.updateServer(DEFAULT_SERVER_NAME, { delivery: { holdRemote: false } });
+      t.app.remoteDelivery.wake();
+      await eventually(() => ids.every((id) => t.app.store.getMessage(id)?.state === 'done'), 20_000);
+    } finally {
+      sink.dataDelayMs = 0;
+    }
+    expect(sink.maxActive).toBe(2);
+    for (let i = 0; i < 8; i++) expect(sink.received.some((r) => r.to.includes(`limit${i}@remote.test`))).toBe(true);
+  }, 30_000);
+});
+
+describe('trusting a smart host by fingerprint', () => {
+  it('refuses an unverifiable certificate, trusts it only under the right fingerprint, then delivers', async () => {
+    const t = await smartHostApp({
+      smartHost: { host: '127.0.0.1', port: sink.port, security: 'starttls', verifyCertificate: true, authentication: 'basic', user: 'relay', password: 'relay-secret' },
+      retryMinutes: { first: 60, second: 60, third: 60, subsequent: 60 },
+    });
+    open.push(t);
+    const id = await submit(t, ['pinned@remote.test']);
+    const refused = await eventually(() => {
+      const r = t.app.store.getMessage(id)?.recipients[0];
+      return r && r.attempts > 0 ? r : null;
+    }, 10_000);
+    expect(refused.lastReply).toMatch(/self[- ]signed certificate/i);
+    expect(sink.received.some((r) => r.to.includes('pinned@remote.test'))).toBe(false);
+
+    const data = ['--data', t.dir];
+    const shown = await cli(['smarthost', 'certificate', DEFAULT_SERVER_NAME, ...data]);
+    const fingerprint = new crypto.X509Certificate(sink.certPem).fingerprint256;
+    expect(shown.stdout).toContain(`SHA-256:     ${fingerprint}`);
+    expect(shown.stdout).toMatch(/Verifies: {4}no \(/);
+    expect(shown.stdout).toContain('Trusted pin: none');
+
+    const wrong = await cli(['smarthost', 'trust', DEFAULT_SERVER_NAME, '--fingerprint', 'AB'.repeat(32), ...data]);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/presents a certificate with fingerprint [0-9A-F:]{95}, not AB:AB:.*nothing was changed/);
+    expect(t.app.store.getServer(DEFAULT_SERVER_NAME).delivery.smartHost?.trustedCertificate).toBeNull();
+    expect((await cli(['smarthost', 'trust', DEFAULT_SERVER_NAME, '--fingerprint', 'xyz', ...data])).stderr).toMatch(/64 hexadecimal digits/);
+
+    const trusted = await cli(['smarthost', 'trust', DEFAULT_SERVER_NAME, '--fingerprint', fingerprint.replace(/:/g, '').toLowerCase(), ...data]);
+    expect(trusted.stdout).toContain(`trusts the smart host's certificate ${fingerprint}`);
+    await eventually(() => t.app.store.getServer(DEFAULT_SERVER_NAME).delivery.smartHost?.trustedCertificate);
+    t.app.store.setMessageState(id, 'retry');
+    await eventually(() => t.app.store.getMessage(id)?.state === 'done', 10_000);
+    expect(sink.received.find((r) => r.to.includes('pinned@remote.test'))).toMatchObject({ user: 'relay', secure: true });
+
+    // A different certificate under the same name is refused again: the pin is the certificate, not the name.
+    const other = await createSelfSignedCertificate({ commonName: 'smarthost.test' });
+    t.app.store.updateServer(DEFAULT_SERVER_NAME, { delivery: { smartHost: { ...t.app.store.getServer(DEFAULT_SERVER_NAME).delivery.smartHost!, trustedCertificate: other.certPem } } });
+    const second = await submit(t, ['pinned2@remote.test']);
+    const refusedAgain = await eventually(() => {
+      const r = t.app.store.getMessage(second)?.recipients[0];
+      return r && r.attempts > 0 ? r : null;
+    }, 10_000);
+    expect(refusedAgain.state).toBe('queued');
+    expect(sink.received.some((r) => r.to.includes('pinned2@remote.test'))).toBe(false);
+    expect((await cli(['smarthost', 'trust', DEFAULT_SERVER_NAME, '--clear', ...data])).stdout).toContain('no longer trusts a pinned certificate');
+  }, 40_000);
 });

@@ -5,6 +5,7 @@ import * as m001 from './001-initial';
 import * as m002 from './002-session-log';
 import * as m003 from './003-spool-envelope';
 import * as m004 from './004-certificate-requests';
+import * as m005 from './005-delay-notification';
 
 export interface Migration {
   version: number;
@@ -12,4 +13,4 @@ export interface Migration {
   up(db: Database): void;
 }
 
-export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004];
+export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005];
