@@ -135,7 +135,7 @@ export function createAdminHandlers(app: App): AdminApiHandlers {
       return null;
     },
 
-    'queue.list': async ({ state }) => store.listQueue(state ? { state } : {}).map((m) => ({
+    'queue.list': async ({ state, destination }) => store.listQueue({ ...(state ? { state } : {}), ...(destination ? { destination } : {}) }).map((m) => ({
       id: m.id, server: m.serverName, receivedAt: m.receivedAt, from: m.mailFrom, size: m.size, state: m.state,
       recipients: m.recipients.map((r) => ({ address: r.address, route: r.route, state: r.state, attempts: r.attempts, lastReply: r.lastReply })),
     })),

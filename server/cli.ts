@@ -47,7 +47,8 @@ const USAGE = `Usage: relaydesk <command> [options]
   smarthost trust SERVER (--fingerprint SHA256 | --clear)
                                         trust exactly that certificate (self-signed or private CA), or stop
   dns check-fqdn SERVER | dns mx DOMAIN     does the FQDN point here; where mail for DOMAIN goes
-  queue list | queue show ID | queue retry ID | queue freeze ID | queue thaw ID
+  queue list [--state queued|done|frozen] [--destination DOMAIN|local|remote]
+  queue show ID | queue retry ID | queue freeze ID | queue thaw ID
   queue delete ID [--ndr]                  remove a message (--ndr: tell the sender)
   config export [--with-secrets]        the whole configuration as JSON on stdout
   config import FILE                    validate FILE and apply it atomically, or change nothing
@@ -124,6 +125,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         user: { type: 'string' },
         'no-verify': { type: 'boolean' },
         fingerprint: { type: 'string' },
+        state: { type: 'string' },
+        destination: { type: 'string' },
         clear: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
@@ -277,7 +280,11 @@ async function runStoreCommand(store: Store, command: string, sub: string | unde
     case 'cert remove':
       return certCommand(store, sub as string, rest, values, io);
     case 'queue list': {
-      const queue = store.listQueue();
+      const state = typeof values.state === 'string' ? values.state : undefined;
+      if (state !== undefined && !['queued', 'done', 'frozen'].includes(state)) throw new UsageError('--state takes queued, done or frozen');
+      const queue = store.listQueue({
+        ...(state ? { state: state as 'queued' } : {}), ...(typeof values.destination === 'string' ? { destination: values.destination } : {}),
+      });
       if (queue.length === 0) io.out('The queue is empty.');
       for (const m of queue) {
         const rcpts = m.recipients.map((r) => `${r.address}=${r.state}`).join(' ');

@@ -1,5 +1,5 @@
 // Queues: accepted messages with their state and each recipient's route and state.
-import { Badge, Button, Dropdown, Option, Table, TableBody, TableCell, TableHeader, TableHeaderCell, TableRow, Text } from '@fluentui/react-components';
+import { Badge, Button, Dropdown, Input, Option, Table, TableBody, TableCell, TableHeader, TableHeaderCell, TableRow, Text } from '@fluentui/react-components';
 import { useState } from 'react';
 import { api } from '../api/client';
 import { useAction, useApiData } from '../api/hooks';
@@ -10,7 +10,8 @@ type Filter = 'queued' | 'done' | 'frozen' | 'all';
 export function QueuesPage() {
   const ui = useUiStyles();
   const [filter, setFilter] = useState<Filter>('queued');
-  const queue = useApiData(() => api['queue.list'](filter === 'all' ? {} : { state: filter }), [filter], 5000);
+  const [destination, setDestination] = useState('');
+  const queue = useApiData(() => api['queue.list']({ ...(filter === 'all' ? {} : { state: filter }), ...(destination.trim() ? { destination } : {}) }), [filter, destination], 5000);
   const { error, run } = useAction(queue.reload);
   const act = (id: string, action: 'retry' | 'freeze' | 'thaw' | 'delete' | 'delete-with-report') => run(() => api['queue.action']({ id, action }));
   return (
@@ -19,6 +20,7 @@ export function QueuesPage() {
         <Dropdown aria-label="Show" value={{ queued: 'Queued', done: 'Done', frozen: 'Frozen', all: 'All messages' }[filter]} selectedOptions={[filter]} onOptionSelect={(_e, d) => setFilter(d.optionValue as Filter)}>
           <Option value="queued">Queued</Option><Option value="done">Done</Option><Option value="frozen">Frozen</Option><Option value="all">All messages</Option>
         </Dropdown>
+        <Input aria-label="Destination" placeholder="Destination: domain, local or remote" value={destination} onChange={(_e, v) => setDestination(v.value)} />
       </PageHeader>
       <ErrorBar error={queue.error ?? error} />
       {!queue.data && queue.loading && <Loading />}

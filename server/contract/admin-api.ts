@@ -194,7 +194,8 @@ export const ADMIN_METHODS = {
   /** PEM of the certificate with its chain (never the key). */
   'certificates.exportPem': method<string>()(name),
 
-  'queue.list': method<QueueSummary[]>()(z.object({ state: z.enum(['queued', 'done', 'frozen']).optional() })),
+  /** destination: a recipient domain (subdomains too), or "local" / "remote". */
+  'queue.list': method<QueueSummary[]>()(z.object({ state: z.enum(['queued', 'done', 'frozen']).optional(), destination: z.string().trim().max(253).optional() })),
   /** Retry now, freeze, thaw, delete silently, or delete and tell the sender. */
   'queue.action': method<null>()(z.object({ id: z.string().min(1), action: z.enum(['retry', 'freeze', 'thaw', 'delete', 'delete-with-report']) })),
 

@@ -442,10 +442,13 @@ export class Store {
     });
   }
 
-  listQueue(filter: { state?: QueueEntry['state'] } = {}): QueueEntry[] {
-    const rows = (filter.state
-      ? this.db.prepare('SELECT * FROM messages WHERE state = ? ORDER BY received_at').all(filter.state)
-      : this.db.prepare('SELECT * FROM messages ORDER BY received_at').all()) as MessageRow[];
+  /** Messages, oldest first; by state, and by destination: a recipient domain, or "local" / "remote". */
+  listQueue(filter: { state?: QueueEntry['state']; destination?: string } = {}): QueueEntry[] {
+    const destination = filter.destination?.trim().toLowerCase() || null;
+    const rows = this.db.prepare(`SELECT * FROM messages m WHERE (@state IS NULL OR m.state = @state)
+      AND (@destination IS NULL OR EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.id
+        AND (r.domain = @destination OR r.route = @destination OR r.domain LIKE '%.' || @destination)))
+      ORDER BY m.received_at`).all({ state: filter.state ?? null, destination }) as MessageRow[];
     return rows.map((row) => this.queueEntryFromRow(row));
   }
 

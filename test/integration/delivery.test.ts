@@ -183,6 +183,11 @@ describe('queue operations', () => {
     await t.app.stop(50);
     const data = ['--data', t.dir];
     expect((await cli(['queue', 'show', id, ...data])).stdout).toMatch(new RegExp(`^${id} \\(queued\\)[\\s\\S]*to <held@remote\\.test> remote queued, 0 attempt\\(s\\)`));
+    expect((await cli(['queue', 'list', '--destination', 'remote.test', ...data])).stdout).toContain(`${id}\tqueued`);
+    expect((await cli(['queue', 'list', '--destination', 'remote', '--state', 'queued', ...data])).stdout).toContain(`${id}\tqueued`);
+    expect((await cli(['queue', 'list', '--destination', 'other.test', ...data])).stdout).toBe('The queue is empty.\n');
+    expect((await cli(['queue', 'list', '--state', 'done', ...data])).stdout).toBe('The queue is empty.\n');
+    expect((await cli(['queue', 'list', '--state', 'stuck', ...data])).code).toBe(2);
     expect((await cli(['queue', 'freeze', id, ...data])).stdout).toContain('frozen');
     expect((await cli(['queue', 'list', ...data])).stdout).toContain(`${id}\tfrozen`);
     expect((await cli(['queue', 'thaw', id, ...data])).stdout).toContain('thawed');
