@@ -8,6 +8,7 @@ import { createAdminHandlers } from '../server/admin';
 import { App } from '../server/app';
 import { packageRoot } from '../server/paths';
 import { bindAdminApi, forwardEvents } from './ipc';
+import { desktopSecretBox } from './secret-box';
 import { APP_ORIGIN, APP_SCHEME, createMainWindow, DESKTOP_CSP, isAllowedExternalUrl, rendererFile } from './window';
 
 const ROOT = packageRoot(__dirname);
@@ -34,7 +35,7 @@ if (!app.requestSingleInstanceLock()) {
 }
 
 async function start(): Promise<void> {
-  relaydesk = new App({ dataDir: app.getPath('userData') });
+  relaydesk = new App({ dataDir: app.getPath('userData'), secretBox: desktopSecretBox(app.getPath('userData')) });
   await relaydesk.ensureDefaults();
   await relaydesk.start();
 

@@ -186,6 +186,9 @@ export function createAdminHandlers(app: App): AdminApiHandlers {
       return fetchSmartHostCertificate(config.delivery.smartHost, config.fqdn);
     },
     'smarthost.trust': async ({ server, fingerprint }) => trustSmartHostCertificate(store, server, fingerprint),
+    'smarthost.status': async ({ server }) => app.smartHostTokens.status(server),
+    'smarthost.signIn': async ({ server }) => app.smartHostTokens.startSignIn(server),
+    'smarthost.signOut': async ({ server }) => app.smartHostTokens.signOut(server),
     'dns.checkFqdn': async ({ name }) => checkFqdn(store.getServer(name).fqdn),
     'dns.lookup': async ({ hostname }) => {
       const addresses = await app.resolverFor([]).addressesOf(hostname).catch(() => []);

@@ -25,6 +25,8 @@ import { openStore, type Store } from './store/store';
 import { inspectCertificate } from './tls/certificates';
 import { createSelfSignedCertificate } from './tls/certificate-tools';
 import { CertificateService } from './tls/certificate-service';
+import { fileKeySecretBox, type SecretBox } from './oauth/secret-box';
+import { SmartHostTokens } from './oauth/smart-host-tokens';
 
 export interface AppOptions {
   dataDir: string;
@@ -32,6 +34,8 @@ export interface AppOptions {
   /** Port of the server made on first start; tests pass 0 (any free port). */
   firstStartPort?: number;
   throttle?: Partial<ThrottleOptions>;
+  /** Where OAuth2 refresh tokens are sealed; default a key file in the data folder (the desktop app passes the OS keychain). */
+  secretBox?: SecretBox;
 }
 
 const INITIALIZED_KEY = 'initialized';
@@ -48,6 +52,7 @@ export class App {
   readonly eventLog: EventLog;
   readonly counters: CounterSet;
   readonly certificates: CertificateService;
+  readonly smartHostTokens: SmartHostTokens;
   private readonly now: () => Date;
   private expiryTimer: NodeJS.Timeout | null = null;
   private readonly resolvers = new Map<string, ReverseResolver>();
@@ -72,7 +77,9 @@ export class App {
       now: this.now,
       dropFolderFor: (serverName) => this.dropFolderFor(serverName),
     });
+    this.smartHostTokens = new SmartHostTokens({ store: this.store, bus: this.bus, now: this.now, box: options.secretBox ?? fileKeySecretBox(options.dataDir) });
     this.remoteDelivery = new RemoteDelivery({
+      tokens: this.smartHostTokens,
       store: this.store,
       bus: this.bus,
       spool: this.spool,
@@ -189,6 +196,7 @@ export class App {
     await this.engine.shutdown(graceMs);
     await this.spool.drain();
     await this.localDelivery.stop();
+    this.smartHostTokens.stop();
     await this.remoteDelivery.stop();
     await this.pickup.stop();
     this.eventLog.stop();

@@ -13,7 +13,11 @@ import { replyLine } from './policy/decision';
 import { checkFqdn } from './dns/fqdn-check';
 import { resolveDestinations } from './dns/mx';
 import { fetchSmartHostCertificate, fingerprintOfPem, trustSmartHostCertificate } from './delivery/smart-host-certificate';
-import { SMART_HOST_PRESETS, type SmartHostPreset } from './contract/settings';
+import { OAUTH_PROVIDERS, SMART_HOST_PRESETS, type SmartHostPreset } from './contract/settings';
+import type { SmartHostSignInStatus } from './contract/admin-api';
+import { EventBus } from './log/event-bus';
+import { fileKeySecretBox } from './oauth/secret-box';
+import { SmartHostTokens } from './oauth/smart-host-tokens';
 import { defaultDataDir, packageRoot } from './paths';
 import { openStore, type Store } from './store/store';
 import { inspectCertificate } from './tls/certificates';
@@ -43,6 +47,12 @@ const USAGE = `Usage: relaydesk <command> [options]
   smarthost set SERVER (--preset microsoft365|google-relay|gmail|isp | --host HOST) [--port N]
          [--security starttls|tls|none] [--user NAME --password-stdin] [--no-verify]
   smarthost clear SERVER                   deliver directly by MX again
+  smarthost oauth SERVER --provider microsoft365|google|custom --client-id ID --user MAILBOX
+         [--tenant TENANT] [--flow browser|device|app] [--client-secret-stdin]
+         [--auth-url URL --token-url URL --device-url URL --scope SCOPE] [--host HOST --port N]
+                                        sign in upstream with OAuth2 (XOAUTH2) instead of a password
+  smarthost signin SERVER                  run the sign-in: prints the URL to open or the code to enter
+  smarthost status SERVER | smarthost signout SERVER
   smarthost certificate SERVER             the certificate the smart host presents, with its SHA-256 fingerprint
   smarthost trust SERVER (--fingerprint SHA256 | --clear)
                                         trust exactly that certificate (self-signed or private CA), or stop
@@ -125,6 +135,15 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         user: { type: 'string' },
         'no-verify': { type: 'boolean' },
         fingerprint: { type: 'string' },
+        provider: { type: 'string' },
+        'client-id': { type: 'string' },
+        'client-secret-stdin': { type: 'boolean' },
+        tenant: { type: 'string' },
+        flow: { type: 'string' },
+        'auth-url': { type: 'string' },
+        'token-url': { type: 'string' },
+        'device-url': { type: 'string' },
+        scope: { type: 'string' },
         state: { type: 'string' },
         destination: { type: 'string' },
         clear: { type: 'boolean' },
@@ -171,7 +190,10 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       }
       return 0;
     }
-    const stdinPassword = values['password-stdin'] && (command === 'cert' || command === 'smarthost') ? (await io.readStdin()).replace(/\r?\n$/, '') : null;
+    const stdinPassword = (values['password-stdin'] || values['client-secret-stdin']) && (command === 'cert' || command === 'smarthost') ? (await io.readStdin()).replace(/\r?\n$/, '') : null;
+    if (command === 'smarthost' && (sub === 'signin' || sub === 'status' || sub === 'signout')) {
+      return await withStore(dataDir, (store) => smartHostSignInCommand(store, dataDir, sub, need(rest[0], 'a virtual server name'), io));
+    }
     if (command === 'queue' && sub === 'delete') {
       const id = need(rest[0], 'a queue id');
       const app = new App({ dataDir });
@@ -330,6 +352,34 @@ async function runStoreCommand(store: Store, command: string, sub: string | unde
       const server = need(rest[0], 'a virtual server name');
       store.updateServer(server, { delivery: { smartHost: null } });
       io.out(`relaydesk: ${server} delivers mail for other domains directly by MX`);
+      return 0;
+    }
+    case 'smarthost oauth': {
+      const server = need(rest[0], 'a virtual server name');
+      const provider = String(values.provider ?? '');
+      if (!['microsoft365', 'google', 'custom'].includes(provider)) throw new UsageError('--provider takes microsoft365, google or custom');
+      if (typeof values['client-id'] !== 'string') throw new UsageError('give --client-id (the application ID of your app registration)');
+      if (typeof values.user !== 'string') throw new UsageError('give --user: the mailbox that signs in and sends');
+      const flow = String(values.flow ?? (provider === 'google' ? 'browser' : 'device'));
+      if (!['browser', 'device', 'app'].includes(flow)) throw new UsageError('--flow takes browser, device or app');
+      const current = store.getServer(server).delivery.smartHost;
+      const preset = provider === 'custom' ? null : OAUTH_PROVIDERS[provider as 'microsoft365' | 'google'].smartHost;
+      const host = typeof values.host === 'string' ? values.host : preset?.host ?? current?.host;
+      if (!host) throw new UsageError('a custom provider needs --host (the smart host)');
+      const str = (key: string) => (typeof values[key] === 'string' ? String(values[key]) : null);
+      store.updateServer(server, { delivery: { smartHost: {
+        host, port: typeof values.port === 'string' ? Number(values.port) : preset?.port ?? current?.port ?? 587,
+        security: (typeof values.security === 'string' ? values.security : current?.security === 'tls' ? 'tls' : 'starttls') as 'starttls',
+        verifyCertificate: !values['no-verify'], authentication: 'oauth2', user: values.user, password: null,
+        trustedCertificate: current?.host === host ? current.trustedCertificate : null,
+        oauth2: {
+          provider: provider as 'custom', clientId: values['client-id'], flow: flow as 'device',
+          ...(str('tenant') ? { tenant: str('tenant') as string } : {}),
+          clientSecret: typeof values.stdinPassword === 'string' ? values.stdinPassword : current?.oauth2?.clientSecret ?? null,
+          authorizationEndpoint: str('auth-url'), tokenEndpoint: str('token-url'), deviceEndpoint: str('device-url'), scope: str('scope'),
+        },
+      } } });
+      io.out(`relaydesk: ${server} signs in to ${host} with OAuth2 (${provider}, ${flow === 'app' ? 'app-only' : `${flow} sign-in`}) as ${values.user}; now run: relaydesk smarthost signin "${server}"`);
       return 0;
     }
     case 'smarthost certificate': {
@@ -496,6 +546,37 @@ async function certCommand(store: Store, sub: string, rest: string[], values: Va
   }
 }
 
+/** OAuth2 sign-in from the command line; a running serve sees the new sign-in through the store. */
+async function smartHostSignInCommand(store: Store, dataDir: string, sub: string, server: string, io: Io): Promise<number> {
+  const tokens = new SmartHostTokens({ store, box: fileKeySecretBox(dataDir), bus: new EventBus(), now: () => new Date() });
+  const print = (status: SmartHostSignInStatus) => {
+    io.out([
+      `Server:        ${status.server}`, `Provider:      ${status.provider} (${status.flow === 'app' ? 'app-only' : `${status.flow} sign-in`})`,
+      `Account:       ${status.account ?? '-'}`,
+      `State:         ${status.needsSignIn ? 'SIGN-IN NEEDED' : status.signedIn ? 'signed in' : 'not signed in'}`,
+      `Signed in:     ${status.signedInAt ?? '-'}`, `Last refresh:  ${status.lastRefreshAt ?? '-'}`,
+      `Token expires: ${status.accessTokenExpiresAt ?? '-'}`, `Last error:    ${status.lastError ?? '-'}`,
+      `Secrets in:    ${status.secretStore}`,
+    ].join('\n'));
+  };
+  if (sub === 'status') {
+    const status = tokens.status(server);
+    print(status);
+    return status.signedIn ? 0 : 1;
+  }
+  if (sub === 'signout') {
+    tokens.signOut(server);
+    io.out(`relaydesk: ${server} signed out of its smart host; the refresh token was deleted`);
+    return 0;
+  }
+  const status = await tokens.signIn(server, {
+    onUrl: (url) => io.out(`Open this address in a browser on this computer and sign in as the mailbox:\n\n  ${url}\n\nWaiting for the sign-in (15 minutes at most)...`),
+    onPrompt: (p) => io.out(`On any device, open ${p.verificationUri} and enter the code:\n\n  ${p.userCode}\n\nWaiting until ${p.expiresAt}...`),
+  });
+  io.out(`relaydesk: ${status.server} signed in as ${status.account ?? '?'}; access token valid until ${status.accessTokenExpiresAt ?? '?'}; waiting mail is tried now`);
+  return 0;
+}
+
 function formatListener(event: Extract<RelaydeskEvent, { type: 'listening' }>): string {
   const address = event.address === 'all' ? '*' : event.address.includes(':') ? `[${event.address}]` : event.address;
   return `relaydesk: ${event.server} listening on ${address}:${event.port} (${event.mode})`;
@@ -507,6 +588,7 @@ function formatEvent(event: RelaydeskEvent): string | null {
     case 'bind-failed': return `relaydesk: ${event.server} cannot listen on ${event.address}:${event.port}: ${event.message}`;
     case 'state': return `relaydesk: ${event.server} is ${event.state}`;
     case 'warning': return `relaydesk: warning: ${event.message}`;
+    case 'smarthost-sign-in': return `relaydesk: ${event.server}: smart host ${event.outcome === 'sign-in-needed' ? 'SIGN-IN NEEDED' : event.outcome} (${event.account}): ${event.message}`;
     default: return null;
   }
 }
@@ -540,7 +622,8 @@ async function serve(dataDir: string, options: ServeOptions, io: Io): Promise<nu
   const app = new App({ dataDir });
   app.bus.subscribe((event) => {
     const line = formatEvent(event) ?? (verbose ? formatSessionEvent(event) : null);
-    if (line) (event.type === 'bind-failed' || event.type === 'warning' ? io.err : io.out)(line);
+    const alarming = event.type === 'bind-failed' || event.type === 'warning' || (event.type === 'smarthost-sign-in' && event.outcome === 'sign-in-needed');
+    if (line) (alarming ? io.err : io.out)(line);
   });
   const created = await app.ensureDefaults();
   io.out(`relaydesk: data folder ${dataDir}`);

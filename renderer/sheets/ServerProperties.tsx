@@ -6,8 +6,8 @@ import {
   MessageBar, MessageBarBody, MessageBarTitle, Option, Spinner, Tab, TabList, Text, tokens,
 } from '@fluentui/react-components';
 import { type ReactNode, useEffect, useState } from 'react';
-import type { SmartHostCertificate } from '../../server/contract/admin-api';
-import type { AccessSettings, AddressRule, VirtualServerConfig } from '../../server/contract/settings';
+import type { SmartHostCertificate, SmartHostSignInStatus } from '../../server/contract/admin-api';
+import { type AccessSettings, type AddressRule, type OAuth2Settings, OAUTH_PROVIDERS, type VirtualServerConfig } from '../../server/contract/settings';
 import { api, errorField, errorMessage } from '../api/client';
 import { useApiData } from '../api/hooks';
 import { serversChanged } from '../api/servers';
@@ -434,7 +434,7 @@ function SmartHostSection({ draft, set, fieldError }: { draft: VirtualServerConf
       <Text className={styles.groupTitle}>Mail for other domains</Text>
       <Checkbox label="Hold mail for other domains in the queue (local domains still deliver)" checked={d.holdRemote} onChange={(_e, v) => set({ holdRemote: Boolean(v.checked) })} />
       <Checkbox label="Send it through a smart host (otherwise directly, by MX)" checked={host !== null}
-        onChange={(_e, v) => set({ smartHost: v.checked ? { host: 'smtp.office365.com', port: 587, security: 'starttls', verifyCertificate: true, authentication: 'basic', user: null, password: null, trustedCertificate: null } : null })} />
+        onChange={(_e, v) => set({ smartHost: v.checked ? { host: 'smtp.office365.com', port: 587, security: 'starttls', verifyCertificate: true, authentication: 'basic', user: null, password: null, trustedCertificate: null, oauth2: null } : null })} />
       {host && (
         <>
           <div className={styles.row}>
@@ -454,7 +454,15 @@ function SmartHostSection({ draft, set, fieldError }: { draft: VirtualServerConf
           <Checkbox label="Verify the smart host's certificate" checked={host.verifyCertificate} onChange={(_e, v) => setHost({ verifyCertificate: Boolean(v.checked) })} />
           {host.security !== 'none' && <TrustedCertificate server={draft.name} trusted={host.trustedCertificate} onTrusted={(pem) => setHost({ trustedCertificate: pem })} />}
           <div className={styles.row}>
-            <Checkbox label="Sign in (basic authentication)" checked={host.authentication === 'basic'} onChange={(_e, v) => setHost({ authentication: v.checked ? 'basic' : 'none' })} />
+            <Field label="Outbound authentication">
+              <Dropdown value={AUTHENTICATION_LABELS[host.authentication]} selectedOptions={[host.authentication]}
+                onOptionSelect={(_e, v) => {
+                  const authentication = (v.optionValue ?? 'none') as typeof host.authentication;
+                  setHost({ authentication, ...(authentication === 'oauth2' && !host.oauth2 ? { oauth2: newOAuth2(host.host) } : {}) });
+                }}>
+                {Object.entries(AUTHENTICATION_LABELS).map(([value, label]) => <Option key={value} value={value}>{label}</Option>)}
+              </Dropdown>
+            </Field>
             {host.authentication === 'basic' && (
               <>
                 <Field label="Account" validationMessage={fieldError('delivery.smartHost.user')}><Input value={host.user ?? ''} onChange={(_e, v) => setHost({ user: v.value || null })} /></Field>
@@ -462,6 +470,14 @@ function SmartHostSection({ draft, set, fieldError }: { draft: VirtualServerConf
               </>
             )}
           </div>
+          {host.authentication === 'oauth2' && host.oauth2 && (
+            <OAuth2Section server={draft.name} user={host.user} settings={host.oauth2} fieldError={fieldError}
+              onUser={(user) => setHost({ user })} onChange={(patch) => host.oauth2 && setHost({ oauth2: { ...host.oauth2, ...patch } })}
+              onProvider={(provider) => {
+                const preset = provider === 'custom' ? null : OAUTH_PROVIDERS[provider].smartHost;
+                setHost({ ...(preset ? { host: preset.host, port: preset.port, security: 'starttls' } : {}), oauth2: { ...(host.oauth2 ?? newOAuth2(host.host)), provider, flow: provider === 'google' ? 'browser' : host.oauth2?.flow ?? 'device' } });
+              }} />
+          )}
           <Checkbox label="Attempt direct delivery before sending to smart host" checked={d.attemptDirectFirst} onChange={(_e, v) => set({ attemptDirectFirst: Boolean(v.checked) })} />
         </>
       )}
@@ -531,6 +547,121 @@ function TrustedCertificate({ server, trusted, onTrusted }: { server: string; tr
           </div>
         </>
       )}
+    </div>
+  );
+}
+
+const AUTHENTICATION_LABELS = { none: 'None (anonymous)', basic: 'Basic (user name and password)', oauth2: 'OAuth2 (Microsoft 365, Google)' } as const;
+const FLOW_LABELS = { browser: 'Browser on this computer (authorization code + PKCE)', device: 'Code entered on any device (device code)', app: 'App-only (client credentials, Microsoft 365)' } as const;
+
+function newOAuth2(smartHostName: string): OAuth2Settings {
+  const provider = smartHostName.endsWith('gmail.com') ? 'google' : 'microsoft365';
+  return { provider, tenant: 'organizations', clientId: '', clientSecret: null, flow: provider === 'google' ? 'browser' : 'device', authorizationEndpoint: null, tokenEndpoint: null, deviceEndpoint: null, scope: null };
+}
+
+/** OAuth2 settings of the smart host, and its sign-in: status, Sign in (URL or device code), Sign out. */
+function OAuth2Section({ server, user, settings, fieldError, onUser, onChange, onProvider }: {
+  server: string; user: string | null; settings: OAuth2Settings; fieldError: FieldError;
+  onUser(user: string | null): void; onChange(patch: Partial<OAuth2Settings>): void; onProvider(provider: OAuth2Settings['provider']): void;
+}) {
+  const styles = useStyles();
+  const f = (name: string) => fieldError(`delivery.smartHost.oauth2.${name}`);
+  return (
+    <div className={styles.group}>
+      <div className={styles.row}>
+        <Field label="Provider">
+          <Dropdown value={settings.provider === 'custom' ? 'Custom' : OAUTH_PROVIDERS[settings.provider].label} selectedOptions={[settings.provider]} onOptionSelect={(_e, v) => onProvider((v.optionValue ?? 'microsoft365') as OAuth2Settings['provider'])}>
+            <Option value="microsoft365">{OAUTH_PROVIDERS.microsoft365.label}</Option><Option value="google">{OAUTH_PROVIDERS.google.label}</Option><Option value="custom">Custom</Option>
+          </Dropdown>
+        </Field>
+        <Field label="Mailbox (signs in and sends)" validationMessage={fieldError('delivery.smartHost.user')}><Input value={user ?? ''} placeholder="scanner@contoso.com" onChange={(_e, v) => onUser(v.value.trim() || null)} /></Field>
+      </div>
+      <div className={styles.row}>
+        <Field label="Application (client) ID" validationMessage={f('clientId')}><Input value={settings.clientId} onChange={(_e, v) => onChange({ clientId: v.value })} style={{ width: 320 }} /></Field>
+        {settings.provider === 'microsoft365' && <Field label="Directory (tenant) ID" hint='or your domain; "organizations" = any work account' validationMessage={f('tenant')}><Input value={settings.tenant} onChange={(_e, v) => onChange({ tenant: v.value })} /></Field>}
+      </div>
+      <div className={styles.row}>
+        <Field label="Sign-in" validationMessage={f('flow')}>
+          <Dropdown value={FLOW_LABELS[settings.flow]} selectedOptions={[settings.flow]} onOptionSelect={(_e, v) => onChange({ flow: (v.optionValue ?? 'device') as OAuth2Settings['flow'] })} style={{ minWidth: 360 }}>
+            {(Object.keys(FLOW_LABELS) as Array<keyof typeof FLOW_LABELS>).filter((k) => settings.provider !== 'google' || k === 'browser').map((k) => <Option key={k} value={k}>{FLOW_LABELS[k]}</Option>)}
+          </Dropdown>
+        </Field>
+        {(settings.provider === 'google' || settings.flow === 'app' || settings.provider === 'custom') && (
+          <Field label="Client secret" hint={settings.clientSecret === null ? 'stored, or not set' : undefined} validationMessage={f('clientSecret')}>
+            <Input type="password" value={settings.clientSecret ?? ''} onChange={(_e, v) => onChange({ clientSecret: v.value || null })} />
+          </Field>
+        )}
+      </div>
+      {settings.provider === 'custom' && (
+        <>
+          <Field label="Authorization endpoint" validationMessage={f('authorizationEndpoint')}><Input value={settings.authorizationEndpoint ?? ''} onChange={(_e, v) => onChange({ authorizationEndpoint: v.value.trim() || null })} /></Field>
+          <Field label="Token endpoint" validationMessage={f('tokenEndpoint')}><Input value={settings.tokenEndpoint ?? ''} onChange={(_e, v) => onChange({ tokenEndpoint: v.value.trim() || null })} /></Field>
+          <Field label="Device authorization endpoint" validationMessage={f('deviceEndpoint')}><Input value={settings.deviceEndpoint ?? ''} onChange={(_e, v) => onChange({ deviceEndpoint: v.value.trim() || null })} /></Field>
+          <Field label="Scope" validationMessage={f('scope')}><Input value={settings.scope ?? ''} onChange={(_e, v) => onChange({ scope: v.value.trim() || null })} /></Field>
+        </>
+      )}
+      <SignInPanel server={server} />
+    </div>
+  );
+}
+
+function SignInPanel({ server }: { server: string }) {
+  const styles = useStyles();
+  const [status, setStatus] = useState<SmartHostSignInStatus | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const pending = status?.pending ?? null;
+  useEffect(() => {
+    let alive = true;
+    const load = () => api['smarthost.status']({ server }).then((s) => { if (alive) { setStatus(s); setError(null); } }, (err: unknown) => { if (alive) { setStatus(null); setError(errorMessage(err)); } });
+    void load();
+    // While a sign-in is under way, follow it; otherwise an occasional look is enough.
+    const timer = setInterval(() => void load(), pending ? 2000 : 15000);
+    return () => { alive = false; clearInterval(timer); };
+  }, [server, pending]);
+  const act = async (work: () => Promise<SmartHostSignInStatus>) => {
+    setBusy(true);
+    try {
+      const next = await work();
+      setStatus(next);
+      setError(null);
+      if (next.pending?.flow === 'browser' && next.pending.url) window.open(next.pending.url, '_blank', 'noopener');
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const state = !status ? null : status.needsSignIn ? 'Sign-in needed: mail for other domains is waiting in the queue' : status.signedIn ? `Signed in as ${status.account ?? '?'}` : 'Not signed in';
+  return (
+    <div className={styles.form} aria-live="polite">
+      <Text size={200} className={styles.muted}>Sign-in uses the applied settings: press Apply after changing them. Tokens are never shown; the refresh token is sealed ({status?.secretStore ?? 'key file'}).</Text>
+      {status && (
+        <MessageBar intent={status.needsSignIn ? 'error' : status.signedIn ? 'success' : 'warning'}>
+          <MessageBarBody>
+            <MessageBarTitle>{state}</MessageBarTitle>
+            {status.accessTokenExpiresAt && status.signedIn && ` Access token valid until ${new Date(status.accessTokenExpiresAt).toLocaleString()}.`}
+            {status.lastError && ` Last error: ${status.lastError}`}
+          </MessageBarBody>
+        </MessageBar>
+      )}
+      {pending?.flow === 'device' && (
+        <MessageBar intent="info">
+          <MessageBarBody>
+            <MessageBarTitle>On any device, open {pending.verificationUri} and enter</MessageBarTitle>
+            <Text size={500} font="monospace" weight="semibold">{pending.userCode}</Text>
+          </MessageBarBody>
+        </MessageBar>
+      )}
+      {pending?.flow === 'browser' && pending.url && (
+        <Text size={200}>Finish signing in in your browser. If no window opened, <a href={pending.url} target="_blank" rel="noreferrer">open the sign-in page</a>.</Text>
+      )}
+      {error && <MessageBar intent="error"><MessageBarBody>{error}</MessageBarBody></MessageBar>}
+      <div className={styles.row}>
+        <Button appearance="primary" disabled={busy} onClick={() => void act(() => api['smarthost.signIn']({ server }))}>{status?.signedIn ? 'Sign in again' : 'Sign in'}</Button>
+        {status?.signedIn || status?.needsSignIn ? <Button disabled={busy} onClick={() => void act(() => api['smarthost.signOut']({ server }))}>Sign out</Button> : null}
+        {busy && <Spinner size="tiny" />}
+      </div>
     </div>
   );
 }

@@ -106,6 +106,26 @@ export interface SmartHostCertificate {
   verifies: boolean; verifyError: string | null;
 }
 
+/** A smart host's OAuth2 sign-in, as the admin sees it (never a token). */
+export interface SmartHostSignInStatus {
+  server: string;
+  provider: 'microsoft365' | 'google' | 'custom';
+  flow: 'browser' | 'device' | 'app';
+  /** The mailbox that signed in (XOAUTH2 user). */
+  account: string | null;
+  signedIn: boolean;
+  /** The refresh was refused (consent revoked, password changed, token expired): mail waits until a new sign-in. */
+  needsSignIn: boolean;
+  signedInAt: string | null;
+  lastRefreshAt: string | null;
+  accessTokenExpiresAt: string | null;
+  lastError: string | null;
+  /** Where the refresh token is sealed: "key file" or "OS keychain". */
+  secretStore: string;
+  /** A sign-in in progress: the URL to open, or the code to enter. */
+  pending: null | { flow: 'browser' | 'device'; url: string | null; userCode: string | null; verificationUri: string | null; expiresAt: string | null };
+}
+
 export interface FqdnCheck { fqdn: string; addresses: string[]; localAddresses: string[]; pointsHere: boolean; message: string }
 
 export interface LogSettings { retentionDays: number; maxEvents: number }
@@ -203,6 +223,12 @@ export const ADMIN_METHODS = {
   'smarthost.fetchCertificate': method<SmartHostCertificate>()(z.object({ server: z.string().min(1) })),
   /** Trust the presented certificate if its SHA-256 fingerprint is this one; null stops trusting it. */
   'smarthost.trust': method<SmartHostCertificate | null>()(z.object({ server: z.string().min(1), fingerprint: z.string().trim().min(1, 'give the SHA-256 fingerprint').nullable() })),
+
+  /** OAuth2: the sign-in of the server's smart host. */
+  'smarthost.status': method<SmartHostSignInStatus>()(z.object({ server: z.string().min(1) })),
+  /** Start the configured sign-in; returns once the URL to open or the device code is known (the app-only flow: when done). */
+  'smarthost.signIn': method<SmartHostSignInStatus>()(z.object({ server: z.string().min(1) })),
+  'smarthost.signOut': method<SmartHostSignInStatus>()(z.object({ server: z.string().min(1) })),
 
   'log.query': method<LoggedEvent[]>()(logFilterSchema),
   'log.transcript': method<string[]>()(z.object({ session: z.string().min(1) })),

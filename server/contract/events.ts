@@ -29,6 +29,8 @@ export type ServerEvent =
   | { type: 'state'; at: string; server: string; state: 'started' | 'stopped' | 'paused' }
   | { type: 'delivered'; at: string; queueId: string; recipients: string[]; destination: string }
   | { type: 'delivery'; at: string; queueId: string; recipients: string[]; destination: string; outcome: 'attempt' | 'deferred' | 'delayed' | 'failed' | 'returned' | 'badmail'; reply: string }
-  | { type: 'warning'; at: string; message: string };
+  | { type: 'warning'; at: string; message: string }
+  /** OAuth2 sign-in to a smart host: done, lost (refresh refused: the admin must sign in again), or removed. */
+  | { type: 'smarthost-sign-in'; at: string; server: string; outcome: 'signed-in' | 'sign-in-needed' | 'signed-out'; account: string; message: string };
 
 export type RelaydeskEvent = SessionEvent | ServerEvent;

@@ -158,6 +158,79 @@ export const messageSettingsSchema = z.object({
 }).strict();
 export type MessageSettings = z.infer<typeof messageSettingsSchema>;
 
+/** An https endpoint, or http on loopback (a test or an on-premises identity server on this machine). */
+const endpointSchema = z.string().trim().url('must be a URL').refine((value) => {
+  const url = new URL(value);
+  return url.protocol === 'https:' || (url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname));
+}, 'must be https (http only on this machine: 127.0.0.1, localhost, [::1])');
+
+/** Microsoft identity platform v2 and Google; "custom" names its own endpoints. */
+export const OAUTH_PROVIDERS = {
+  microsoft365: {
+    label: 'Microsoft 365 (Microsoft identity platform)',
+    authorizationEndpoint: 'https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize',
+    tokenEndpoint: 'https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token',
+    deviceEndpoint: 'https://login.microsoftonline.com/{tenant}/oauth2/v2.0/devicecode',
+    scope: 'https://outlook.office.com/SMTP.Send offline_access',
+    /** Client credentials (app-only, SMTP.SendAsApp): the resource's .default scope. */
+    appScope: 'https://outlook.office365.com/.default',
+    /** Entra ID registers "http://localhost" for public clients; any port is accepted for it. */
+    redirectHost: 'localhost',
+    smartHost: { host: 'smtp.office365.com', port: 587 },
+  },
+  google: {
+    label: 'Google (Gmail, Google Workspace)',
+    authorizationEndpoint: 'https://accounts.google.com/o/oauth2/v2/auth',
+    tokenEndpoint: 'https://oauth2.googleapis.com/token',
+    // Google's device flow does not allow the Gmail scope.
+    deviceEndpoint: null,
+    scope: 'https://mail.google.com/',
+    appScope: null,
+    redirectHost: '127.0.0.1',
+    smartHost: { host: 'smtp.gmail.com', port: 587 },
+  },
+} as const;
+export type OAuthProvider = keyof typeof OAUTH_PROVIDERS | 'custom';
+
+export const oauth2SettingsSchema = z.object({
+  provider: z.enum(['microsoft365', 'google', 'custom']),
+  /** Microsoft: the directory (tenant) ID or domain; "organizations" = any work or school account. */
+  tenant: z.string().trim().regex(/^[A-Za-z0-9.-]{1,253}$/, 'a tenant ID (GUID), a domain, or "organizations"').default('organizations'),
+  clientId: z.string().trim().min(1, 'give the application (client) ID'),
+  /** Google desktop clients and the client-credentials flow have one; stored like a password. */
+  clientSecret: z.string().min(1).nullable().default(null),
+  /** How the admin signs in: a browser on this machine (PKCE), a code entered on any device, or app-only. */
+  flow: z.enum(['browser', 'device', 'app']),
+  /** Only for "custom"; the presets fill these in. */
+  authorizationEndpoint: endpointSchema.nullable().default(null),
+  tokenEndpoint: endpointSchema.nullable().default(null),
+  deviceEndpoint: endpointSchema.nullable().default(null),
+  /** null = the provider's scope. */
+  scope: z.string().trim().min(1).nullable().default(null),
+}).strict().superRefine((value, ctx) => {
+  if (value.provider === 'custom') {
+    if (!value.tokenEndpoint) ctx.addIssue({ code: 'custom', message: 'a custom provider needs its token endpoint', path: ['tokenEndpoint'] });
+    if (value.flow === 'browser' && !value.authorizationEndpoint) ctx.addIssue({ code: 'custom', message: 'the browser sign-in needs the authorization endpoint', path: ['authorizationEndpoint'] });
+    if (value.flow === 'device' && !value.deviceEndpoint) ctx.addIssue({ code: 'custom', message: 'the device-code sign-in needs the device authorization endpoint', path: ['deviceEndpoint'] });
+    if (!value.scope) ctx.addIssue({ code: 'custom', message: 'a custom provider needs the scope to ask for', path: ['scope'] });
+  }
+  if (value.provider === 'google' && value.flow !== 'browser') {
+    ctx.addIssue({ code: 'custom', message: 'Google allows the Gmail scope only with the browser sign-in', path: ['flow'] });
+  }
+});
+export type OAuth2Settings = z.output<typeof oauth2SettingsSchema>;
+
+/** The endpoints and scope a sign-in uses: the preset's (with the tenant) or the custom ones. */
+export function oauthEndpoints(settings: OAuth2Settings): { authorization: string | null; token: string; device: string | null; scope: string; redirectHost: string } {
+  if (settings.provider === 'custom') {
+    return { authorization: settings.authorizationEndpoint, token: settings.tokenEndpoint ?? '', device: settings.deviceEndpoint, scope: settings.scope ?? '', redirectHost: '127.0.0.1' };
+  }
+  const preset = OAUTH_PROVIDERS[settings.provider];
+  const tenant = (url: string) => url.replace('{tenant}', encodeURIComponent(settings.tenant));
+  const scope = settings.scope ?? (settings.flow === 'app' && preset.appScope ? preset.appScope : preset.scope);
+  return { authorization: tenant(preset.authorizationEndpoint), token: tenant(preset.tokenEndpoint), device: preset.deviceEndpoint ? tenant(preset.deviceEndpoint) : null, scope, redirectHost: preset.redirectHost };
+}
+
 export const smartHostSchema = z.object({
   /** Host name, or an address in brackets ("[192.0.2.25]") as IIS wrote it. */
   host: z.string().trim().min(1, 'give the smart host').transform((h) => h.replace(/^\[(.*)\]$/, '$1')),
@@ -166,14 +239,21 @@ export const smartHostSchema = z.object({
   security: z.enum(['none', 'starttls', 'tls']),
   /** Verify the smart host's certificate (on by default; off only for a smart host you control). */
   verifyCertificate: z.boolean(),
-  authentication: z.enum(['none', 'basic']),
+  /** none, basic (user and password), or oauth2 (XOAUTH2 with a token; the user is the mailbox). */
+  authentication: z.enum(['none', 'basic', 'oauth2']),
   user: z.string().trim().min(1).nullable(),
   /** Stored in the store only; config export omits it unless --with-secrets. */
   password: z.string().min(1).nullable(),
   /** A certificate the admin trusted by its fingerprint (PEM): only it is accepted, whatever its issuer or name. */
   trustedCertificate: z.string().min(1).nullable().default(null),
+  oauth2: oauth2SettingsSchema.nullable().default(null),
 }).strict().superRefine((value, ctx) => {
   if (value.authentication === 'basic' && !value.user) ctx.addIssue({ code: 'custom', message: 'basic authentication needs a user name', path: ['user'] });
+  if (value.authentication === 'oauth2') {
+    if (!value.user) ctx.addIssue({ code: 'custom', message: 'OAuth2 needs the mailbox to send as (the account that signs in)', path: ['user'] });
+    if (!value.oauth2) ctx.addIssue({ code: 'custom', message: 'OAuth2 needs the provider and the application (client) ID', path: ['oauth2'] });
+    if (value.security === 'none') ctx.addIssue({ code: 'custom', message: 'a token is never sent unencrypted: choose STARTTLS or implicit TLS', path: ['security'] });
+  }
 });
 export type SmartHost = z.output<typeof smartHostSchema>;
 

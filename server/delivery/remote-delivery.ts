@@ -16,11 +16,15 @@ import type { Spool } from '../spool/spool';
 import { buildNdr, type FailedRecipient } from './ndr';
 import { CoalescingRunner } from './coalescing-runner';
 import { smartHostTlsOptions } from './smart-host-certificate';
+import { SignInNeeded, type SmartHostTokens } from '../oauth/smart-host-tokens';
 
 const BATCH = 50;
+const SIGN_IN_REFUSED = '454 4.7.0 The smart host refused the sign-in';
 const POLL_MS = 1000;
 
 export interface RemoteDeliveryDeps {
+  /** OAuth2 access tokens for smart hosts that sign in with XOAUTH2. */
+  tokens: Pick<SmartHostTokens, 'accessToken' | 'invalidate'>;
   store: Store;
   bus: EventBus;
   spool: Spool;
@@ -38,6 +42,8 @@ type Outcome =
   | { kind: 'deferred'; reply: string };
 
 interface Attempt { outcomes: Map<string, Outcome>; destination: string }
+
+type SendAuth = { user: string; pass: string; type?: undefined } | { type: 'OAuth2'; user: string; accessToken: string };
 
 export class RemoteDelivery {
   private timer: NodeJS.Timeout | null = null;
@@ -141,11 +147,26 @@ export class RemoteDelivery {
     }
     const smartHost = delivery.smartHost;
     if (!smartHost) return allOf(to, { kind: 'deferred', reply: '451 4.4.0 No route' }, 'none');
-    return this.send(message, config, {
+    const destination = `smart host ${smartHost.host}:${smartHost.port}`;
+    let auth: SendAuth | undefined;
+    if (smartHost.authentication === 'basic' && smartHost.user) auth = { user: smartHost.user, pass: smartHost.password ?? '' };
+    if (smartHost.authentication === 'oauth2' && smartHost.user) {
+      try {
+        auth = { type: 'OAuth2', user: smartHost.user, accessToken: await this.deps.tokens.accessToken(config) };
+      } catch (err) {
+        // No token: the mail waits (deferred at the normal intervals), it is never bounced for it.
+        const reply = err instanceof SignInNeeded ? `454 4.7.0 Sign-in to the smart host needed (${(err as Error).message})` : `451 4.7.0 No OAuth2 token yet (${(err as Error).message})`;
+        return allOf(to, { kind: 'deferred', reply }, destination);
+      }
+    }
+    const attempt = await this.send(message, config, {
       host: smartHost.host, port: smartHost.port, secure: smartHost.security === 'tls', requireTLS: smartHost.security === 'starttls',
-      ignoreTLS: smartHost.security === 'none', tls: smartHostTlsOptions(smartHost),
-      auth: smartHost.authentication === 'basic' && smartHost.user ? { user: smartHost.user, pass: smartHost.password ?? '' } : undefined,
-    }, to, `smart host ${smartHost.host}:${smartHost.port}`);
+      ignoreTLS: smartHost.security === 'none', tls: smartHostTlsOptions(smartHost), auth,
+    }, to, destination);
+    if (auth?.type === 'OAuth2' && [...attempt.outcomes.values()].some((o) => o.kind === 'deferred' && o.reply.startsWith(SIGN_IN_REFUSED))) {
+      this.deps.tokens.invalidate(config.name);
+    }
+    return attempt;
   }
 
   private async sendDirect(message: QueueEntry, config: VirtualServerConfig, domain: string, to: string[]): Promise<Attempt> {
@@ -168,7 +189,7 @@ export class RemoteDelivery {
 
   private async send(message: QueueEntry, config: VirtualServerConfig, target: {
     host: string; port: number; secure: boolean; requireTLS: boolean; ignoreTLS: boolean; tls: tls.ConnectionOptions;
-    auth?: { user: string; pass: string } | undefined;
+    auth?: SendAuth | undefined;
   }, to: string[], destination: string): Promise<Attempt> {
     const timeout = config.delivery.outboundTimeoutSeconds * 1000;
     const transport = nodemailer.createTransport({
@@ -189,7 +210,11 @@ export class RemoteDelivery {
       for (const address of to) if (!outcomes.has(address)) outcomes.set(address, { kind: 'deferred', reply: '451 4.4.0 No answer for this recipient' });
       return { outcomes, destination };
     } catch (err) {
-      const e = err as { responseCode?: number; response?: string; message: string };
+      const e = err as { code?: string; responseCode?: number; response?: string; message: string };
+      if (e.code === 'EAUTH') {
+        // A refused sign-in is the smart host's or our configuration's problem, not the recipients': wait, never bounce.
+        return allOf(to, { kind: 'deferred', reply: `${SIGN_IN_REFUSED}: ${(e.response ?? e.message).trim()}` }, destination);
+      }
       return allOf(to, classify(e.responseCode, e.response ?? e.message), destination);
     } finally {
       transport.close();

@@ -577,6 +577,48 @@ export class Store {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM session_events').get() as { n: number }).n;
   }
 
+  // ── OAuth2 sign-ins to smart hosts ─────────────────────────────────────────────────────
+
+  getSignIn(serverName: string): StoredSignIn | null {
+    const row = this.stmt('SELECT * FROM oauth_sign_ins WHERE server_name = ?').get(serverName) as SignInRow | undefined;
+    return row ? {
+      serverName: row.server_name, account: row.account, refreshTokenSealed: row.refresh_token_sealed, signedInAt: row.signed_in_at,
+      lastRefreshAt: row.last_refresh_at, accessExpiresAt: row.access_expires_at, needsSignIn: row.needs_sign_in === 1, lastError: row.last_error,
+    } : null;
+  }
+
+  /** A new sign-in replaces the old one and clears "sign-in needed". */
+  saveSignIn(serverName: string, signIn: { account: string; refreshTokenSealed: string | null; accessExpiresAt: string | null; at: string }): void {
+    this.stmt(`INSERT INTO oauth_sign_ins (server_name, account, refresh_token_sealed, signed_in_at, last_refresh_at, access_expires_at, needs_sign_in, last_error)
+      VALUES (@serverName, @account, @refreshTokenSealed, @at, @at, @accessExpiresAt, 0, NULL)
+      ON CONFLICT(server_name) DO UPDATE SET account = excluded.account, refresh_token_sealed = excluded.refresh_token_sealed,
+        signed_in_at = excluded.signed_in_at, last_refresh_at = excluded.last_refresh_at, access_expires_at = excluded.access_expires_at,
+        needs_sign_in = 0, last_error = NULL`).run({ serverName, ...signIn });
+  }
+
+  /** After a refresh: the rotated refresh token (if the provider rotated it) and the new expiry. */
+  recordRefresh(serverName: string, refresh: { refreshTokenSealed: string | null; accessExpiresAt: string; at: string; signedInAt: string }): void {
+    // Only for the sign-in the refresh started from: a new sign-in meanwhile (the CLI) wins.
+    this.stmt(`UPDATE oauth_sign_ins SET refresh_token_sealed = COALESCE(@refreshTokenSealed, refresh_token_sealed),
+      access_expires_at = @accessExpiresAt, last_refresh_at = @at, last_error = NULL
+      WHERE server_name = @serverName AND signed_in_at = @signedInAt`).run({ serverName, ...refresh });
+  }
+
+  /** A refresh failed; needsSignIn when the grant itself is gone (invalid_grant), not for an outage. */
+  recordSignInError(serverName: string, error: string, needsSignIn: boolean): void {
+    this.stmt('UPDATE oauth_sign_ins SET last_error = ?, needs_sign_in = MAX(needs_sign_in, ?) WHERE server_name = ?').run(error, needsSignIn ? 1 : 0, serverName);
+  }
+
+  removeSignIn(serverName: string): boolean {
+    return this.stmt('DELETE FROM oauth_sign_ins WHERE server_name = ?').run(serverName).changes > 0;
+  }
+
+  /** After a new sign-in: the server's waiting remote recipients are due at once. */
+  retryRemoteNow(serverName: string): number {
+    return this.stmt(`UPDATE recipients SET next_attempt_at = NULL WHERE state = 'queued' AND route = 'remote'
+      AND message_id IN (SELECT id FROM messages WHERE server_name = ? AND state = 'queued')`).run(serverName).changes;
+  }
+
   // ── whole configuration ────────────────────────────────────────────────────────────────
 
   exportConfig(options: { withSecrets: boolean }): ConfigDocument {
@@ -584,8 +626,12 @@ export class Store {
       format: CONFIG_FORMAT,
       version: CONFIG_VERSION,
       // The smart host password is a secret like the others: only with --with-secrets.
-      servers: this.listServers().map((server) => (options.withSecrets || !server.delivery.smartHost ? server
-        : { ...server, delivery: { ...server.delivery, smartHost: { ...server.delivery.smartHost, password: null } } })),
+      servers: this.listServers().map((server) => {
+        const host = server.delivery.smartHost;
+        if (options.withSecrets || !host) return server;
+        const oauth2 = host.oauth2 ? { ...host.oauth2, clientSecret: null } : null;
+        return { ...server, delivery: { ...server.delivery, smartHost: { ...host, password: null, oauth2 } } };
+      }),
       acceptedDomains: this.listAcceptedDomains(),
       users: this.listUsers().map((u) => ({
         name: u.name, enabled: u.enabled, senders: u.senders, cramMd5: u.cramSecret !== null,
@@ -626,10 +672,12 @@ export class Store {
       return { name: cert.name, certPem: cert.certPem, chainPem: cert.chainPem, keyPem, ...facts };
     });
     // A smart host password left out of the document (an export without secrets) is kept.
-    const storedPasswords = new Map(this.listServers().map((s) => [s.name.toLowerCase(), s.delivery.smartHost?.password ?? null]));
+    const stored = new Map(this.listServers().map((s) => [s.name.toLowerCase(), s.delivery.smartHost]));
     for (const server of doc.servers) {
       const smartHost = server.delivery.smartHost;
-      if (smartHost && smartHost.password === null) smartHost.password = storedPasswords.get(server.name.toLowerCase()) ?? null;
+      const before = stored.get(server.name.toLowerCase());
+      if (smartHost && smartHost.password === null) smartHost.password = before?.password ?? null;
+      if (smartHost?.oauth2 && smartHost.oauth2.clientSecret === null) smartHost.oauth2.clientSecret = before?.oauth2?.clientSecret ?? null;
     }
     this.db.transaction(() => {
       this.db.exec('DELETE FROM address_rules; DELETE FROM virtual_servers; DELETE FROM accepted_domains; DELETE FROM users; DELETE FROM certificates;');
@@ -652,6 +700,14 @@ function requestFromRow(row: CertificateRequestRow): CertificateRequest {
 }
 
 interface CertificateRow { id: number; name: string; cert_pem: string; chain_pem: string; key_pem: string; fingerprint_sha256: string; subject: string; not_before: string; not_after: string }
+export interface StoredSignIn {
+  serverName: string; account: string; refreshTokenSealed: string | null; signedInAt: string;
+  lastRefreshAt: string | null; accessExpiresAt: string | null; needsSignIn: boolean; lastError: string | null;
+}
+interface SignInRow {
+  server_name: string; account: string; refresh_token_sealed: string | null; signed_in_at: string;
+  last_refresh_at: string | null; access_expires_at: string | null; needs_sign_in: number; last_error: string | null;
+}
 interface MessageRow { id: string; server_name: string; received_at: string; mail_from: string; size: number; client_address: string; auth_user: string | null; spool_path: string; body_offset: number; state: QueueEntry['state'] }
 interface RecipientRow { address: string; domain: string; route: 'local' | 'remote'; state: 'queued' | 'delivered' | 'failed'; attempts: number; last_reply: string | null; next_attempt_at: string | null; delay_notified: number }
 

@@ -101,12 +101,14 @@ describe('web console', () => {
       'log.getSettings': {}, 'log.setSettings': { retentionDays: 30, maxEvents: 1_000_000 },
       'sessions.list': {}, 'sessions.terminate': { server: DEFAULT_SERVER_NAME, id: 'none' }, 'counters.get': {},
       'policy.simulate': { server: DEFAULT_SERVER_NAME, address: '127.0.0.1', tls: true, mailFrom: 'a@example.com', rcptTo: ['b@example.com'] },
+      'smarthost.status': { server: DEFAULT_SERVER_NAME }, 'smarthost.signIn': { server: DEFAULT_SERVER_NAME }, 'smarthost.signOut': { server: DEFAULT_SERVER_NAME },
       'smarthost.fetchCertificate': { server: DEFAULT_SERVER_NAME }, 'smarthost.trust': { server: DEFAULT_SERVER_NAME, fingerprint: null },
       'probe.run': { server: DEFAULT_SERVER_NAME }, 'dns.checkFqdn': { name: DEFAULT_SERVER_NAME }, 'dns.lookup': { hostname: 'localhost' },
     };
     const expectedErrors: Partial<Record<AdminMethodName, string>> = {
       'certificates.importPem': 'invalid', 'certificates.complete': 'invalid', 'certificates.importPfx': 'invalid', 'dns.lookup': 'not-found', 'queue.action': 'not-found',
       'smarthost.fetchCertificate': 'conflict', 'smarthost.trust': 'conflict',
+      'smarthost.status': 'conflict', 'smarthost.signIn': 'conflict', 'smarthost.signOut': 'conflict',
     };
     const order = Object.keys(inputs) as AdminMethodName[];
     expect([...order].sort()).toEqual([...ADMIN_METHOD_NAMES].sort());

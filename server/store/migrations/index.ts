@@ -6,6 +6,7 @@ import * as m002 from './002-session-log';
 import * as m003 from './003-spool-envelope';
 import * as m004 from './004-certificate-requests';
 import * as m005 from './005-delay-notification';
+import * as m006 from './006-oauth-tokens';
 
 export interface Migration {
   version: number;
@@ -13,4 +14,4 @@ export interface Migration {
   up(db: Database): void;
 }
 
-export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005];
+export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005, m006];
