@@ -9,8 +9,8 @@ import { type ReactNode, useEffect, useState } from 'react';
 import type { SmartHostCertificate, SmartHostSignInStatus } from '../../server/contract/admin-api';
 import { type AccessSettings, type AddressRule, type OAuth2Settings, OAUTH_PROVIDERS, type VirtualServerConfig } from '../../server/contract/settings';
 import { api, errorField, errorMessage } from '../api/client';
-import { useApiData } from '../api/hooks';
-import { serversChanged } from '../api/servers';
+import { useApiData, useEvents } from '../api/hooks';
+import { serversChanged, useServers } from '../api/servers';
 import { ConfirmDialog } from '../components/ui';
 import { AddressListDialog, REVERSE_DNS_WARNING } from './AddressListDialog';
 
@@ -607,18 +607,28 @@ function OAuth2Section({ server, user, settings, fieldError, onUser, onChange, o
 
 function SignInPanel({ server }: { server: string }) {
   const styles = useStyles();
+  // The applied smart host: after Apply (or a sign-in event) the status is fetched again at once.
+  const { servers } = useServers();
+  const applied = JSON.stringify(servers?.find((s) => s.config.name === server)?.config.delivery.smartHost ?? null);
+  const [events, setEvents] = useState(0);
+  useEvents((event) => { if (event.type === 'smarthost-sign-in' && event.server === server) setEvents((n) => n + 1); });
   const [status, setStatus] = useState<SmartHostSignInStatus | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [notApplied, setNotApplied] = useState(false);
   const [busy, setBusy] = useState(false);
   const pending = status?.pending ?? null;
   useEffect(() => {
     let alive = true;
-    const load = () => api['smarthost.status']({ server }).then((s) => { if (alive) { setStatus(s); setError(null); } }, (err: unknown) => { if (alive) { setStatus(null); setError(errorMessage(err)); } });
+    // Before Apply the stored smart host has no OAuth2 yet: that is a hint, not an error.
+    const load = () => api['smarthost.status']({ server }).then(
+      (s) => { if (alive) { setStatus(s); setNotApplied(false); } },
+      (err: unknown) => { if (alive) { setStatus(null); setNotApplied(errorField(err) === 'server'); if (errorField(err) !== 'server') setError(errorMessage(err)); } },
+    );
     void load();
     // While a sign-in is under way, follow it; otherwise an occasional look is enough.
     const timer = setInterval(() => void load(), pending ? 2000 : 15000);
     return () => { alive = false; clearInterval(timer); };
-  }, [server, pending]);
+  }, [server, pending, applied, events]);
   const act = async (work: () => Promise<SmartHostSignInStatus>) => {
     setBusy(true);
     try {
@@ -636,6 +646,7 @@ function SignInPanel({ server }: { server: string }) {
   return (
     <div className={styles.form} aria-live="polite">
       <Text size={200} className={styles.muted}>Sign-in uses the applied settings: press Apply after changing them. Tokens are never shown; the refresh token is sealed ({status?.secretStore ?? 'key file'}).</Text>
+      {notApplied && <MessageBar intent="info"><MessageBarBody>Press Apply to save these settings, then Sign in.</MessageBarBody></MessageBar>}
       {status && (
         <MessageBar intent={status.needsSignIn ? 'error' : status.signedIn ? 'success' : 'warning'}>
           <MessageBarBody>
@@ -658,7 +669,7 @@ function SignInPanel({ server }: { server: string }) {
       )}
       {error && <MessageBar intent="error"><MessageBarBody>{error}</MessageBarBody></MessageBar>}
       <div className={styles.row}>
-        <Button appearance="primary" disabled={busy} onClick={() => void act(() => api['smarthost.signIn']({ server }))}>{status?.signedIn ? 'Sign in again' : 'Sign in'}</Button>
+        <Button appearance="primary" disabled={busy || notApplied} onClick={() => void act(() => api['smarthost.signIn']({ server }))}>{status?.signedIn ? 'Sign in again' : 'Sign in'}</Button>
         {status?.signedIn || status?.needsSignIn ? <Button disabled={busy} onClick={() => void act(() => api['smarthost.signOut']({ server }))}>Sign out</Button> : null}
         {busy && <Spinner size="tiny" />}
       </div>

@@ -9,6 +9,7 @@ import AxeBuilder from '@axe-core/playwright';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { plainAuth, RawSmtp } from '../../server/probe/smtp-line-client';
+import { PUBLIC_CLIENT, startOAuthServer } from '../helpers/oauth-server';
 import { cli, preparedDataDir, serve, type Served } from '../helpers/serve-process';
 import { eventually } from '../helpers/test-app';
 
@@ -249,6 +250,42 @@ describe.runIf(haveChromium)('admin console in Chromium', () => {
     expect(created.greeting.code).toBe(220);
     created.client.close();
   });
+
+  it('sets up OAuth2 on the Delivery tab and signs in with the device code shown in place', async () => {
+    const oauth = await startOAuthServer();
+    try {
+      await openProperties();
+      await page.getByRole('tab', { name: 'Delivery' }).click();
+      const smartHostBox = page.getByLabel('Send it through a smart host (otherwise directly, by MX)');
+      if (!(await smartHostBox.isChecked())) await smartHostBox.check();
+      await page.getByRole('combobox', { name: 'Outbound authentication' }).click();
+      await page.getByRole('option', { name: /OAuth2/ }).click();
+      await page.getByRole('combobox', { name: 'Provider' }).click();
+      await page.getByRole('option', { name: 'Custom' }).click();
+      await page.getByLabel('Mailbox (signs in and sends)').fill('scanner@example.com');
+      await page.getByLabel('Application (client) ID').fill(PUBLIC_CLIENT);
+      await page.getByLabel('Token endpoint').fill(oauth.tokenEndpoint);
+      await page.getByLabel('Device authorization endpoint').fill(oauth.deviceEndpoint);
+      await page.getByLabel('Scope').fill('smtp.send offline_access');
+      await page.getByRole('button', { name: 'Apply' }).click();
+      await page.getByText('Applied.').waitFor();
+      await page.getByText('Not signed in').waitFor();
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+      const title = page.getByText(/^On any device, open /);
+      await title.waitFor();
+      const verificationUri = /open (\S+) and enter/.exec(await title.innerText())?.[1] ?? '';
+      const userCode = (await page.locator('text=/^[A-Z]{4}-[A-Z]{4}$/').innerText()).trim();
+      await checkPage('properties-oauth2-device-code');
+      await oauth.approveDeviceCode(verificationUri, userCode, 'scanner@example.com');
+      await page.getByText('Signed in as scanner@example.com').waitFor({ timeout: 20_000 });
+      await page.screenshot({ path: path.join(SCREENSHOTS, 'properties-oauth2-signed-in.png') });
+      const status = await cli(['smarthost', 'status', 'Default SMTP virtual server', '--data', dir]);
+      expect(status.stdout).toContain('State:         signed in');
+      await page.getByRole('dialog', { name: /Properties/ }).getByRole('button', { name: 'Cancel' }).click();
+    } finally {
+      await oauth.close();
+    }
+  }, 60_000);
 
   it('every main page passes axe (no serious or critical violations)', async () => {
     for (const [route, name] of [['servers', 'virtual-servers'], ['users', 'users'], ['queues', 'queues'], ['sessions', 'sessions'], [`server/${encodeURIComponent('Default SMTP virtual server')}`, 'server']] as const) {

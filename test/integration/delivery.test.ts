@@ -167,7 +167,7 @@ describe('relaydesk smarthost', () => {
     const set = await cli(['smarthost', 'set', DEFAULT_SERVER_NAME, '--preset', 'microsoft365', '--user', 'scanner@contoso.example', '--password-stdin', ...data], 'app-password-1\n');
     expect(set.stdout).toBe(`relaydesk: ${DEFAULT_SERVER_NAME} sends mail for other domains through smtp.office365.com as scanner@contoso.example\n`);
     const exported = JSON.parse((await cli(['config', 'export', ...data])).stdout) as { servers: Array<{ delivery: { smartHost: Record<string, unknown> } }> };
-    expect(exported.servers[0]?.delivery.smartHost).toEqual({ host: 'smtp.office365.com', port: 587, security: 'starttls', verifyCertificate: true, authentication: 'basic', user: 'scanner@contoso.example', password: null, trustedCertificate: null });
+    expect(exported.servers[0]?.delivery.smartHost).toEqual({ host: 'smtp.office365.com', port: 587, security: 'starttls', verifyCertificate: true, authentication: 'basic', user: 'scanner@contoso.example', password: null, trustedCertificate: null, oauth2: null });
     expect((await cli(['config', 'export', '--with-secrets', ...data])).stdout).toContain('"password": "app-password-1"');
     expect((await cli(['smarthost', 'set', DEFAULT_SERVER_NAME, '--preset', 'nope', ...data])).code).toBe(2);
     expect((await cli(['smarthost', 'clear', DEFAULT_SERVER_NAME, ...data])).code).toBe(0);
