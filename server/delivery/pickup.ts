@@ -20,7 +20,7 @@ export interface PickupDeps {
   spool: Spool;
   bus: EventBus;
   now(): Date;
-  servers(): VirtualServerConfig[];
+  servers(): readonly VirtualServerConfig[];
   pickupFolderOf(server: VirtualServerConfig): string | null;
   badmailFolderOf(server: VirtualServerConfig): string;
   routeOf(domain: string): 'local' | 'remote';

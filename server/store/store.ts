@@ -120,6 +120,9 @@ const patchSchema = virtualServerSchema.partial().extend({
 export type VirtualServerPatch = z.input<typeof patchSchema>;
 
 export class Store {
+  private serversCache: { dataVersion: number; writes: number; servers: readonly VirtualServerConfig[] } | null = null;
+  /** Bumped by every write of servers or certificates made through this store. */
+  private serverWrites = 0;
   private readonly statements = new Map<string, Database.Statement>();
 
   constructor(private readonly db: Database.Database, private readonly now: () => Date) {}
@@ -196,10 +199,21 @@ export class Store {
 
   // ── virtual servers ────────────────────────────────────────────────────────────────────
 
-  listServers(): VirtualServerConfig[] {
+  /**
+   * Every virtual server, parsed. Delivery, the pickup folder and the engine ask often (on every
+   * accepted message), and parsing 10,000 address rules costs tens of milliseconds, so the parsed
+   * list is kept until this store writes a server or certificate, or another process commits
+   * (data_version). The objects are frozen: callers copy before changing.
+   */
+  listServers(): readonly VirtualServerConfig[] {
+    const dataVersion = this.dataVersion();
+    const cached = this.serversCache;
+    if (cached && cached.dataVersion === dataVersion && cached.writes === this.serverWrites) return cached.servers;
     const rows = this.db.prepare(`SELECT s.*, c.name AS certificate_name FROM virtual_servers s
       LEFT JOIN certificates c ON c.id = s.certificate_id ORDER BY s.id`).all() as ServerRow[];
-    return rows.map((row) => this.serverFromRow(row));
+    const servers = deepFreeze(rows.map((row) => this.serverFromRow(row)));
+    this.serversCache = { dataVersion, writes: this.serverWrites, servers };
+    return servers;
   }
 
   getServer(name: string): VirtualServerConfig {
@@ -260,11 +274,13 @@ export class Store {
   }
 
   setServerState(name: string, state: ServerState): void {
+    this.serverWrites++;
     const result = this.db.prepare('UPDATE virtual_servers SET state = ?, updated_at = ? WHERE name = ?').run(parseOrThrow(serverStateSchema, state, 'state'), this.stamp(), name);
     if (result.changes === 0) throw new AdminError('not-found', `no virtual server named "${name}"`, 'name');
   }
 
   deleteServer(name: string): void {
+    this.serverWrites++;
     const result = this.db.prepare('DELETE FROM virtual_servers WHERE name = ?').run(name);
     if (result.changes === 0) throw new AdminError('not-found', `no virtual server named "${name}"`, 'name');
   }
@@ -289,6 +305,7 @@ export class Store {
   }
 
   private writeServer(server: VirtualServerConfig, previousName: string | null): void {
+    this.serverWrites++;
     const stamp = this.stamp();
     const values = {
       name: server.name, bind_address: server.bindAddress, port: server.port, tls_port: server.tlsPort, fqdn: server.fqdn,
@@ -386,6 +403,7 @@ export class Store {
   }
 
   addCertificate(certificate: NewCertificate): StoredCertificate {
+    this.serverWrites++;
     if (this.findCertificate(certificate.name)) throw new AdminError('conflict', `a certificate named "${certificate.name}" already exists`, 'name');
     this.db.prepare(`INSERT INTO certificates (name, cert_pem, chain_pem, key_pem, fingerprint_sha256, subject, not_before, not_after, created_at)
       VALUES (@name, @certPem, @chainPem, @keyPem, @fingerprintSha256, @subject, @notBefore, @notAfter, @stamp)`).run({ ...certificate, stamp: this.stamp() });
@@ -393,6 +411,7 @@ export class Store {
   }
 
   removeCertificate(name: string): void {
+    this.serverWrites++;
     const inUse = this.listServers().filter((s) => s.certificate === name || s.access.sniCertificates.includes(name)).map((s) => s.name);
     if (inUse.length) throw new AdminError('conflict', `certificate "${name}" is assigned to ${inUse.map((n) => `"${n}"`).join(', ')}; assign another first`, 'name');
     const result = this.db.prepare('DELETE FROM certificates WHERE name = ?').run(name);
@@ -650,6 +669,7 @@ export class Store {
    * The queue is not part of the configuration and is left alone.
    */
   importConfig(input: unknown, inspectCertificate: (certPem: string) => Omit<NewCertificate, 'name' | 'certPem' | 'chainPem' | 'keyPem'>): void {
+    this.serverWrites++;
     const doc = parseOrThrow(configDocumentSchema, input);
     const users = doc.users.map((user, i) => {
       const existing = this.findUser(user.name);
@@ -720,3 +740,11 @@ function certificateFromRow(row: CertificateRow): StoredCertificate {
 }
 
 export type { AccessSettings };
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
