@@ -75,6 +75,8 @@ export class RemoteDelivery {
       // Server settings are read once per batch, not once per message.
       const servers = new Map(this.deps.store.listServers().map((s) => [s.name, s]));
       const held = [...servers.values()].filter((s) => s.delivery.holdRemote).map((s) => s.name);
+      // Everything held: no query at all (it would scan the whole held queue on every accepted message).
+      if (held.length === servers.size) return;
       const due = this.deps.store.dueRemoteMessages(this.deps.now().toISOString(), BATCH, held);
       const limit = Math.max(1, ...due.map((m) => servers.get(m.serverName)?.delivery.outboundConnections ?? 20));
       let next = 0;
