@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 // Entry point of the `relaydesk` command: runs the compiled CLI (npm install builds it).
 'use strict';
+// Every accepted message costs several disk operations on libuv's threadpool (write, fsync,
+// rename, folder fsync); with the default 4 threads concurrent clients queue behind each other's
+// fsyncs. Set before the pool starts (its first use); an explicit setting wins.
+if (!process.env.UV_THREADPOOL_SIZE) process.env.UV_THREADPOOL_SIZE = '16';
 const path = require('node:path');
 const fs = require('node:fs');
 const cli = path.join(__dirname, '..', 'dist', 'server', 'cli.js');
