@@ -3,7 +3,8 @@
 import os from 'node:os';
 import type { AdminApiHandlers, CertificateSummary, ServerSummary, UserSummary } from './contract/admin-api';
 import { AdminError } from './contract/errors';
-import { addressRuleSchema, parseAddressRuleText } from './contract/settings';
+import { addressRuleSchema, parseAddressRuleText, type VirtualServerConfig } from './contract/settings';
+import type { VirtualServerPatch } from './store/store';
 import { parseOrThrow } from './contract/errors';
 import type { App } from './app';
 import { checkFqdn } from './dns/fqdn-check';
@@ -18,6 +19,23 @@ function userSummary(user: StoredUser): UserSummary {
   return { name: user.name, enabled: user.enabled, senders: user.senders, cramMd5: user.cramSecret !== null, createdAt: user.createdAt };
 }
 
+/** The console never receives stored secrets: the smart host password and OAuth2 client secret read as null ("stored, or not set"). */
+function withoutSecrets(config: VirtualServerConfig): VirtualServerConfig {
+  const host = config.delivery.smartHost;
+  if (!host) return config;
+  return { ...config, delivery: { ...config.delivery, smartHost: { ...host, password: null, oauth2: host.oauth2 ? { ...host.oauth2, clientSecret: null } : null } } };
+}
+
+/** A null secret sent back by the console means "keep the stored one" (for the same smart host and account). */
+function keepStoredSecrets(patch: VirtualServerPatch, current: VirtualServerConfig): VirtualServerPatch {
+  const next = patch.delivery?.smartHost;
+  const stored = current.delivery.smartHost;
+  if (!next || !stored || next.host !== stored.host || next.user !== stored.user) return patch;
+  const oauth2 = next.oauth2 && stored.oauth2 && next.oauth2.clientId === stored.oauth2.clientId && (next.oauth2.clientSecret ?? null) === null
+    ? { ...next.oauth2, clientSecret: stored.oauth2.clientSecret } : next.oauth2;
+  return { ...patch, delivery: { ...patch.delivery, smartHost: { ...next, password: next.password ?? stored.password, oauth2 } } };
+}
+
 export function createAdminHandlers(app: App): AdminApiHandlers {
   const { store, engine } = app;
 
@@ -25,12 +43,12 @@ export function createAdminHandlers(app: App): AdminApiHandlers {
     const status = new Map(engine.status().map((s) => [s.name, s]));
     return store.listServers().map((config) => {
       const s = status.get(config.name);
-      return { config, running: s?.running ?? false, paused: s?.paused ?? false, listening: s?.listening ?? [], bindFailures: s?.lastBindFailure ?? [], sessions: s?.sessions ?? 0 };
+      return { config: withoutSecrets(config), running: s?.running ?? false, paused: s?.paused ?? false, listening: s?.listening ?? [], bindFailures: s?.lastBindFailure ?? [], sessions: s?.sessions ?? 0 };
     });
   };
 
   // The certificate service already gathers the description, days left and the servers using it.
-  const certificateSummary = (name: string): CertificateSummary => app.certificates.show(name);
+  const certificateSummary = (name: string): Promise<CertificateSummary> => app.certificates.show(name);
 
   const listenerOf = (name: string) => {
     const summary = serverSummaries().find((s) => s.config.name.toLowerCase() === name.toLowerCase());
@@ -43,16 +61,16 @@ export function createAdminHandlers(app: App): AdminApiHandlers {
 
   return {
     'servers.list': async () => serverSummaries(),
-    'servers.get': async ({ name }) => store.getServer(name),
+    'servers.get': async ({ name }) => withoutSecrets(store.getServer(name)),
     'servers.create': async ({ server }) => {
       const created = store.createServer(server);
       await engine.reconcile();
-      return created;
+      return withoutSecrets(created);
     },
     'servers.update': async ({ name, patch }) => {
-      const updated = store.updateServer(name, patch);
+      const updated = store.updateServer(name, keepStoredSecrets(patch, store.getServer(name)));
       await engine.reconcile();
-      return updated;
+      return withoutSecrets(updated);
     },
     'servers.delete': async ({ name }) => {
       store.deleteServer(name);
@@ -109,14 +127,14 @@ export function createAdminHandlers(app: App): AdminApiHandlers {
       return certificateSummary(name);
     },
     'certificates.importPem': async ({ name, keyPem, certPem, allowExpired, assignTo }) => {
-      app.certificates.importPem(name, keyPem, certPem, { allowExpired, assignTo });
+      await app.certificates.importPem(name, keyPem, certPem, { allowExpired, assignTo });
       await engine.reconcile();
       return certificateSummary(name);
     },
     'certificates.request': async ({ name, commonName, altNames, key }) => ({ csrPem: await app.certificates.request(name, { commonName, altNames, key }) }),
     'certificates.requests': async () => store.listCertificateRequests().map(({ keyPem: _key, ...request }) => request),
     'certificates.complete': async ({ name, answer, assignTo }) => {
-      app.certificates.complete(name, answer, { assignTo });
+      await app.certificates.complete(name, answer, { assignTo });
       await engine.reconcile();
       return certificateSummary(name);
     },
@@ -125,7 +143,7 @@ export function createAdminHandlers(app: App): AdminApiHandlers {
       return null;
     },
     'certificates.importPfx': async ({ name, pfxBase64, password, allowExpired, assignTo }) => {
-      app.certificates.importPfx(name, Buffer.from(pfxBase64, 'base64'), password, { allowExpired, assignTo });
+      await app.certificates.importPfx(name, Buffer.from(pfxBase64, 'base64'), password, { allowExpired, assignTo });
       await engine.reconcile();
       return certificateSummary(name);
     },

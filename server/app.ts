@@ -23,7 +23,7 @@ import { EventLog } from './log/event-log';
 import { Spool } from './spool/spool';
 import { openStore, type Store } from './store/store';
 import { inspectCertificate } from './tls/certificates';
-import { createSelfSignedCertificate } from './tls/certificate-tools';
+import { loadCertificateTools } from './tls/load-certificate-tools';
 import { CertificateService } from './tls/certificate-service';
 import { fileKeySecretBox, type SecretBox } from './oauth/secret-box';
 import { SmartHostTokens } from './oauth/smart-host-tokens';
@@ -140,7 +140,7 @@ export class App {
   async ensureDefaults(): Promise<boolean> {
     if (this.store.getMeta(INITIALIZED_KEY)) return false;
     const fqdn = defaultFqdn();
-    const material = await createSelfSignedCertificate({ commonName: fqdn, altNames: ['localhost', '127.0.0.1', '::1'], now: this.now() });
+    const material = await (await loadCertificateTools()).createSelfSignedCertificate({ commonName: fqdn, altNames: ['localhost', '127.0.0.1', '::1'], now: this.now() });
     const certificateName = `${fqdn} (self-signed)`;
     const server: VirtualServerConfig = {
       name: DEFAULT_SERVER_NAME,

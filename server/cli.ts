@@ -21,7 +21,7 @@ import { SmartHostTokens } from './oauth/smart-host-tokens';
 import { defaultDataDir, packageRoot } from './paths';
 import { openStore, type Store } from './store/store';
 import { inspectCertificate } from './tls/certificates';
-import { createSelfSignedCertificate } from './tls/certificate-tools';
+import { loadCertificateTools } from './tls/load-certificate-tools';
 import { CertificateService, parseKeySpec } from './tls/certificate-service';
 
 const USAGE = `Usage: relaydesk <command> [options]
@@ -445,7 +445,7 @@ async function certCommand(store: Store, sub: string, rest: string[], values: Va
     if (typeof values.cn !== 'string') throw new UsageError(`cert ${sub} needs --cn, the server's FQDN`);
     return { commonName: values.cn, altNames: Array.isArray(values.san) ? values.san : [], key: parseKeySpec(typeof values.type === 'string' ? values.type : undefined) };
   };
-  const describe = (c: ReturnType<CertificateService['show']>) => [
+  const describe = (c: Awaited<ReturnType<CertificateService['show']>>) => [
     `${c.name}: ${c.subject}`,
     `  names: ${c.altNames.join(', ') || '-'}`,
     `  issuer: ${c.selfSigned ? 'self-signed' : c.issuer}`,
@@ -485,17 +485,17 @@ async function certCommand(store: Store, sub: string, rest: string[], values: Va
       return 0;
     case 'complete': {
       if (typeof values.cert !== 'string') throw new UsageError('cert complete needs --cert FILE (the CA\'s answer: PEM certificate, PEM chain or PKCS#7)');
-      io.out(describe(certificates.complete(name(), fs.readFileSync(values.cert), { assignTo: assign, allowExpired })));
+      io.out(describe(await certificates.complete(name(), fs.readFileSync(values.cert), { assignTo: assign, allowExpired })));
       return 0;
     }
     case 'import': {
       let details;
       if (typeof values.pfx === 'string') {
         if (values.stdinPassword === null || values.stdinPassword === undefined) throw new UsageError('cert import --pfx reads the PFX password from standard input: add --password-stdin');
-        details = certificates.importPfx(name(), fs.readFileSync(values.pfx), String(values.stdinPassword), { assignTo: assign, allowExpired });
+        details = await certificates.importPfx(name(), fs.readFileSync(values.pfx), String(values.stdinPassword), { assignTo: assign, allowExpired });
       } else {
         if (typeof values.key !== 'string' || typeof values.cert !== 'string') throw new UsageError('cert import needs --key FILE and --cert FILE (PEM), or --pfx FILE --password-stdin');
-        details = certificates.importPem(name(), fs.readFileSync(values.key, 'utf8'), fs.readFileSync(values.cert, 'utf8'), { assignTo: assign, allowExpired });
+        details = await certificates.importPem(name(), fs.readFileSync(values.key, 'utf8'), fs.readFileSync(values.cert, 'utf8'), { assignTo: assign, allowExpired });
       }
       io.out(describe(details));
       return 0;
@@ -503,7 +503,7 @@ async function certCommand(store: Store, sub: string, rest: string[], values: Va
     case 'export': {
       if (typeof values.pfx === 'string') {
         if (values.stdinPassword === null || values.stdinPassword === undefined) throw new UsageError('cert export --pfx reads the password for the file from standard input: add --password-stdin');
-        fs.writeFileSync(values.pfx, certificates.exportPfx(name(), String(values.stdinPassword)), { mode: 0o600 });
+        fs.writeFileSync(values.pfx, await certificates.exportPfx(name(), String(values.stdinPassword)), { mode: 0o600 });
         io.out(`relaydesk: ${rest[0]} exported with its private key to ${values.pfx}`);
       } else if (values['private-key']) {
         io.out(certificates.exportKeyPem(name()).trimEnd());
@@ -514,7 +514,7 @@ async function certCommand(store: Store, sub: string, rest: string[], values: Va
     }
     case 'assign': {
       const server = need(rest[1], 'a virtual server name');
-      const details = certificates.show(name());
+      const details = await certificates.show(name());
       if (values.sni) {
         const current = store.getServer(server).access.sniCertificates;
         store.updateServer(server, { access: { sniCertificates: [...new Set([...current, details.name])] } });
@@ -526,7 +526,7 @@ async function certCommand(store: Store, sub: string, rest: string[], values: Va
       return 0;
     }
     case 'list': {
-      const list = certificates.list();
+      const list = await certificates.list();
       if (list.length === 0) io.out('No certificates.');
       for (const c of list) {
         const warn = c.daysLeft < 0 ? '  EXPIRED' : c.daysLeft <= 7 ? '  EXPIRES WITHIN 7 DAYS' : c.daysLeft <= 30 ? '  expires within 30 days' : '';
@@ -535,7 +535,7 @@ async function certCommand(store: Store, sub: string, rest: string[], values: Va
       return 0;
     }
     case 'show':
-      io.out(describe(certificates.show(name())));
+      io.out(describe(await certificates.show(name())));
       return 0;
     case 'remove':
       store.removeCertificate(name());
@@ -673,7 +673,7 @@ async function consoleTls(app: App): Promise<{ key: string; cert: string }> {
   const assigned = app.store.listServers().map((s) => s.certificate).find((c): c is string => c !== null);
   const existing = assigned ? app.store.findCertificate(assigned) : app.store.findCertificate(CONSOLE_CERTIFICATE);
   if (existing) return { key: existing.keyPem, cert: existing.certPem + existing.chainPem };
-  const material = await createSelfSignedCertificate({ commonName: 'localhost', altNames: ['127.0.0.1'] });
+  const material = await (await loadCertificateTools()).createSelfSignedCertificate({ commonName: 'localhost', altNames: ['127.0.0.1'] });
   app.store.addCertificate({ name: CONSOLE_CERTIFICATE, certPem: material.certPem, chainPem: '', keyPem: material.keyPem, ...inspectCertificate(material.certPem) });
   return { key: material.keyPem, cert: material.certPem };
 }

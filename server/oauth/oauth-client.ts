@@ -4,7 +4,7 @@
 // tests use a real authorization server on loopback through the same code.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import * as client from 'openid-client';
+import type * as OpenIdClient from 'openid-client';
 import { type OAuth2Settings, oauthEndpoints } from '../contract/settings';
 
 export interface Tokens { accessToken: string; refreshToken: string | null; expiresAt: Date }
@@ -20,11 +20,15 @@ export class OAuthError extends Error {
   }
 }
 
+/** openid-client loads on the first sign-in or refresh, not with every `serve` that never uses OAuth2. */
+type Client = typeof OpenIdClient;
+const openid = (): Promise<Client> => import('openid-client');
+
 const PERMANENT = new Set(['invalid_grant', 'invalid_client', 'unauthorized_client', 'access_denied', 'expired_token', 'invalid_scope', 'consent_required', 'interaction_required']);
 
-function configuration(settings: OAuth2Settings): client.Configuration {
+function configuration(client: Client, settings: OAuth2Settings): OpenIdClient.Configuration {
   const endpoints = oauthEndpoints(settings);
-  const metadata: client.ServerMetadata = {
+  const metadata: OpenIdClient.ServerMetadata = {
     // No ID token is requested (no "openid" scope), so the issuer is only a label here.
     issuer: new URL(endpoints.token).origin,
     token_endpoint: endpoints.token,
@@ -39,13 +43,13 @@ function configuration(settings: OAuth2Settings): client.Configuration {
   return config;
 }
 
-function tokensOf(response: client.TokenEndpointResponse, now: Date): Tokens {
+function tokensOf(response: OpenIdClient.TokenEndpointResponse, now: Date): Tokens {
   if (!response.access_token) throw new OAuthError('the token endpoint returned no access token', 'invalid_response', false);
   return { accessToken: response.access_token, refreshToken: response.refresh_token ?? null, expiresAt: new Date(now.getTime() + (response.expires_in ?? 3600) * 1000) };
 }
 
 /** Map openid-client's errors to OAuthError with the provider's code and description (never a token). */
-async function exchange<T>(what: string, work: () => Promise<T>): Promise<T> {
+async function exchange<T>(client: Client, what: string, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (err) {
@@ -60,14 +64,16 @@ async function exchange<T>(what: string, work: () => Promise<T>): Promise<T> {
 }
 
 export async function refreshAccessToken(settings: OAuth2Settings, refreshToken: string, now: () => Date): Promise<Tokens> {
-  const config = configuration(settings);
-  return exchange('token refresh', async () => tokensOf(await client.refreshTokenGrant(config, refreshToken), now()));
+  const client = await openid();
+  const config = configuration(client, settings);
+  return exchange(client, 'token refresh', async () => tokensOf(await client.refreshTokenGrant(config, refreshToken), now()));
 }
 
 export async function appOnlyToken(settings: OAuth2Settings, now: () => Date): Promise<Tokens> {
   if (!settings.clientSecret) throw new OAuthError('the app-only (client credentials) flow needs the client secret', 'invalid_client', true);
-  const config = configuration(settings);
-  return exchange('app-only token request', async () => tokensOf(await client.clientCredentialsGrant(config, { scope: oauthEndpoints(settings).scope }), now()));
+  const client = await openid();
+  const config = configuration(client, settings);
+  return exchange(client, 'app-only token request', async () => tokensOf(await client.clientCredentialsGrant(config, { scope: oauthEndpoints(settings).scope }), now()));
 }
 
 /**
@@ -75,7 +81,8 @@ export async function appOnlyToken(settings: OAuth2Settings, now: () => Date): P
  * URL goes to onUrl (the desktop app opens the system browser; the CLI prints it).
  */
 export async function signInWithBrowser(settings: OAuth2Settings, options: { loginHint: string | null; onUrl(url: string): void; signal: AbortSignal; now(): Date }): Promise<Tokens> {
-  const config = configuration(settings);
+  const client = await openid();
+  const config = configuration(client, settings);
   const endpoints = oauthEndpoints(settings);
   const verifier = client.randomPKCECodeVerifier();
   const state = client.randomState();
@@ -91,7 +98,7 @@ export async function signInWithBrowser(settings: OAuth2Settings, options: { log
     const callback = await listener.next(options.signal);
     const error = callback.searchParams.get('error');
     if (error) throw new OAuthError(`sign-in refused (${error}${callback.searchParams.get('error_description') ? `: ${callback.searchParams.get('error_description')}` : ''})`, error, true);
-    return await exchange('code exchange', async () => tokensOf(await client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state }, { redirect_uri: redirectUri }), options.now()));
+    return await exchange(client, 'code exchange', async () => tokensOf(await client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state }, { redirect_uri: redirectUri }), options.now()));
   } finally {
     listener.close();
   }
@@ -99,13 +106,14 @@ export async function signInWithBrowser(settings: OAuth2Settings, options: { log
 
 /** Device authorization: show the code, poll until the admin has approved it elsewhere. */
 export async function signInWithDeviceCode(settings: OAuth2Settings, options: { onPrompt(prompt: DevicePrompt): void; signal: AbortSignal; now(): Date }): Promise<Tokens> {
-  const config = configuration(settings);
-  const started = await exchange('device authorization', () => client.initiateDeviceAuthorization(config, { scope: oauthEndpoints(settings).scope }));
+  const client = await openid();
+  const config = configuration(client, settings);
+  const started = await exchange(client, 'device authorization', () => client.initiateDeviceAuthorization(config, { scope: oauthEndpoints(settings).scope }));
   options.onPrompt({
     userCode: started.user_code, verificationUri: started.verification_uri, verificationUriComplete: started.verification_uri_complete ?? null,
     expiresAt: new Date(options.now().getTime() + started.expires_in * 1000).toISOString(),
   });
-  return exchange('device sign-in', async () => tokensOf(await client.pollDeviceAuthorizationGrant(config, started, undefined, { signal: options.signal }), options.now()));
+  return exchange(client, 'device sign-in', async () => tokensOf(await client.pollDeviceAuthorizationGrant(config, started, undefined, { signal: options.signal }), options.now()));
 }
 
 interface LoopbackListener { port: number; next(signal: AbortSignal): Promise<URL>; close(): void }

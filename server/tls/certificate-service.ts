@@ -4,10 +4,8 @@
 import type { Store, StoredCertificate } from '../store/store';
 import { AdminError } from '../contract/errors';
 import { describeCertificate, type CertificateDescription, inspectCertificate, preparePemImport } from './certificates';
-import {
-  certificatesFromAnswer, type ChainReport, checkChain, createCertificateRequest, createSelfSignedCertificate, exportPfx,
-  KEY_SPECS, type KeySpec, orderChain, preparePfxImport,
-} from './certificate-tools';
+import type { ChainReport } from './certificate-tools';
+import { KEY_SPECS, type KeySpec, loadCertificateTools } from './load-certificate-tools';
 
 export const EXPIRY_WARNING_DAYS = [30, 7, 0] as const;
 
@@ -33,7 +31,7 @@ export class CertificateService {
   }
 
   async create(name: string, spec: { commonName: string; altNames?: string[]; key?: KeySpec; days?: number }, assignTo?: string): Promise<CertificateDetails> {
-    const material = await createSelfSignedCertificate({ ...spec, now: this.now() });
+    const material = await (await loadCertificateTools()).createSelfSignedCertificate({ ...spec, now: this.now() });
     this.store.transaction(() => {
       this.store.addCertificate({ name, certPem: material.certPem, chainPem: '', keyPem: material.keyPem, ...inspectCertificate(material.certPem) });
       this.assign(name, assignTo);
@@ -42,16 +40,17 @@ export class CertificateService {
   }
 
   async request(name: string, spec: { commonName: string; altNames?: string[]; key?: KeySpec }): Promise<string> {
-    const { csrPem, keyPem } = await createCertificateRequest(spec);
+    const { csrPem, keyPem } = await (await loadCertificateTools()).createCertificateRequest(spec);
     this.store.addCertificateRequest({ name, commonName: spec.commonName, altNames: spec.altNames ?? [], keySpec: spec.key ?? 'rsa2048', keyPem, csrPem });
     return csrPem;
   }
 
   /** Complete a pending request with the CA's answer; the answer must match the request's key. */
-  complete(name: string, answer: Buffer | string, options: { assignTo?: string; allowExpired?: boolean } = {}): CertificateDetails {
+  async complete(name: string, answer: Buffer | string, options: { assignTo?: string; allowExpired?: boolean } = {}): Promise<CertificateDetails> {
+    const tools = await loadCertificateTools();
     const request = this.store.findCertificateRequest(name);
     if (!request) throw new AdminError('not-found', `no pending request named "${name}" (see cert requests)`, 'name');
-    const { leaf, chain } = orderChain(certificatesFromAnswer(answer), request.keyPem);
+    const { leaf, chain } = tools.orderChain(tools.certificatesFromAnswer(answer), request.keyPem);
     const prepared = preparePemImport({ name, keyPem: request.keyPem, certPem: leaf + chain.join(''), allowExpired: options.allowExpired, now: this.now() });
     this.store.transaction(() => {
       this.store.addCertificate(prepared);
@@ -61,8 +60,9 @@ export class CertificateService {
     return this.show(name);
   }
 
-  importPem(name: string, keyPem: string, certPem: string, options: { assignTo?: string; allowExpired?: boolean } = {}): CertificateDetails {
-    const { leaf, chain } = orderChain(certificatesFromAnswer(certPem), keyPem);
+  async importPem(name: string, keyPem: string, certPem: string, options: { assignTo?: string; allowExpired?: boolean } = {}): Promise<CertificateDetails> {
+    const tools = await loadCertificateTools();
+    const { leaf, chain } = tools.orderChain(tools.certificatesFromAnswer(certPem), keyPem);
     const prepared = preparePemImport({ name, keyPem, certPem: leaf + chain.join(''), allowExpired: options.allowExpired, now: this.now() });
     this.store.transaction(() => {
       this.store.addCertificate(prepared);
@@ -71,8 +71,9 @@ export class CertificateService {
     return this.show(name);
   }
 
-  importPfx(name: string, pfx: Buffer, password: string, options: { assignTo?: string; allowExpired?: boolean } = {}): CertificateDetails {
-    const prepared = preparePfxImport({ name, pfx, password, allowExpired: options.allowExpired, now: this.now() });
+  async importPfx(name: string, pfx: Buffer, password: string, options: { assignTo?: string; allowExpired?: boolean } = {}): Promise<CertificateDetails> {
+    const tools = await loadCertificateTools();
+    const prepared = tools.preparePfxImport({ name, pfx, password, allowExpired: options.allowExpired, now: this.now() });
     this.store.transaction(() => {
       this.store.addCertificate(prepared);
       this.assign(name, options.assignTo);
@@ -95,32 +96,41 @@ export class CertificateService {
     return this.stored(name).keyPem;
   }
 
-  exportPfx(name: string, password: string): Buffer {
+  async exportPfx(name: string, password: string): Promise<Buffer> {
+    const tools = await loadCertificateTools();
     if (password.length < 8) throw new AdminError('invalid', 'choose a PFX password of at least 8 characters', 'password');
     const c = this.stored(name);
-    return exportPfx(c.keyPem, c.certPem, c.chainPem, password);
+    return tools.exportPfx(c.keyPem, c.certPem, c.chainPem, password);
   }
 
-  show(name: string): CertificateDetails {
+  async show(name: string): Promise<CertificateDetails> {
+    const tools = await loadCertificateTools();
     const c = this.stored(name);
     const servers = this.store.listServers().filter((s) => s.certificate === name);
     const description = describeCertificate(c.certPem);
     return {
       name, ...description,
       chainLength: 1 + (c.chainPem.match(/BEGIN CERTIFICATE/g)?.length ?? 0),
-      chain: checkChain(c.certPem, c.chainPem, servers[0]?.fqdn ?? null),
+      chain: tools.checkChain(c.certPem, c.chainPem, servers[0]?.fqdn ?? null),
       daysLeft: Math.floor((Date.parse(description.notAfter) - this.now().getTime()) / 86_400_000),
       assignedTo: servers.map((s) => s.name),
     };
   }
 
-  list(): CertificateDetails[] {
-    return this.store.listCertificates().map((c) => this.show(c.name));
+  async list(): Promise<CertificateDetails[]> {
+    return Promise.all(this.store.listCertificates().map((c) => this.show(c.name)));
   }
 
   /** Certificates in use that expire within 30 or 7 days, or have expired. */
   expiryWarnings(): string[] {
-    return this.list().filter((c) => c.assignedTo.length > 0 && c.daysLeft <= EXPIRY_WARNING_DAYS[0]).map((c) => (c.daysLeft < 0
+    // Only dates and assignments: no chain check, so a start of `serve` does not load the certificate libraries.
+    const servers = this.store.listServers();
+    const certificates = this.store.listCertificates().map((c) => ({
+      name: c.name,
+      daysLeft: Math.floor((Date.parse(describeCertificate(c.certPem).notAfter) - this.now().getTime()) / 86_400_000),
+      assignedTo: servers.filter((s) => s.certificate === c.name || s.access.sniCertificates.includes(c.name)).map((s) => s.name),
+    }));
+    return certificates.filter((c) => c.assignedTo.length > 0 && c.daysLeft <= EXPIRY_WARNING_DAYS[0]).map((c) => (c.daysLeft < 0
       ? `certificate "${c.name}" (used by ${c.assignedTo.join(', ')}) expired ${-c.daysLeft} day(s) ago`
       : `certificate "${c.name}" (used by ${c.assignedTo.join(', ')}) expires in ${c.daysLeft} day(s)${c.daysLeft <= EXPIRY_WARNING_DAYS[1] ? ' — renew it now' : ''}`));
   }

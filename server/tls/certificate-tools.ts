@@ -17,8 +17,8 @@ x509.cryptoProvider.set(crypto.webcrypto as never);
 
 type KeyAlgorithm = webcrypto.RsaHashedKeyGenParams | webcrypto.EcKeyGenParams;
 
-export type KeySpec = 'rsa2048' | 'rsa3072' | 'rsa4096' | 'p256' | 'p384';
-export const KEY_SPECS: readonly KeySpec[] = ['rsa2048', 'rsa3072', 'rsa4096', 'p256', 'p384'];
+import type { KeySpec } from './load-certificate-tools';
+export { KEY_SPECS, type KeySpec } from './load-certificate-tools';
 
 function algorithmOf(spec: KeySpec): KeyAlgorithm {
   switch (spec) {

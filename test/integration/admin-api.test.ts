@@ -160,6 +160,24 @@ describe('AdminApi against a running engine', () => {
     expect(csv.trim().split('\r\n')).toHaveLength(records.length + 1);
   });
 
+  it('never sends the smart host password or client secret to the console, and keeps them when the console sends its copy back', async () => {
+    const smartHost = { host: 'smtp.office365.com', port: 587, security: 'starttls' as const, verifyCertificate: true, authentication: 'basic' as const, user: 'scanner@contoso.example', password: 'stored-smart-host-password', trustedCertificate: null, oauth2: null };
+    t.app.store.updateServer(DEFAULT_SERVER_NAME, { delivery: { smartHost, holdRemote: true } });
+    const shown = await api['servers.get']({ name: DEFAULT_SERVER_NAME });
+    expect(shown.delivery.smartHost?.password).toBeNull();
+    expect(JSON.stringify(await api['servers.list']({}))).not.toContain('stored-smart-host-password');
+    // The Properties dialog applies the whole draft, password null: the stored one stays.
+    const applied = await api['servers.update']({ name: DEFAULT_SERVER_NAME, patch: { delivery: { ...shown.delivery, retryMinutes: { first: 5, second: 30, third: 60, subsequent: 240 } } } });
+    expect(JSON.stringify(applied)).not.toContain('stored-smart-host-password');
+    expect(t.app.store.getServer(DEFAULT_SERVER_NAME).delivery.smartHost?.password).toBe('stored-smart-host-password');
+    // A new password typed in replaces it; another account does not inherit the old one.
+    await api['servers.update']({ name: DEFAULT_SERVER_NAME, patch: { delivery: { ...shown.delivery, smartHost: { ...smartHost, password: 'new-password-1' } } } });
+    expect(t.app.store.getServer(DEFAULT_SERVER_NAME).delivery.smartHost?.password).toBe('new-password-1');
+    await api['servers.update']({ name: DEFAULT_SERVER_NAME, patch: { delivery: { ...shown.delivery, smartHost: { ...smartHost, user: 'other@contoso.example', password: null } } } });
+    expect(t.app.store.getServer(DEFAULT_SERVER_NAME).delivery.smartHost?.password).toBeNull();
+    t.app.store.updateServer(DEFAULT_SERVER_NAME, { delivery: { smartHost: null } });
+  });
+
   it('applies retention by age and by count', async () => {
     const old: SessionEvent = { type: 'close', at: '2001-01-01T00:00:00.000Z', server: 'x', session: 'old', address: '192.0.2.1', user: null, bytesIn: 0, bytesOut: 0, durationMs: 1 };
     t.app.store.appendEvents([old]);
