@@ -8,6 +8,7 @@ import type { VirtualServerPatch } from './store/store';
 import { parseOrThrow } from './contract/errors';
 import type { App } from './app';
 import { checkFqdn } from './dns/fqdn-check';
+import { readMessageHeaders } from './spool/spool';
 import { fetchSmartHostCertificate, trustSmartHostCertificate } from './delivery/smart-host-certificate';
 import { toCsv, toW3c } from './log/export';
 import { compilePolicy } from './policy/session-policy';
@@ -158,6 +159,16 @@ export function createAdminHandlers(app: App): AdminApiHandlers {
       recipients: m.recipients.map((r) => ({ address: r.address, route: r.route, state: r.state, attempts: r.attempts, lastReply: r.lastReply })),
     })),
 
+    'queue.show': async ({ id }) => {
+      const m = store.getMessage(id);
+      if (!m) throw new AdminError('not-found', `no message ${id} in the queue`, 'id');
+      const headers = await readMessageHeaders(m).catch(() => '(the spool file is gone)');
+      return {
+        id: m.id, server: m.serverName, receivedAt: m.receivedAt, from: m.mailFrom, size: m.size, state: m.state,
+        recipients: m.recipients.map((r) => ({ address: r.address, route: r.route, state: r.state, attempts: r.attempts, lastReply: r.lastReply })),
+        clientAddress: m.clientAddress, authUser: m.authUser, nextAttempts: Object.fromEntries(m.recipients.map((r) => [r.address, r.nextAttemptAt])), headers,
+      };
+    },
     'queue.action': async ({ id, action }) => {
       if (action === 'delete' || action === 'delete-with-report') await app.remoteDelivery.deleteMessage(id, action === 'delete-with-report');
       else {

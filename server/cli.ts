@@ -13,6 +13,7 @@ import { replyLine } from './policy/decision';
 import { checkFqdn } from './dns/fqdn-check';
 import { resolveDestinations } from './dns/mx';
 import { fetchSmartHostCertificate, fingerprintOfPem, trustSmartHostCertificate } from './delivery/smart-host-certificate';
+import { readMessageHeaders } from './spool/spool';
 import { OAUTH_PROVIDERS, SMART_HOST_PRESETS, type SmartHostPreset } from './contract/settings';
 import type { SmartHostSignInStatus } from './contract/admin-api';
 import { EventBus } from './log/event-bus';
@@ -319,7 +320,8 @@ async function runStoreCommand(store: Store, command: string, sub: string | unde
       const m = store.getMessage(id);
       if (!m) throw new AdminError('not-found', `no message ${id} in the queue`, 'id');
       io.out([`${m.id} (${m.state}) on ${m.serverName}`, `  received ${m.receivedAt} from ${m.clientAddress}${m.authUser ? ` as ${m.authUser}` : ''}`,
-        `  from <${m.mailFrom}>, ${m.size} bytes`, ...m.recipients.map((r) => `  to <${r.address}> ${r.route} ${r.state}, ${r.attempts} attempt(s)${r.nextAttemptAt ? `, next ${r.nextAttemptAt}` : ''}${r.lastReply ? `\n      last reply: ${r.lastReply}` : ''}`)].join('\n'));
+        `  from <${m.mailFrom}>, ${m.size} bytes`, ...m.recipients.map((r) => `  to <${r.address}> ${r.route} ${r.state}, ${r.attempts} attempt(s)${r.nextAttemptAt ? `, next ${r.nextAttemptAt}` : ''}${r.lastReply ? `\n      last reply: ${r.lastReply}` : ''}`),
+        '  headers:', ...(await readMessageHeaders(m).catch(() => '(the spool file is gone)')).trimEnd().split(/\r?\n/).map((line) => `    ${line}`)].join('\n'));
       return 0;
     }
     case 'queue retry':

@@ -1,5 +1,6 @@
 // Queues: accepted messages with their state and each recipient's route and state.
-import { Badge, Button, Dropdown, Input, Option, Table, TableBody, TableCell, TableHeader, TableHeaderCell, TableRow, Text } from '@fluentui/react-components';
+import { Badge, Button, Dialog, DialogActions, DialogBody, DialogContent, DialogSurface, DialogTitle, Dropdown, Input, Option, Table, TableBody, TableCell, TableHeader, TableHeaderCell, TableRow, Text } from '@fluentui/react-components';
+import type { QueueDetails } from '../../server/contract/admin-api';
 import { useState } from 'react';
 import { api } from '../api/client';
 import { useAction, useApiData } from '../api/hooks';
@@ -14,6 +15,8 @@ export function QueuesPage() {
   const queue = useApiData(() => api['queue.list']({ ...(filter === 'all' ? {} : { state: filter }), ...(destination.trim() ? { destination } : {}) }), [filter, destination], 5000);
   const { error, run } = useAction(queue.reload);
   const act = (id: string, action: 'retry' | 'freeze' | 'thaw' | 'delete' | 'delete-with-report') => run(() => api['queue.action']({ id, action }));
+  const [details, setDetails] = useState<QueueDetails | null>(null);
+  const show = (id: string) => run(async () => setDetails(await api['queue.show']({ id })));
   return (
     <div className={ui.page}>
       <PageHeader title="Queues" description="Accepted messages and each recipient's state: local domains are dropped at once; other domains go through the smart host or by MX, with retries.">
@@ -41,8 +44,11 @@ export function QueuesPage() {
                   <TableCell>{formatBytes(m.size)}</TableCell>
                   <TableCell>{m.state}</TableCell>
                   <TableCell>
+                    <div style={{ display: 'flex', gap: 4, flexWrap: 'wrap' }}>
+                      <Button size="small" onClick={() => void show(m.id)}>Details</Button>
+                    </div>
                     {m.state !== 'done' && (
-                      <div style={{ display: 'flex', gap: 4, flexWrap: 'wrap' }}>
+                      <div style={{ display: 'flex', gap: 4, flexWrap: 'wrap', marginTop: 4 }}>
                         <Button size="small" onClick={() => void act(m.id, 'retry')}>Retry now</Button>
                         <Button size="small" onClick={() => void act(m.id, m.state === 'frozen' ? 'thaw' : 'freeze')}>{m.state === 'frozen' ? 'Thaw' : 'Freeze'}</Button>
                         <Button size="small" onClick={() => void act(m.id, 'delete-with-report')}>Delete and tell sender</Button>
@@ -55,6 +61,24 @@ export function QueuesPage() {
             </TableBody>
           </Table>
         </div>
+      )}
+      {details && (
+        <Dialog open onOpenChange={(_e, d) => { if (!d.open) setDetails(null); }}>
+          <DialogSurface style={{ maxWidth: 900, width: '90vw' }}>
+            <DialogBody>
+              <DialogTitle>Message {details.id}</DialogTitle>
+              <DialogContent>
+                <Text block>Received {formatTime(details.receivedAt)} on {details.server} from {details.clientAddress}{details.authUser ? ` (signed in as ${details.authUser})` : ''}; {formatBytes(details.size)}; {details.state}.</Text>
+                <Text block>From &lt;{details.from}&gt;</Text>
+                {details.recipients.map((r) => (
+                  <Text block key={r.address}>To &lt;{r.address}&gt;: {r.route}, {r.state}, {r.attempts} attempt(s){details.nextAttempts[r.address] && r.state === 'queued' ? `, next ${formatTime(details.nextAttempts[r.address] ?? '')}` : ''}{r.lastReply ? ` — last reply: ${r.lastReply}` : ''}</Text>
+                ))}
+                <pre className={ui.mono} style={{ whiteSpace: 'pre-wrap', maxHeight: '50vh', overflowY: 'auto' }} aria-label="Headers">{details.headers}</pre>
+              </DialogContent>
+              <DialogActions><Button appearance="primary" onClick={() => setDetails(null)}>Close</Button></DialogActions>
+            </DialogBody>
+          </DialogSurface>
+        </Dialog>
       )}
     </div>
   );

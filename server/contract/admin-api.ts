@@ -47,6 +47,14 @@ export interface QueueSummary {
   recipients: Array<{ address: string; route: 'local' | 'remote'; state: 'queued' | 'delivered' | 'failed'; attempts: number; lastReply: string | null }>;
 }
 
+/** One message in full: the envelope, each recipient's attempts and next try, and the header section. */
+export interface QueueDetails extends QueueSummary {
+  clientAddress: string;
+  authUser: string | null;
+  nextAttempts: Record<string, string | null>;
+  headers: string;
+}
+
 export type LoggedEvent = SessionEvent & { id: number; user: string | null };
 
 export interface LiveSession {
@@ -216,6 +224,7 @@ export const ADMIN_METHODS = {
 
   /** destination: a recipient domain (subdomains too), or "local" / "remote". */
   'queue.list': method<QueueSummary[]>()(z.object({ state: z.enum(['queued', 'done', 'frozen']).optional(), destination: z.string().trim().max(253).optional() })),
+  'queue.show': method<QueueDetails>()(z.object({ id: z.string().min(1) })),
   /** Retry now, freeze, thaw, delete silently, or delete and tell the sender. */
   'queue.action': method<null>()(z.object({ id: z.string().min(1), action: z.enum(['retry', 'freeze', 'thaw', 'delete', 'delete-with-report']) })),
 

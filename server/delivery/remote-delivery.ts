@@ -12,7 +12,7 @@ import type { VirtualServerConfig } from '../contract/settings';
 import type { EventBus } from '../log/event-bus';
 import type { QueueEntry, QueuedRecipient, Store } from '../store/store';
 import { resolveDestinations } from '../dns/mx';
-import type { Spool } from '../spool/spool';
+import { readMessageHeaders, type Spool } from '../spool/spool';
 import { buildNdr, type FailedRecipient } from './ndr';
 import { CoalescingRunner } from './coalescing-runner';
 import { smartHostTlsOptions } from './smart-host-certificate';
@@ -289,7 +289,7 @@ export class RemoteDelivery {
     }
     const ndr = buildNdr({
       reportingMta: config.fqdn, sender: message.mailFrom, arrivalDate: new Date(message.receivedAt), now, recipients: failed,
-      originalHeaders: await readHeaders(message), originalQueueId: message.id,
+      originalHeaders: await readMessageHeaders(message), originalQueueId: message.id,
       action, willRetryUntil: new Date(Date.parse(message.receivedAt) + config.delivery.expirationHours * 3_600_000),
     });
     const recipients = [message.mailFrom, ...(config.messages.ndrCopyTo ? [config.messages.ndrCopyTo] : [])].map((address): QueuedRecipient => {
@@ -323,19 +323,6 @@ function masquerade(sender: string, domain: string | null): string {
   return `${sender.slice(0, sender.lastIndexOf('@'))}@${domain}`;
 }
 
-async function readHeaders(message: QueueEntry): Promise<string> {
-  const handle = await fs.promises.open(message.spoolPath, 'r');
-  try {
-    const buffer = Buffer.alloc(64 * 1024);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, message.bodyOffset);
-    const text = buffer.subarray(0, bytesRead).toString('latin1');
-    const end = text.indexOf('\r\n\r\n');
-    return end >= 0 ? text.slice(0, end + 2) : text;
-  } finally {
-    await handle.close();
-  }
-}
-
 async function countReceivedHeaders(message: QueueEntry): Promise<number> {
-  return ((await readHeaders(message)).match(/^Received:/gim) ?? []).length;
+  return ((await readMessageHeaders(message)).match(/^Received:/gim) ?? []).length;
 }

@@ -194,3 +194,17 @@ export function readEnvelope(file: string): AcceptedMessage | null {
     fs.closeSync(handle);
   }
 }
+
+/** The header section of a spooled message (up to 64 KiB), for reports and `queue show`. */
+export async function readMessageHeaders(message: { spoolPath: string; bodyOffset: number }): Promise<string> {
+  const handle = await fs.promises.open(message.spoolPath, 'r');
+  try {
+    const buffer = Buffer.alloc(64 * 1024);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, message.bodyOffset);
+    const text = buffer.subarray(0, bytesRead).toString('latin1');
+    const end = text.indexOf('\r\n\r\n');
+    return end >= 0 ? text.slice(0, end + 2) : text;
+  } finally {
+    await handle.close();
+  }
+}

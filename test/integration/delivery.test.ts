@@ -182,7 +182,9 @@ describe('queue operations', () => {
     const id = await submit(t, ['held@remote.test']);
     await t.app.stop(50);
     const data = ['--data', t.dir];
-    expect((await cli(['queue', 'show', id, ...data])).stdout).toMatch(new RegExp(`^${id} \\(queued\\)[\\s\\S]*to <held@remote\\.test> remote queued, 0 attempt\\(s\\)`));
+    const shown = (await cli(['queue', 'show', id, ...data])).stdout;
+    expect(shown).toMatch(new RegExp(`^${id} \\(queued\\)[\\s\\S]*to <held@remote\\.test> remote queued, 0 attempt\\(s\\)`));
+    expect(shown).toMatch(/ {2}headers:\n {4}Received: from office\.test[\s\S]*\n {4}Subject: quarterly report\n {4}Message-ID: <q4@example\.com>\n$/);
     expect((await cli(['queue', 'list', '--destination', 'remote.test', ...data])).stdout).toContain(`${id}\tqueued`);
     expect((await cli(['queue', 'list', '--destination', 'remote', '--state', 'queued', ...data])).stdout).toContain(`${id}\tqueued`);
     expect((await cli(['queue', 'list', '--destination', 'other.test', ...data])).stdout).toBe('The queue is empty.\n');
