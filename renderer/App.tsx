@@ -19,6 +19,7 @@ import { TestSettingsPage } from './test-settings/TestSettingsPage';
 import { StatusBar } from './components/StatusBar';
 import { ServerNav } from './components/ServerNav';
 import { FirstRunGuide } from './components/FirstRunGuide';
+import { SignInAlerts } from './components/SignInAlerts';
 
 const useStyles = makeStyles({
   shell: { display: 'grid', gridTemplateColumns: '260px 1fr', gridTemplateRows: '48px 1fr 32px', height: '100vh', backgroundColor: tokens.colorNeutralBackground2 },
@@ -126,6 +127,7 @@ function Shell({ onSignOut }: { onSignOut: () => void }) {
       </nav>
       <main className={styles.main}>
         <FirstRunGuide />
+        <SignInAlerts />
         {route.page === 'servers' && <ServersPage />}
         {route.page === 'server' && <ServerPage name={route.name} />}
         {route.page === 'users' && <UsersPage />}

@@ -9,7 +9,8 @@ import AxeBuilder from '@axe-core/playwright';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { plainAuth, RawSmtp } from '../../server/probe/smtp-line-client';
-import { PUBLIC_CLIENT, startOAuthServer } from '../helpers/oauth-server';
+import { type OAuthTestServer, PUBLIC_CLIENT, startOAuthServer } from '../helpers/oauth-server';
+import { openStore } from '../../server/store/store';
 import { cli, preparedDataDir, serve, type Served } from '../helpers/serve-process';
 import { eventually } from '../helpers/test-app';
 
@@ -35,6 +36,7 @@ describe.runIf(haveChromium)('admin console in Chromium', () => {
   let browser: Browser;
   let page: Page;
   const firstPaint: number[] = [];
+  let oauth: OAuthTestServer | undefined;
 
   beforeAll(async () => {
     dir = await preparedDataDir();
@@ -52,6 +54,7 @@ describe.runIf(haveChromium)('admin console in Chromium', () => {
   }, 60_000);
 
   afterAll(async () => {
+    await oauth?.close();
     await browser?.close();
     served?.child.kill('SIGTERM');
     await served?.exited;
@@ -252,8 +255,8 @@ describe.runIf(haveChromium)('admin console in Chromium', () => {
   });
 
   it('sets up OAuth2 on the Delivery tab and signs in with the device code shown in place', async () => {
-    const oauth = await startOAuthServer();
-    try {
+    oauth = await startOAuthServer();
+    {
       await openProperties();
       await page.getByRole('tab', { name: 'Delivery' }).click();
       const smartHostBox = page.getByLabel('Send it through a smart host (otherwise directly, by MX)');
@@ -282,9 +285,32 @@ describe.runIf(haveChromium)('admin console in Chromium', () => {
       const status = await cli(['smarthost', 'status', 'Default SMTP virtual server', '--data', dir]);
       expect(status.stdout).toContain('State:         signed in');
       await page.getByRole('dialog', { name: /Properties/ }).getByRole('button', { name: 'Cancel' }).click();
-    } finally {
-      await oauth.close();
     }
+  }, 60_000);
+
+  it('says on every page when the smart host sign-in is lost, until someone signs in again', async () => {
+    // The refresh was refused (as the integration tests produce with a revoked token): recorded by the engine's store.
+    const store = openStore({ dataDir: dir });
+    store.recordSignInError('Default SMTP virtual server', 'token refresh refused (invalid_grant: consent revoked)', true);
+    store.close();
+    await page.goto(`${url}#/users`);
+    await page.reload();
+    const alert = page.getByRole('alert').filter({ hasText: 'sign-in to the smart host needed' });
+    await alert.waitFor();
+    expect(await alert.innerText()).toContain('invalid_grant: consent revoked');
+    await checkPage('sign-in-needed');
+    await alert.getByRole('link', { name: 'Default SMTP virtual server' }).click();
+    await page.getByRole('button', { name: 'Properties' }).click();
+    await page.getByRole('tab', { name: 'Delivery' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    const title = page.getByText(/^On any device, open /);
+    await title.waitFor();
+    const verificationUri = /open (\S+) and enter/.exec(await title.innerText())?.[1] ?? '';
+    const userCode = (await page.locator('text=/^[A-Z]{4}-[A-Z]{4}$/').innerText()).trim();
+    await oauth?.approveDeviceCode(verificationUri, userCode, 'scanner@example.com');
+    await page.getByText('Signed in as scanner@example.com').waitFor({ timeout: 20_000 });
+    await page.getByRole('dialog', { name: /Properties/ }).getByRole('button', { name: 'Cancel' }).click();
+    await alert.waitFor({ state: 'detached' });
   }, 60_000);
 
   it('every main page passes axe (no serious or critical violations)', async () => {
