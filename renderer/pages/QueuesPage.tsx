@@ -23,7 +23,7 @@ export function QueuesPage() {
         <Dropdown aria-label="Show" value={{ queued: 'Queued', done: 'Done', frozen: 'Frozen', all: 'All messages' }[filter]} selectedOptions={[filter]} onOptionSelect={(_e, d) => setFilter(d.optionValue as Filter)}>
           <Option value="queued">Queued</Option><Option value="done">Done</Option><Option value="frozen">Frozen</Option><Option value="all">All messages</Option>
         </Dropdown>
-        <Input aria-label="Destination" placeholder="Destination: domain, local or remote" value={destination} onChange={(_e, v) => setDestination(v.value)} />
+        <Input aria-label="Destination" placeholder="Destination: domain, local or remote" value={destination} onChange={(_e, v) => setDestination(v.value)} style={{ width: 300 }} />
       </PageHeader>
       <ErrorBar error={queue.error ?? error} />
       {!queue.data && queue.loading && <Loading />}

@@ -313,6 +313,36 @@ describe.runIf(haveChromium)('admin console in Chromium', () => {
     await alert.waitFor({ state: 'detached' });
   }, 60_000);
 
+  it('finds a message in Queues by destination and shows its headers in Details', async () => {
+    const { client } = await RawSmtp.connect(served.port);
+    await client.command('EHLO e2e');
+    await client.startTls();
+    await client.command('EHLO e2e');
+    expect((await client.command(`AUTH PLAIN ${plainAuth('scanner', USER_PASSWORD)}`)).code).toBe(235);
+    await client.command('MAIL FROM:<scanner@example.com>');
+    await client.command('RCPT TO:<office@example.com>');
+    await client.command('DATA');
+    const accepted = await client.command('Subject: scanned invoice\r\nMessage-ID: <e2e-queue@example.com>\r\n\r\nPage 1.\r\n.');
+    client.close();
+    const id = accepted.raw.split(' ').pop() ?? '';
+    await page.goto(`${url}#/queues`);
+    await page.getByRole('combobox', { name: 'Show' }).click();
+    await page.getByRole('option', { name: 'All messages' }).click();
+    await page.getByLabel('Destination').fill('example.com');
+    const row = page.getByRole('row', { name: new RegExp(id) });
+    await row.getByRole('button', { name: 'Details' }).click();
+    const dialog = page.getByRole('dialog', { name: `Message ${id}` });
+    await dialog.waitFor();
+    const headers = await dialog.getByLabel('Headers').innerText();
+    expect(headers).toMatch(/^Received: from e2e/);
+    expect(headers).toContain('Subject: scanned invoice');
+    expect(await dialog.innerText()).toContain('To <office@example.com>: local, delivered');
+    await checkPage('queue-details');
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    await page.getByLabel('Destination').fill('elsewhere.example');
+    await page.getByText('No messages.').waitFor();
+  });
+
   it('every main page passes axe (no serious or critical violations)', async () => {
     for (const [route, name] of [['servers', 'virtual-servers'], ['users', 'users'], ['queues', 'queues'], ['sessions', 'sessions'], [`server/${encodeURIComponent('Default SMTP virtual server')}`, 'server']] as const) {
       await page.goto(`${url}#/${route}`);
