@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { AcceptedMessage, QueuedRecipient, Store } from '../store/store';
 
 export interface SpoolDeps {
@@ -78,12 +78,7 @@ export class Spool {
     });
     let size = 0;
     try {
-      // The write stream owns the descriptor: flush: true fsyncs the file before it closes, and
-      // pipeline() settles only once it has closed, so the data is on disk when this returns.
-      const output = fs.createWriteStream(temp, { flags: 'wx', mode: 0o600, flush: true });
-      output.write(envelope + incoming.prependHeaders(id));
-      stream.on('data', (chunk: Buffer) => { size += chunk.length; });
-      await pipeline(stream, output);
+      size = await writeDurably(temp, Buffer.from(envelope + incoming.prependHeaders(id)), stream);
       const refusal = check(size);
       if (refusal) throw refusal;
       await fs.promises.rename(temp, file);
@@ -162,6 +157,51 @@ export class Spool {
     const messages = batch.map((p) => p.message);
     for (const listener of this.committedListeners) listener(messages);
   }
+}
+
+/** Messages up to this size are gathered in memory and written at once; larger ones stream. */
+const SMALL_MESSAGE_BYTES = 128 * 1024;
+
+/**
+ * Write head + the body to a new file and fsync it; resolves with the body's size once the data
+ * is on disk. Most mail (scanners, applications) is small: one write, one fsync, no stream
+ * machinery. A message that grows past SMALL_MESSAGE_BYTES continues as a stream, so memory
+ * stays bounded whatever its size.
+ */
+async function writeDurably(file: string, head: Buffer, body: Readable): Promise<number> {
+  const chunks: Buffer[] = [head];
+  let buffered = head.length;
+  let size = 0;
+  const reader = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  for (;;) {
+    const next = await reader.next();
+    if (next.done) break;
+    size += next.value.length;
+    buffered += next.value.length;
+    chunks.push(next.value);
+    if (buffered > SMALL_MESSAGE_BYTES) {
+      const rest = async function* rest(): AsyncGenerator<Buffer> {
+        yield* chunks.splice(0);
+        for (let more = await reader.next(); !more.done; more = await reader.next()) {
+          size += more.value.length;
+          yield more.value;
+        }
+      };
+      // The write stream owns the descriptor: flush: true fsyncs the file before it closes, and
+      // pipeline() settles only once it has closed, so the data is on disk when this returns.
+      await pipeline(Readable.from(rest()), fs.createWriteStream(file, { flags: 'wx', mode: 0o600, flush: true }));
+      return size;
+    }
+  }
+  const data = Buffer.concat(chunks, buffered);
+  const handle = await fs.promises.open(file, 'wx', 0o600);
+  try {
+    for (let offset = 0; offset < data.length;) offset += (await handle.write(data, offset, data.length - offset)).bytesWritten;
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  return size;
 }
 
 /** Make a folder's entries (new or renamed files) durable. Windows cannot fsync a folder. */

@@ -51,6 +51,24 @@ describe('submission', () => {
     expect(JSON.stringify(events)).not.toContain(plainAuth('alice', PASSWORD));
   });
 
+  it('spools small messages in one write and large ones as a stream, byte for byte', async () => {
+    const t = await startTestApp({ users: [{ name: 'alice', password: PASSWORD }], domains: ['example.com'] });
+    open.push(t);
+    // Either side of the in-memory limit (128 KiB); lines with a leading dot are dot-stuffed on the wire.
+    for (const kib of [64, 3 * 1024]) {
+      const lines = Array.from({ length: Math.ceil((kib * 1024) / 76) }, (_, i) => `${i % 7 === 0 ? '.' : ''}line ${String(i).padStart(8, '0')} ${'abcdefghij'.repeat(6)}`);
+      const raw = `From: alice@example.com\r\nTo: bob@example.com\r\nSubject: Size ${kib} KiB\r\n\r\n${lines.join('\r\n')}\r\n`;
+      const info = await transport(t).sendMail({ envelope: { from: 'alice@example.com', to: ['bob@example.com'] }, raw });
+      const entry = t.app.store.getMessage(info.response.split(' ').pop() as string);
+      const spooled = fs.readFileSync(entry?.spoolPath ?? '', 'latin1');
+      // The envelope line, our Received header, then exactly what the client sent.
+      expect(entry?.size).toBe(Buffer.byteLength(raw));
+      expect(spooled.slice(0, entry?.bodyOffset)).toMatch(/^X-Relaydesk-Envelope: [A-Za-z0-9+/=]+\r\n$/);
+      expect(spooled.slice(entry?.bodyOffset, spooled.length - raw.length)).toMatch(/^Received: [\s\S]+\r\n$/);
+      expect(spooled.slice(spooled.length - raw.length) === raw).toBe(true);
+    }
+  });
+
   it('keeps settings and queued messages across a restart', async () => {
     const dir = tempDir();
     const first = await startTestApp({ dataDir: dir, users: [{ name: 'alice', password: PASSWORD }], server: { messages: { maxRecipientsPerMessage: 7 } } });
