@@ -160,7 +160,7 @@ export class Spool {
 }
 
 /** Messages up to this size are gathered in memory and written at once; larger ones stream. */
-const SMALL_MESSAGE_BYTES = 128 * 1024;
+const SMALL_MESSAGE_BYTES = 32 * 1024;
 
 /**
  * Write head + the body to a new file and fsync it; resolves with the body's size once the data

@@ -54,8 +54,8 @@ describe('submission', () => {
   it('spools small messages in one write and large ones as a stream, byte for byte', async () => {
     const t = await startTestApp({ users: [{ name: 'alice', password: PASSWORD }], domains: ['example.com'] });
     open.push(t);
-    // Either side of the in-memory limit (128 KiB); lines with a leading dot are dot-stuffed on the wire.
-    for (const kib of [64, 3 * 1024]) {
+    // Either side of the in-memory limit (32 KiB); lines with a leading dot are dot-stuffed on the wire.
+    for (const kib of [16, 3 * 1024]) {
       const lines = Array.from({ length: Math.ceil((kib * 1024) / 76) }, (_, i) => `${i % 7 === 0 ? '.' : ''}line ${String(i).padStart(8, '0')} ${'abcdefghij'.repeat(6)}`);
       const raw = `From: alice@example.com\r\nTo: bob@example.com\r\nSubject: Size ${kib} KiB\r\n\r\n${lines.join('\r\n')}\r\n`;
       const info = await transport(t).sendMail({ envelope: { from: 'alice@example.com', to: ['bob@example.com'] }, raw });
