@@ -1,15 +1,15 @@
 // The one implementation of the AdminApi, over the App. Electron IPC and the headless web
 // console both call these handlers with arguments already parsed by the contract's schemas.
 import os from 'node:os';
-import type { AdminApiHandlers, CertificateSummary, ServerSummary, UserSummary } from './contract/admin-api';
+import type { AdminApiHandlers, CertificateSummary, QueueSummary, ServerSummary, UserSummary } from './contract/admin-api';
 import { AdminError } from './contract/errors';
 import { addressRuleSchema, parseAddressRuleText, type VirtualServerConfig } from './contract/settings';
-import type { VirtualServerPatch } from './store/store';
+import type { QueueEntry, VirtualServerPatch } from './store/store';
 import { parseOrThrow } from './contract/errors';
 import type { App } from './app';
 import { checkFqdn } from './dns/fqdn-check';
 import { readMessageHeaders } from './spool/spool';
-import { fetchSmartHostCertificate, trustSmartHostCertificate } from './delivery/smart-host-certificate';
+import { presentedSmartHostCertificate, trustSmartHostCertificate } from './delivery/smart-host-certificate';
 import { toCsv, toW3c } from './log/export';
 import { compilePolicy } from './policy/session-policy';
 import { simulateSession } from './policy/simulate';
@@ -25,6 +25,13 @@ function withoutSecrets(config: VirtualServerConfig): VirtualServerConfig {
   const host = config.delivery.smartHost;
   if (!host) return config;
   return { ...config, delivery: { ...config.delivery, smartHost: { ...host, password: null, oauth2: host.oauth2 ? { ...host.oauth2, clientSecret: null } : null } } };
+}
+
+function queueSummary(m: QueueEntry): QueueSummary {
+  return {
+    id: m.id, server: m.serverName, receivedAt: m.receivedAt, from: m.mailFrom, size: m.size, state: m.state,
+    recipients: m.recipients.map((r) => ({ address: r.address, route: r.route, state: r.state, attempts: r.attempts, lastReply: r.lastReply })),
+  };
 }
 
 /** A null secret sent back by the console means "keep the stored one" (for the same smart host and account). */
@@ -154,19 +161,14 @@ export function createAdminHandlers(app: App): AdminApiHandlers {
       return null;
     },
 
-    'queue.list': async ({ state, destination }) => store.listQueue({ ...(state ? { state } : {}), ...(destination ? { destination } : {}) }).map((m) => ({
-      id: m.id, server: m.serverName, receivedAt: m.receivedAt, from: m.mailFrom, size: m.size, state: m.state,
-      recipients: m.recipients.map((r) => ({ address: r.address, route: r.route, state: r.state, attempts: r.attempts, lastReply: r.lastReply })),
-    })),
+    'queue.list': async ({ state, destination }) => store.listQueue({ ...(state ? { state } : {}), ...(destination ? { destination } : {}) }).map(queueSummary),
 
     'queue.show': async ({ id }) => {
-      const m = store.getMessage(id);
-      if (!m) throw new AdminError('not-found', `no message ${id} in the queue`, 'id');
-      const headers = await readMessageHeaders(m).catch(() => '(the spool file is gone)');
+      const m = store.requireMessage(id);
       return {
-        id: m.id, server: m.serverName, receivedAt: m.receivedAt, from: m.mailFrom, size: m.size, state: m.state,
-        recipients: m.recipients.map((r) => ({ address: r.address, route: r.route, state: r.state, attempts: r.attempts, lastReply: r.lastReply })),
-        clientAddress: m.clientAddress, authUser: m.authUser, nextAttempts: Object.fromEntries(m.recipients.map((r) => [r.address, r.nextAttemptAt])), headers,
+        ...queueSummary(m), clientAddress: m.clientAddress, authUser: m.authUser,
+        nextAttempts: Object.fromEntries(m.recipients.map((r) => [r.address, r.nextAttemptAt])),
+        headers: await readMessageHeaders(m).catch(() => '(the spool file is gone)'),
       };
     },
     'queue.action': async ({ id, action }) => {
@@ -210,9 +212,8 @@ export function createAdminHandlers(app: App): AdminApiHandlers {
     'probe.run': async ({ server, user, password }) => runSelfProbe({ ...listenerOf(server), user, password }),
 
     'smarthost.fetchCertificate': async ({ server }) => {
-      const config = store.getServer(server);
-      if (!config.delivery.smartHost) throw new AdminError('conflict', `virtual server "${config.name}" has no smart host`, 'server');
-      return fetchSmartHostCertificate(config.delivery.smartHost, config.fqdn);
+      const { pinned: _pinned, ...presented } = await presentedSmartHostCertificate(store, server);
+      return presented;
     },
     'smarthost.trust': async ({ server, fingerprint }) => trustSmartHostCertificate(store, server, fingerprint),
     'smarthost.status': async ({ server }) => app.smartHostTokens.status(server),

@@ -12,7 +12,7 @@ import type { RelaydeskEvent } from './contract/events';
 import { replyLine } from './policy/decision';
 import { checkFqdn } from './dns/fqdn-check';
 import { resolveDestinations } from './dns/mx';
-import { fetchSmartHostCertificate, fingerprintOfPem, trustSmartHostCertificate } from './delivery/smart-host-certificate';
+import { presentedSmartHostCertificate, trustSmartHostCertificate } from './delivery/smart-host-certificate';
 import { readMessageHeaders } from './spool/spool';
 import { OAUTH_PROVIDERS, SMART_HOST_PRESETS, type SmartHostPreset } from './contract/settings';
 import type { SmartHostSignInStatus } from './contract/admin-api';
@@ -317,8 +317,7 @@ async function runStoreCommand(store: Store, command: string, sub: string | unde
     }
     case 'queue show': {
       const id = need(rest[0], 'a queue id');
-      const m = store.getMessage(id);
-      if (!m) throw new AdminError('not-found', `no message ${id} in the queue`, 'id');
+      const m = store.requireMessage(id);
       io.out([`${m.id} (${m.state}) on ${m.serverName}`, `  received ${m.receivedAt} from ${m.clientAddress}${m.authUser ? ` as ${m.authUser}` : ''}`,
         `  from <${m.mailFrom}>, ${m.size} bytes`, ...m.recipients.map((r) => `  to <${r.address}> ${r.route} ${r.state}, ${r.attempts} attempt(s)${r.nextAttemptAt ? `, next ${r.nextAttemptAt}` : ''}${r.lastReply ? `\n      last reply: ${r.lastReply}` : ''}`),
         '  headers:', ...(await readMessageHeaders(m).catch(() => '(the spool file is gone)')).trimEnd().split(/\r?\n/).map((line) => `    ${line}`)].join('\n'));
@@ -385,10 +384,8 @@ async function runStoreCommand(store: Store, command: string, sub: string | unde
       return 0;
     }
     case 'smarthost certificate': {
-      const config = store.getServer(need(rest[0], 'a virtual server name'));
-      if (!config.delivery.smartHost) throw new AdminError('conflict', `virtual server "${config.name}" has no smart host`, 'server');
-      const presented = await fetchSmartHostCertificate(config.delivery.smartHost, config.fqdn);
-      const pinned = config.delivery.smartHost.trustedCertificate ? fingerprintOfPem(config.delivery.smartHost.trustedCertificate) : null;
+      const presented = await presentedSmartHostCertificate(store, need(rest[0], 'a virtual server name'));
+      const { pinned } = presented;
       io.out([
         `Subject:     ${presented.subject}`, `Issuer:      ${presented.issuer}`, `Valid until: ${presented.validTo}`,
         `SHA-256:     ${presented.fingerprint256}`,

@@ -55,17 +55,21 @@ export function useEvents(listener: (event: RelaydeskEvent) => void): void {
   }, []);
 }
 
-/** Run an action, keep its error (or clear it), then reload the data it changed. */
-export function useAction(reload: () => void): { error: string | null; run: (work: () => Promise<unknown>) => Promise<void> } {
+/** Run an action, keep its error (or clear it), then reload the data it changed; busy while it runs. */
+export function useAction(reload?: () => void): { error: string | null; busy: boolean; run: (work: () => Promise<unknown>) => Promise<void> } {
   const [error, setError] = useState<string | null>(null);
+  const [running, setRunning] = useState(0);
   const run = useCallback(async (work: () => Promise<unknown>) => {
+    setRunning((n) => n + 1);
     try {
       await work();
       setError(null);
     } catch (err) {
       setError(errorMessage(err));
+    } finally {
+      setRunning((n) => n - 1);
     }
-    reload();
+    reload?.();
   }, [reload]);
-  return { error, run };
+  return { error, busy: running > 0, run };
 }

@@ -9,7 +9,7 @@ import { type ReactNode, useEffect, useState } from 'react';
 import type { SmartHostCertificate, SmartHostSignInStatus } from '../../server/contract/admin-api';
 import { type AccessSettings, type AddressRule, type OAuth2Settings, OAUTH_PROVIDERS, type VirtualServerConfig } from '../../server/contract/settings';
 import { api, errorField, errorMessage } from '../api/client';
-import { useApiData, useEvents } from '../api/hooks';
+import { useAction, useApiData, useEvents } from '../api/hooks';
 import { serversChanged, useServers } from '../api/servers';
 import { ConfirmDialog } from '../components/ui';
 import { AddressListDialog, REVERSE_DNS_WARNING } from './AddressListDialog';
@@ -423,6 +423,21 @@ const PRESETS: Record<string, { label: string; host: string; port: number }> = {
   isp: { label: 'Internet provider', host: '', port: 587 },
 };
 
+type DeliveryNumber = 'delayNotificationHours' | 'expirationHours' | 'outboundConnections' | 'outboundConnectionsPerDomain' | 'outboundTimeoutSeconds' | 'outboundPort';
+/** The Delivery tab's plain number fields, row by row. */
+const DELIVERY_NUMBER_ROWS: Array<Array<{ key: DeliveryNumber; label: string; hint?: string }>> = [
+  [
+    { key: 'delayNotificationHours', label: 'Delay notification (hours)', hint: 'Tell the sender once that it is still queued' },
+    { key: 'expirationHours', label: 'Expiration time-out (hours)', hint: 'Then a non-delivery report to the sender' },
+  ],
+  [
+    { key: 'outboundConnections', label: 'Outbound connections' },
+    { key: 'outboundConnectionsPerDomain', label: 'Per destination' },
+    { key: 'outboundTimeoutSeconds', label: 'Time-out (seconds)' },
+    { key: 'outboundPort', label: 'TCP port for direct delivery' },
+  ],
+];
+
 function SmartHostSection({ draft, set, fieldError }: { draft: VirtualServerConfig; set(p: Partial<VirtualServerConfig['delivery']>): void; fieldError: FieldError }) {
   const styles = useStyles();
   const d = draft.delivery;
@@ -488,28 +503,15 @@ function SmartHostSection({ draft, set, fieldError }: { draft: VirtualServerConf
           </Field>
         ))}
       </div>
-      <div className={styles.row}>
-        <Field label="Delay notification (hours)" hint="Tell the sender once that it is still queued" validationMessage={fieldError('delivery.delayNotificationHours')}>
-          <Input type="number" value={String(d.delayNotificationHours)} style={{ width: 110 }} onChange={(_e, v) => set({ delayNotificationHours: Number(v.value) })} />
-        </Field>
-        <Field label="Expiration time-out (hours)" hint="Then a non-delivery report to the sender" validationMessage={fieldError('delivery.expirationHours')}>
-          <Input type="number" value={String(d.expirationHours)} style={{ width: 110 }} onChange={(_e, v) => set({ expirationHours: Number(v.value) })} />
-        </Field>
-      </div>
-      <div className={styles.row}>
-        <Field label="Outbound connections" validationMessage={fieldError('delivery.outboundConnections')}>
-          <Input type="number" value={String(d.outboundConnections)} style={{ width: 110 }} onChange={(_e, v) => set({ outboundConnections: Number(v.value) })} />
-        </Field>
-        <Field label="Per destination" validationMessage={fieldError('delivery.outboundConnectionsPerDomain')}>
-          <Input type="number" value={String(d.outboundConnectionsPerDomain)} style={{ width: 110 }} onChange={(_e, v) => set({ outboundConnectionsPerDomain: Number(v.value) })} />
-        </Field>
-        <Field label="Time-out (seconds)" validationMessage={fieldError('delivery.outboundTimeoutSeconds')}>
-          <Input type="number" value={String(d.outboundTimeoutSeconds)} style={{ width: 110 }} onChange={(_e, v) => set({ outboundTimeoutSeconds: Number(v.value) })} />
-        </Field>
-        <Field label="TCP port for direct delivery" validationMessage={fieldError('delivery.outboundPort')}>
-          <Input type="number" value={String(d.outboundPort)} style={{ width: 110 }} onChange={(_e, v) => set({ outboundPort: Number(v.value) })} />
-        </Field>
-      </div>
+      {DELIVERY_NUMBER_ROWS.map((row, i) => (
+        <div className={styles.row} key={i}>
+          {row.map(({ key, label, hint }) => (
+            <Field key={key} label={label} hint={hint} validationMessage={fieldError(`delivery.${key}`)}>
+              <Input type="number" value={String(d[key])} style={{ width: 110 }} onChange={(_e, v) => set({ [key]: Number(v.value) })} />
+            </Field>
+          ))}
+        </div>
+      ))}
     </div>
   );
 }
@@ -518,13 +520,7 @@ function SmartHostSection({ draft, set, fieldError }: { draft: VirtualServerConf
 function TrustedCertificate({ server, trusted, onTrusted }: { server: string; trusted: string | null; onTrusted(pem: string | null): void }) {
   const styles = useStyles();
   const [shown, setShown] = useState<SmartHostCertificate | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const run = async (work: () => Promise<void>) => {
-    setBusy(true);
-    setError(null);
-    try { await work(); } catch (err) { setError(errorMessage(err)); } finally { setBusy(false); }
-  };
+  const { error, busy, run } = useAction();
   return (
     <div className={styles.group}>
       <Text size={200}>
@@ -613,35 +609,29 @@ function SignInPanel({ server }: { server: string }) {
   const [events, setEvents] = useState(0);
   useEvents((event) => { if (event.type === 'smarthost-sign-in' && event.server === server) setEvents((n) => n + 1); });
   const [status, setStatus] = useState<SmartHostSignInStatus | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [loadError, setLoadError] = useState<string | null>(null);
   const [notApplied, setNotApplied] = useState(false);
-  const [busy, setBusy] = useState(false);
+  const { error: actionError, busy, run } = useAction();
   const pending = status?.pending ?? null;
   useEffect(() => {
     let alive = true;
     // Before Apply the stored smart host has no OAuth2 yet: that is a hint, not an error.
     const load = () => api['smarthost.status']({ server }).then(
-      (s) => { if (alive) { setStatus(s); setNotApplied(false); } },
-      (err: unknown) => { if (alive) { setStatus(null); setNotApplied(errorField(err) === 'server'); if (errorField(err) !== 'server') setError(errorMessage(err)); } },
+      (s) => { if (alive) { setStatus(s); setNotApplied(false); setLoadError(null); } },
+      (err: unknown) => { if (alive) { setStatus(null); setNotApplied(errorField(err) === 'server'); if (errorField(err) !== 'server') setLoadError(errorMessage(err)); } },
     );
     void load();
     // While a sign-in is under way, follow it; otherwise an occasional look is enough.
     const timer = setInterval(() => void load(), pending ? 2000 : 15000);
     return () => { alive = false; clearInterval(timer); };
   }, [server, pending, applied, events]);
-  const act = async (work: () => Promise<SmartHostSignInStatus>) => {
-    setBusy(true);
-    try {
-      const next = await work();
-      setStatus(next);
-      setError(null);
-      if (next.pending?.flow === 'browser' && next.pending.url) window.open(next.pending.url, '_blank', 'noopener');
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const act = (work: () => Promise<SmartHostSignInStatus>) => run(async () => {
+    const next = await work();
+    setStatus(next);
+    setLoadError(null);
+    if (next.pending?.flow === 'browser' && next.pending.url) window.open(next.pending.url, '_blank', 'noopener');
+  });
+  const error = actionError ?? loadError;
   const state = !status ? null : status.needsSignIn ? 'Sign-in needed: mail for other domains is waiting in the queue' : status.signedIn ? `Signed in as ${status.account ?? '?'}` : 'Not signed in';
   return (
     <div className={styles.form} aria-live="polite">

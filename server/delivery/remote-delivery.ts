@@ -19,7 +19,6 @@ import { smartHostTlsOptions } from './smart-host-certificate';
 import { SignInNeeded, type SmartHostTokens } from '../oauth/smart-host-tokens';
 
 const BATCH = 50;
-const SIGN_IN_REFUSED = '454 4.7.0 The smart host refused the sign-in';
 const POLL_MS = 1000;
 
 export interface RemoteDeliveryDeps {
@@ -41,7 +40,12 @@ type Outcome =
   | { kind: 'failed'; reply: string; status: string }
   | { kind: 'deferred'; reply: string };
 
-interface Attempt { outcomes: Map<string, Outcome>; destination: string }
+interface Attempt {
+  outcomes: Map<string, Outcome>;
+  destination: string;
+  /** The remote server refused our AUTH (EAUTH): an OAuth2 token is then fetched anew. */
+  signInRefused?: boolean;
+}
 
 type SendAuth = { user: string; pass: string; type?: undefined } | { type: 'OAuth2'; user: string; accessToken: string };
 
@@ -165,9 +169,7 @@ export class RemoteDelivery {
       host: smartHost.host, port: smartHost.port, secure: smartHost.security === 'tls', requireTLS: smartHost.security === 'starttls',
       ignoreTLS: smartHost.security === 'none', tls: smartHostTlsOptions(smartHost), auth,
     }, to, destination);
-    if (auth?.type === 'OAuth2' && [...attempt.outcomes.values()].some((o) => o.kind === 'deferred' && o.reply.startsWith(SIGN_IN_REFUSED))) {
-      this.deps.tokens.invalidate(config.name);
-    }
+    if (auth?.type === 'OAuth2' && attempt.signInRefused) this.deps.tokens.invalidate(config.name);
     return attempt;
   }
 
@@ -215,7 +217,7 @@ export class RemoteDelivery {
       const e = err as { code?: string; responseCode?: number; response?: string; message: string };
       if (e.code === 'EAUTH') {
         // A refused sign-in is the smart host's or our configuration's problem, not the recipients': wait, never bounce.
-        return allOf(to, { kind: 'deferred', reply: `${SIGN_IN_REFUSED}: ${(e.response ?? e.message).trim()}` }, destination);
+        return { ...allOf(to, { kind: 'deferred', reply: `454 4.7.0 The smart host refused the sign-in: ${(e.response ?? e.message).trim()}` }, destination), signInRefused: true };
       }
       return allOf(to, classify(e.responseCode, e.response ?? e.message), destination);
     } finally {

@@ -6,7 +6,7 @@
 import crypto from 'node:crypto';
 import tls from 'node:tls';
 import type { SmartHostCertificate } from '../contract/admin-api';
-import type { SmartHost } from '../contract/settings';
+import type { SmartHost, VirtualServerConfig } from '../contract/settings';
 import type { Store } from '../store/store';
 import { AdminError } from '../contract/errors';
 import { RawSmtp } from '../probe/smtp-line-client';
@@ -77,11 +77,24 @@ export async function fetchSmartHostCertificate(host: SmartHost, clientName: str
   }
 }
 
-/** Trust the certificate the server's smart host presents now, if it has this fingerprint; null forgets the pin. */
-export async function trustSmartHostCertificate(store: Store, serverName: string, fingerprint: string | null): Promise<SmartHostCertificate | null> {
+/** The server and its smart host, or a conflict error when it delivers directly by MX. */
+function withSmartHost(store: Store, serverName: string): { config: VirtualServerConfig; host: SmartHost } {
   const config = store.getServer(serverName);
   const host = config.delivery.smartHost;
   if (!host) throw new AdminError('conflict', `virtual server "${config.name}" has no smart host`, 'server');
+  return { config, host };
+}
+
+/** The certificate the server's smart host presents now, and the fingerprint pinned for it (if any). */
+export async function presentedSmartHostCertificate(store: Store, serverName: string): Promise<SmartHostCertificate & { pinned: string | null }> {
+  const { config, host } = withSmartHost(store, serverName);
+  const presented = await fetchSmartHostCertificate(host, config.fqdn);
+  return { ...presented, pinned: host.trustedCertificate ? fingerprintOfPem(host.trustedCertificate) : null };
+}
+
+/** Trust the certificate the server's smart host presents now, if it has this fingerprint; null forgets the pin. */
+export async function trustSmartHostCertificate(store: Store, serverName: string, fingerprint: string | null): Promise<SmartHostCertificate | null> {
+  const { config, host } = withSmartHost(store, serverName);
   if (fingerprint === null) {
     store.updateServer(config.name, { delivery: { smartHost: { ...host, trustedCertificate: null } } });
     return null;

@@ -471,6 +471,13 @@ export class Store {
     return rows.map((row) => this.queueEntryFromRow(row));
   }
 
+  /** The message, or a not-found error the CLI and the console show as is. */
+  requireMessage(id: string): QueueEntry {
+    const message = this.getMessage(id);
+    if (!message) throw new AdminError('not-found', `no message ${id} in the queue`, 'id');
+    return message;
+  }
+
   getMessage(id: string): QueueEntry | null {
     const row = this.db.prepare('SELECT * FROM messages WHERE id = ?').get(id) as MessageRow | undefined;
     return row ? this.queueEntryFromRow(row) : null;
@@ -515,8 +522,7 @@ export class Store {
 
   /** Freeze (no attempts until thawed), thaw, or retry now (every queued recipient due at once). */
   setMessageState(id: string, action: 'freeze' | 'thaw' | 'retry'): void {
-    const message = this.getMessage(id);
-    if (!message) throw new AdminError('not-found', `no message ${id} in the queue`, 'id');
+    const message = this.requireMessage(id);
     if (message.state === 'done') throw new AdminError('conflict', `message ${id} is already done`, 'id');
     this.db.transaction(() => {
       if (action === 'freeze') this.db.prepare(`UPDATE messages SET state = 'frozen' WHERE id = ?`).run(id);
@@ -527,8 +533,7 @@ export class Store {
 
   /** Remove a message from the queue (its spool file is the caller's to delete). */
   deleteMessage(id: string): QueueEntry {
-    const message = this.getMessage(id);
-    if (!message) throw new AdminError('not-found', `no message ${id} in the queue`, 'id');
+    const message = this.requireMessage(id);
     this.db.prepare('DELETE FROM messages WHERE id = ?').run(id);
     return message;
   }
