@@ -3,18 +3,24 @@
 import os from 'node:os';
 import type { AdminApiHandlers, CertificateSummary, QueueSummary, ServerSummary, UserSummary } from './contract/admin-api';
 import { AdminError } from './contract/errors';
-import { addressRuleSchema, parseAddressRuleText, type VirtualServerConfig } from './contract/settings';
+import { addressRuleSchema, oauth2SettingsSchema, oauthEndpoints, parseAddressRuleText, type VirtualServerConfig } from './contract/settings';
+
+type SmartHostInput = NonNullable<NonNullable<VirtualServerPatch['delivery']>['smartHost']>;
 import type { QueueEntry, VirtualServerPatch } from './store/store';
 import { parseOrThrow } from './contract/errors';
 import type { App } from './app';
 import { checkFqdn } from './dns/fqdn-check';
-import { readMessageHeaders } from './spool/spool';
+import { readMessageHeaders, readMessageSource } from './spool/spool';
+
+/** The console shows at most this much of a message's source. */
+const SOURCE_LIMIT_BYTES = 1024 * 1024;
 import { presentedSmartHostCertificate, trustSmartHostCertificate } from './delivery/smart-host-certificate';
 import { toCsv, toW3c } from './log/export';
 import { compilePolicy } from './policy/session-policy';
 import { simulateSession } from './policy/simulate';
 import { runSelfProbe } from './probe/self-probe';
 import type { StoredUser } from './store/store';
+import { cramMd5Contexts } from './auth/cram-md5';
 
 function userSummary(user: StoredUser): UserSummary {
   return { name: user.name, enabled: user.enabled, senders: user.senders, cramMd5: user.cramSecret !== null, createdAt: user.createdAt };
@@ -29,19 +35,50 @@ function withoutSecrets(config: VirtualServerConfig): VirtualServerConfig {
 
 function queueSummary(m: QueueEntry): QueueSummary {
   return {
-    id: m.id, server: m.serverName, receivedAt: m.receivedAt, from: m.mailFrom, size: m.size, state: m.state,
+    id: m.id, server: m.serverName, receivedAt: m.receivedAt, from: m.mailFrom, size: m.size, state: m.state, body: m.body, finishedAt: m.finishedAt,
     recipients: m.recipients.map((r) => ({ address: r.address, route: r.route, state: r.state, attempts: r.attempts, lastReply: r.lastReply })),
   };
 }
 
-/** A null secret sent back by the console means "keep the stored one" (for the same smart host and account). */
+/**
+ * A null secret sent back by the console means "keep the stored one", but only where it would go
+ * exactly where it was entered for: the smart host password needs the same host, port, TLS mode,
+ * certificate checking, trusted certificate and user; the OAuth2 client secret the same provider,
+ * tenant, endpoints and client. Otherwise the admin must type it again (a console session must
+ * not be able to send a stored secret to a listener of its own choosing).
+ */
 function keepStoredSecrets(patch: VirtualServerPatch, current: VirtualServerConfig): VirtualServerPatch {
-  const next = patch.delivery?.smartHost;
+  const next = patch.delivery?.smartHost as SmartHostInput | null | undefined;
   const stored = current.delivery.smartHost;
-  if (!next || !stored || next.host !== stored.host || next.user !== stored.user) return patch;
-  const oauth2 = next.oauth2 && stored.oauth2 && next.oauth2.clientId === stored.oauth2.clientId && (next.oauth2.clientSecret ?? null) === null
-    ? { ...next.oauth2, clientSecret: stored.oauth2.clientSecret } : next.oauth2;
-  return { ...patch, delivery: { ...patch.delivery, smartHost: { ...next, password: next.password ?? stored.password, oauth2 } } };
+  if (!next || !stored) return patch;
+  const changed = (fields: Array<[string, unknown, unknown]>) => fields.filter(([, a, b]) => (a ?? null) !== (b ?? null)).map(([name]) => name);
+  let password = next.password ?? null;
+  if (password === null && stored.password !== null && next.authentication === 'basic') {
+    const moved = changed([
+      ['host', String(next.host ?? '').replace(/^\[(.*)\]$/, '$1').trim().toLowerCase(), stored.host.toLowerCase()], ['port', next.port, stored.port],
+      ['security', next.security, stored.security], ['certificate checking', next.verifyCertificate, stored.verifyCertificate],
+      ['trusted certificate', next.trustedCertificate, stored.trustedCertificate], ['user', next.user, stored.user],
+    ]);
+    if (moved.length > 0) {
+      throw new AdminError('invalid', `the smart host's ${moved.join(', ')} changed: enter the password again (a stored password is only ever sent where it was entered for)`, 'delivery.smartHost.password');
+    }
+    password = stored.password;
+  }
+  let oauth2 = next.oauth2 ?? null;
+  if (oauth2 && stored.oauth2 && (oauth2.clientSecret ?? null) === null && stored.oauth2.clientSecret !== null) {
+    const parsed = oauth2SettingsSchema.safeParse(oauth2);
+    const before = oauthEndpoints(stored.oauth2);
+    const after = parsed.success ? oauthEndpoints(parsed.data) : null;
+    const moved = changed([
+      ['provider', oauth2.provider, stored.oauth2.provider], ['tenant', oauth2.tenant ?? 'organizations', stored.oauth2.tenant], ['client ID', oauth2.clientId, stored.oauth2.clientId],
+      ['token endpoint', after?.token, before.token], ['authorization endpoint', after?.authorization, before.authorization], ['device endpoint', after?.device, before.device],
+    ]);
+    if (moved.length > 0) {
+      throw new AdminError('invalid', `the OAuth2 ${moved.join(', ')} changed: enter the client secret again (a stored secret is only ever sent where it was entered for)`, 'delivery.smartHost.oauth2.clientSecret');
+    }
+    oauth2 = { ...oauth2, clientSecret: stored.oauth2.clientSecret };
+  }
+  return { ...patch, delivery: { ...patch.delivery, smartHost: { ...next, password, oauth2 } } };
 }
 
 export function createAdminHandlers(app: App): AdminApiHandlers {
@@ -101,13 +138,13 @@ export function createAdminHandlers(app: App): AdminApiHandlers {
     'users.update': async ({ name, enabled, senders, password, cramMd5 }) => {
       if (!store.findUser(name)) throw new AdminError('not-found', `no user named "${name}"`, 'name');
       if (cramMd5 === true && !password && !store.findUser(name)?.cramSecret) {
-        throw new AdminError('invalid', 'enabling CRAM-MD5 needs the password (its secret is stored password-equivalent)', 'password');
+        throw new AdminError('invalid', 'enabling CRAM-MD5 needs the password (its HMAC-MD5 contexts are derived from it)', 'password');
       }
       if (password) await app.setPassword(name, password);
       store.updateUser(name, {
         ...(enabled === undefined ? {} : { enabled }),
         ...(senders === undefined ? {} : { senders }),
-        ...(cramMd5 === false ? { cramSecret: null } : cramMd5 === true && password ? { cramSecret: password } : {}),
+        ...(cramMd5 === false ? { cramSecret: null } : cramMd5 === true && password ? { cramSecret: cramMd5Contexts(password) } : {}),
       });
       return userSummary(store.findUser(name) as StoredUser);
     },
@@ -168,8 +205,13 @@ export function createAdminHandlers(app: App): AdminApiHandlers {
       return {
         ...queueSummary(m), clientAddress: m.clientAddress, authUser: m.authUser,
         nextAttempts: Object.fromEntries(m.recipients.map((r) => [r.address, r.nextAttemptAt])),
-        headers: await readMessageHeaders(m).catch(() => '(the spool file is gone)'),
+        headers: m.body === 'removed' ? '(delivered: the message body was removed; only its record is kept)' : await readMessageHeaders(m).catch(() => '(the spool file is gone)'),
       };
+    },
+    'queue.source': async ({ id }) => {
+      const m = store.requireMessage(id);
+      if (m.body === 'removed') throw new AdminError('not-found', `message ${id} was delivered and its body removed; turn on "Keep a copy of delivered messages" to keep copies`, 'id');
+      return { id: m.id, body: m.body, ...(await readMessageSource(m, SOURCE_LIMIT_BYTES)) };
     },
     'queue.action': async ({ id, action }) => {
       if (action === 'delete' || action === 'delete-with-report') await app.remoteDelivery.deleteMessage(id, action === 'delete-with-report');
@@ -194,6 +236,7 @@ export function createAdminHandlers(app: App): AdminApiHandlers {
     'sessions.terminate': async ({ server, id }) => ({ terminated: engine.server(server)?.terminate(id) ?? false }),
 
     'counters.get': async () => app.counters.read(),
+    'status.warnings': async () => app.activeWarnings(),
 
     'policy.simulate': async (input) => {
       const config = store.getServer(input.server);

@@ -5,13 +5,19 @@ import crypto from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { AdminError } from './contract/errors';
+import type { ActiveWarning } from './contract/admin-api';
 import {
   DEFAULT_ACCESS, DEFAULT_DELIVERY, DEFAULT_MESSAGES, DEFAULT_SERVER_NAME, DEFAULT_SUBMISSION_PORT, hostnameSchema,
   type VirtualServerConfig,
 } from './contract/settings';
 import { createAuthenticator } from './auth/authenticator';
 import { hashPassword, passwordProblem } from './auth/passwords';
+import { cramMd5Contexts } from './auth/cram-md5';
 import { AuthThrottle, DEFAULT_THROTTLE, type ThrottleOptions } from './auth/throttle';
+import { KnownLoginAddresses } from './auth/known-addresses';
+import { DiskWatch } from './spool/disk-watch';
+import { Retention } from './spool/retention';
+import { WarningSet } from './log/warnings';
 import { createReverseResolver, type ReverseResolver } from './dns/reverse-resolver';
 import { Engine } from './engine/engine';
 import { LocalDelivery } from './delivery/local-delivery';
@@ -26,7 +32,7 @@ import { inspectCertificate } from './tls/certificates';
 import { loadCertificateTools } from './tls/load-certificate-tools';
 import { CertificateService } from './tls/certificate-service';
 import { fileKeySecretBox, type SecretBox } from './oauth/secret-box';
-import { SmartHostTokens } from './oauth/smart-host-tokens';
+import { SIGN_IN_CHECK_MS, SmartHostTokens } from './oauth/smart-host-tokens';
 
 export interface AppOptions {
   dataDir: string;
@@ -36,10 +42,18 @@ export interface AppOptions {
   throttle?: Partial<ThrottleOptions>;
   /** Where OAuth2 refresh tokens are sealed; default a key file in the data folder (the desktop app passes the OS keychain). */
   secretBox?: SecretBox;
+  /** How often the free space of the data folder is measured (tests shorten it). */
+  diskCheckMs?: number;
+  /** How often finished messages, kept copies and old records are swept. */
+  retentionSweepMs?: number;
+  /** How often OAuth2 sign-ins are checked and refreshed ahead of expiry. */
+  signInRefreshMs?: number;
 }
 
 const INITIALIZED_KEY = 'initialized';
 const EXPIRY_CHECK_MS = 12 * 60 * 60_000;
+const RETENTION_SWEEP_MS = 10 * 60_000;
+const MIB = 1024 * 1024;
 
 export class App {
   readonly store: Store;
@@ -53,8 +67,13 @@ export class App {
   readonly counters: CounterSet;
   readonly certificates: CertificateService;
   readonly smartHostTokens: SmartHostTokens;
+  readonly warnings: WarningSet;
+  readonly diskWatch: DiskWatch;
+  readonly retention: Retention;
   private readonly now: () => Date;
   private expiryTimer: NodeJS.Timeout | null = null;
+  private retentionTimer: NodeJS.Timeout | null = null;
+  private signInTimer: NodeJS.Timeout | null = null;
   private readonly resolvers = new Map<string, ReverseResolver>();
 
   constructor(private readonly options: AppOptions) {
@@ -62,12 +81,33 @@ export class App {
     this.store = openStore({ dataDir: options.dataDir, now: this.now });
     this.spool = new Spool({ dir: path.join(options.dataDir, 'spool'), store: this.store, now: this.now, newId: newQueueId });
     const authenticator = createAuthenticator({ findUser: (name) => this.store.findUser(name), now: () => this.now().getTime() });
+    this.warnings = new WarningSet(this.bus, this.now);
+    this.eventLog = new EventLog(this.store, this.bus, this.now);
+    this.diskWatch = new DiskWatch({
+      dir: options.dataDir,
+      settings: () => this.eventLog.settings(),
+      onChange: (low, space, floor) => {
+        const free = `${(space.freeBytes / MIB).toFixed(0)} MiB free of ${(space.totalBytes / MIB).toFixed(0)} MiB`;
+        if (low) {
+          this.warnings.raise('disk-low', `Disk space low in ${options.dataDir} (${free}, below the floor of ${(floor / MIB).toFixed(0)} MiB): new mail is refused with 452 4.3.1 until space is back.`,
+            'Free space on that disk (old files, the drop or badmail folder), or lower the floor under Queues → Retention and disk; acceptance resumes by itself.');
+        } else {
+          this.warnings.clear('disk-low', `Disk space is back in ${options.dataDir} (${free}): accepting mail again.`);
+        }
+      },
+    });
+    this.retention = new Retention({
+      store: this.store, queueDir: this.spool.queueDir, keptDir: this.spool.keptDir, now: this.now, settings: () => this.eventLog.settings(),
+    });
     this.engine = new Engine({
       store: this.store,
       bus: this.bus,
       spool: this.spool,
       authenticator,
       throttle: new AuthThrottle({ ...DEFAULT_THROTTLE, ...options.throttle }, () => this.now().getTime()),
+      knownAddresses: new KnownLoginAddresses(this.store, () => this.now().getTime()),
+      storageLow: () => this.diskWatch.low,
+      storageFailed: () => void this.diskWatch.check(),
       resolverFor: (servers) => this.resolverFor(servers),
       now: this.now,
     });
@@ -76,6 +116,7 @@ export class App {
       bus: this.bus,
       now: this.now,
       dropFolderFor: (serverName) => this.dropFolderFor(serverName),
+      finished: (message) => this.finishMessage(message.id),
     });
     this.smartHostTokens = new SmartHostTokens({ store: this.store, bus: this.bus, now: this.now, box: options.secretBox ?? fileKeySecretBox(options.dataDir) });
     this.remoteDelivery = new RemoteDelivery({
@@ -88,6 +129,7 @@ export class App {
       routeOf: (domain) => this.routeOf(domain),
       forwardTarget: (domain) => this.store.listAcceptedDomains().find((d) => d.action === 'forward' && d.domain.toLowerCase() === domain.toLowerCase())?.forwardTo ?? null,
       badmailFolder: (name) => this.store.listServers().find((s) => s.name === name)?.messages.badmailFolder ?? path.join(this.options.dataDir, 'badmail'),
+      finished: (message) => this.finishMessage(message.id),
     });
     this.pickup = new PickupFolder({
       spool: this.spool, bus: this.bus, now: this.now,
@@ -96,13 +138,57 @@ export class App {
       badmailFolderOf: (server) => server.messages.badmailFolder ?? path.join(this.options.dataDir, 'badmail'),
       routeOf: (domain) => this.routeOf(domain),
     });
-    this.eventLog = new EventLog(this.store, this.bus, this.now);
     this.counters = new CounterSet(this.bus, this.now);
     this.certificates = new CertificateService(this.store, this.now);
+    this.eventLog.onSettings(() => {
+      void this.diskWatch.check();
+      void this.sweepRetention();
+    });
     this.spool.onCommitted((messages) => {
       if (messages.some((m) => m.recipients.some((r) => r.route === 'local'))) this.localDelivery.wake();
       if (messages.some((m) => m.recipients.some((r) => r.route === 'remote'))) this.remoteDelivery.wake();
     });
+  }
+
+  /** A delivery worker recorded an outcome: if the message is now done, its body leaves the spool. */
+  private async finishMessage(id: string): Promise<void> {
+    const message = this.store.getMessage(id);
+    if (!message || message.state !== 'done') return;
+    try {
+      await this.retention.finish(message);
+    } catch (err) {
+      // The sweep tries again; the admin sees why it did not go.
+      this.bus.emit({ type: 'warning', at: this.now().toISOString(), message: `could not remove the delivered message ${id} from the spool: ${(err as Error).message}` });
+    }
+  }
+
+  /** Finish what a crash interrupted, drop expired kept copies, prune old queue records. */
+  async sweepRetention(): Promise<void> {
+    try {
+      await this.retention.sweep();
+    } catch (err) {
+      this.bus.emit({ type: 'warning', at: this.now().toISOString(), message: `queue retention sweep failed: ${(err as Error).message}` });
+    }
+  }
+
+  /** What needs the admin now: the observed conditions (disk) and each smart host sign-in that is lost or failing. */
+  activeWarnings(): ActiveWarning[] {
+    const warnings = this.warnings.list();
+    for (const server of this.store.listServers()) {
+      const host = server.delivery.smartHost;
+      if (host?.authentication !== 'oauth2' || !host.oauth2) continue;
+      const row = this.store.getSignIn(server.name);
+      const id = `sign-in:${server.name}`;
+      const since = row?.lastRefreshAt ?? row?.signedInAt ?? this.now().toISOString();
+      if (host.oauth2.flow !== 'app' && !row) {
+        warnings.push({ id, since, message: `${server.name}: the smart host's OAuth2 sign-in has not been done; mail for other domains waits in the queue.`, action: 'Sign in under Properties → Delivery → Outbound authentication (or relaydesk smarthost signin).' });
+      } else if (row?.needsSignIn) {
+        warnings.push({ id, since, message: `${server.name}: the smart host sign-in of ${row.account} is no longer valid (${row.lastError ?? 'refresh refused'}); mail for other domains waits in the queue.`, action: 'Sign in again under Properties → Delivery → Outbound authentication (or relaydesk smarthost signin).' });
+      } else if (row?.lastError) {
+        warnings.push({ id, since, message: `${server.name}: the last token refresh for ${row.account} failed (${row.lastError}); it is tried again.`, action: 'Check that this machine reaches the provider; nothing to do if the next refresh succeeds.' });
+      }
+    }
+    return warnings;
   }
 
   /** Accepted domains delivered to the drop folder are local; everything else leaves by SMTP. */
@@ -158,6 +244,7 @@ export class App {
       connectionRules: [],
       relayRules: [],
       certificate: certificateName,
+      banner: null,
     };
     this.store.transaction(() => {
       if (this.store.getMeta(INITIALIZED_KEY)) return;
@@ -172,6 +259,15 @@ export class App {
   async start(): Promise<{ orphansRemoved: number; reindexed: number; unreadable: string[] }> {
     const { removed: orphansRemoved, reindexed, unreadable } = this.spool.recover();
     this.eventLog.start();
+    await this.sweepRetention();
+    this.retentionTimer = setInterval(() => void this.sweepRetention(), this.options.retentionSweepMs ?? RETENTION_SWEEP_MS);
+    this.retentionTimer.unref();
+    await this.diskWatch.start(this.options.diskCheckMs);
+    // Sign-ins are refreshed ahead of expiry whether or not mail flows (an idle server keeps them).
+    const refreshSignIns = () => void this.smartHostTokens.refreshAhead(this.store.listServers());
+    this.signInTimer = setInterval(refreshSignIns, this.options.signInRefreshMs ?? SIGN_IN_CHECK_MS);
+    this.signInTimer.unref();
+    refreshSignIns();
     await this.engine.reconcile();
     this.engine.watch();
     this.localDelivery.wake();
@@ -193,6 +289,9 @@ export class App {
 
   async stop(graceMs?: number): Promise<void> {
     if (this.expiryTimer) clearInterval(this.expiryTimer);
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
+    if (this.signInTimer) clearInterval(this.signInTimer);
+    this.diskWatch.stop();
     await this.engine.shutdown(graceMs);
     await this.spool.drain();
     await this.localDelivery.stop();
@@ -209,7 +308,7 @@ export class App {
     const problem = passwordProblem(password);
     if (problem) throw new AdminError('invalid', problem, 'password');
     const passwordHash = await hashPassword(password);
-    this.store.addUser({ name, passwordHash, cramSecret: options.cramMd5 ? password : null, senders: options.senders ?? [] });
+    this.store.addUser({ name, passwordHash, cramSecret: options.cramMd5 ? cramMd5Contexts(password) : null, senders: options.senders ?? [] });
   }
 
   async setPassword(name: string, password: string): Promise<void> {
@@ -217,8 +316,8 @@ export class App {
     if (problem) throw new AdminError('invalid', problem, 'password');
     const user = this.store.findUser(name);
     if (!user) throw new AdminError('not-found', `no user named "${name}"`, 'name');
-    // A CRAM-MD5 secret is the password itself, so it follows a password change.
-    this.store.updateUser(name, { passwordHash: await hashPassword(password), ...(user.cramSecret ? { cramSecret: password } : {}) });
+    // The CRAM-MD5 contexts derive from the password, so they follow a password change.
+    this.store.updateUser(name, { passwordHash: await hashPassword(password), ...(user.cramSecret ? { cramSecret: cramMd5Contexts(password) } : {}) });
   }
 }
 

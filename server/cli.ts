@@ -181,7 +181,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       try {
         if (sub === 'add') {
           await app.addUser(name, password, { senders: values.sender ?? [], cramMd5: Boolean(values['cram-md5']) });
-          io.out(`relaydesk: user ${name} added${values['cram-md5'] ? ' (CRAM-MD5 on: its secret is stored password-equivalent)' : ''}`);
+          io.out(`relaydesk: user ${name} added${values['cram-md5'] ? ' (CRAM-MD5 on: its HMAC-MD5 contexts are stored; they do not reveal the password, but anyone holding them can sign in with CRAM-MD5)' : ''}`);
         } else {
           await app.setPassword(name, password);
           io.out(`relaydesk: password of ${name} changed`);
@@ -564,8 +564,8 @@ async function smartHostSignInCommand(store: Store, dataDir: string, sub: string
     return status.signedIn ? 0 : 1;
   }
   if (sub === 'signout') {
-    tokens.signOut(server);
-    io.out(`relaydesk: ${server} signed out of its smart host; the refresh token was deleted`);
+    const { revoked } = await tokens.signOut(server);
+    io.out(`relaydesk: ${server} signed out of its smart host; the refresh token was deleted here (${revoked})`);
     return 0;
   }
   const status = await tokens.signIn(server, {
@@ -637,6 +637,8 @@ async function serve(dataDir: string, options: ServeOptions, io: Io): Promise<nu
     io.out(`relaydesk: add a user to submit mail: printf '%s' "$PASSWORD" | npx relaydesk user add NAME --password-stdin --data ${JSON.stringify(dataDir)}`);
   }
   if (app.engine.status().every((s) => !s.running)) io.err('relaydesk: no virtual server is running (see `relaydesk server list`)');
+  // What needs the admin from the first minute: a lost smart host sign-in, a disk below its floor.
+  for (const warning of app.activeWarnings().filter((w) => w.id.startsWith('sign-in:'))) io.err(`relaydesk: warning: ${warning.message} ${warning.action}`);
   let consoleServer: ConsoleServer | null = null;
   if (options.console) {
     consoleServer = await startConsole({

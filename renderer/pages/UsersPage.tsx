@@ -106,7 +106,7 @@ function UserDialog({ user, onClose }: { user: UserSummary | null; onClose(): vo
               <Input value={senders} onChange={(_e, d) => setSenders(d.value)} />
             </Field>
             <Checkbox checked={cram} onChange={(_e, d) => setCram(Boolean(d.checked))} label="Allow CRAM-MD5 (challenge-response) for this user" />
-            {cram && <MessageBar intent="warning"><MessageBarBody>CRAM-MD5 keeps the password off the wire, but Relaydesk must then store a secret that is password-equivalent. Use it only for devices that cannot do TLS.{user && !user.cramMd5 ? ' Enter the password above to turn it on.' : ''}</MessageBarBody></MessageBar>}
+            {cram && <MessageBar intent="warning"><MessageBarBody>CRAM-MD5 keeps the password off the wire, but Relaydesk must then store HMAC-MD5 contexts of it: they do not reveal the password, yet anyone who steals them can sign in as this user with CRAM-MD5. Use it only for devices that cannot do TLS.{user && !user.cramMd5 ? ' Enter the password above to turn it on.' : ''}</MessageBarBody></MessageBar>}
             {error && !error.field && <MessageBar intent="error"><MessageBarBody>{error.message}</MessageBarBody></MessageBar>}
           </DialogContent>
           <DialogActions>

@@ -265,7 +265,7 @@ function AuthenticationDialog({ access, onDone, onCancel }: { access: AccessSett
         </Field>
       </div>
       <Checkbox label="Challenge-response authentication (CRAM-MD5)" checked={a.cramMd5} onChange={(_e, d) => set({ cramMd5: Boolean(d.checked) })} />
-      <Text size={200} className={`${styles.indent} ${styles.muted}`}>The password never crosses the network; only users who turned CRAM-MD5 on can use it, and their secret is stored password-equivalent.</Text>
+      <Text size={200} className={`${styles.indent} ${styles.muted}`}>The password never crosses the network; only users who turned CRAM-MD5 on can use it; for them Relaydesk stores HMAC-MD5 contexts, which do not reveal the password but can sign in with CRAM-MD5.</Text>
       <Checkbox label="Users may send only as their own addresses" checked={a.restrictSenders} onChange={(_e, d) => set({ restrictSenders: Boolean(d.checked) })} />
     </SubDialog>
   );

@@ -4,6 +4,7 @@
 import crypto from 'node:crypto';
 import type { StoredUser } from '../store/store';
 import { verifyPassword } from './passwords';
+import { verifyCramMd5 } from './cram-md5';
 
 const VERIFIED_CACHE_MS = 5 * 60_000;
 const VERIFIED_CACHE_MAX = 10_000;
@@ -20,8 +21,8 @@ export type LoginResult =
 export interface Authenticator {
   /** PLAIN and LOGIN. */
   checkPassword(name: string, password: string, defaultDomain: string | null): Promise<LoginResult>;
-  /** CRAM-MD5: `validate` compares the client's digest with the user's secret. */
-  checkCramMd5(name: string, validate: (secret: string) => boolean, defaultDomain: string | null): LoginResult;
+  /** CRAM-MD5: the client's hex digest for our challenge, checked against the stored HMAC-MD5 contexts. */
+  checkCramMd5(name: string, challenge: string, response: string, defaultDomain: string | null): LoginResult;
   /** Resolve a login name ("alice", completed with the default domain when that is how she is stored). */
   resolveUser(name: string, defaultDomain: string | null): StoredUser | null;
 }
@@ -61,12 +62,12 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
       verified.set(mac, deps.now() + VERIFIED_CACHE_MS);
       return { ok: true, user };
     },
-    checkCramMd5(name, validate, defaultDomain) {
+    checkCramMd5(name, challenge, response, defaultDomain) {
       const user = resolveUser(name, defaultDomain);
       if (!user) return { ok: false, reason: 'unknown-user' };
       if (!user.enabled) return { ok: false, reason: 'disabled' };
       if (!user.cramSecret) return { ok: false, reason: 'no-cram-secret' };
-      return validate(user.cramSecret) ? { ok: true, user } : { ok: false, reason: 'bad-password' };
+      return verifyCramMd5(user.cramSecret, challenge, response) ? { ok: true, user } : { ok: false, reason: 'bad-password' };
     },
   };
 }

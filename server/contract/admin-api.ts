@@ -44,6 +44,9 @@ export interface QueueSummary {
   from: string;
   size: number;
   state: 'queued' | 'done' | 'frozen';
+  /** The body: still in the spool, kept as a copy after delivery, or removed (history only). */
+  body: 'spool' | 'kept' | 'removed';
+  finishedAt: string | null;
   recipients: Array<{ address: string; route: 'local' | 'remote'; state: 'queued' | 'delivered' | 'failed'; attempts: number; lastReply: string | null }>;
 }
 
@@ -136,7 +139,38 @@ export interface SmartHostSignInStatus {
 
 export interface FqdnCheck { fqdn: string; addresses: string[]; localAddresses: string[]; pointsHere: boolean; message: string }
 
-export interface LogSettings { retentionDays: number; maxEvents: number }
+/** Retention and disk (one place): the live log, the queue's history, kept copies, and the free-space floor. */
+export interface LogSettings {
+  /** Log events older than this are deleted; and beyond maxEvents the oldest go. */
+  retentionDays: number;
+  maxEvents: number;
+  /** Records of finished messages (envelope, attempts, final reply) are kept this long. */
+  queueHistoryDays: number;
+  /** Keep a copy of each delivered message's body this long; 0 = remove it at once. */
+  keepDeliveredDays: number;
+  /** New mail is refused (452 4.3.1 at MAIL FROM) while the data folder's disk has less free than the smaller of these. */
+  minFreeMiB: number;
+  minFreePercent: number;
+}
+
+export const logSettingsSchema = z.object({
+  retentionDays: z.number().int().min(1).max(3650),
+  maxEvents: z.number().int().min(1000).max(50_000_000),
+  queueHistoryDays: z.number().int().min(1).max(3650),
+  keepDeliveredDays: z.number().int().min(0).max(3650),
+  minFreeMiB: z.number().int().min(0).max(10_000_000),
+  minFreePercent: z.number().min(0).max(100),
+}).strict().partial();
+
+/** A condition that needs the admin, as the engine observes it now (not a saved setting). */
+export interface ActiveWarning {
+  /** Stable key, e.g. "disk-low" or "sign-in:Default SMTP virtual server". */
+  id: string;
+  message: string;
+  /** What to do about it. */
+  action: string;
+  since: string;
+}
 
 // ── method table ─────────────────────────────────────────────────────────────────────────
 
@@ -243,7 +277,12 @@ export const ADMIN_METHODS = {
   'log.transcript': method<string[]>()(z.object({ session: z.string().min(1) })),
   'log.export': method<string>()(z.object({ format: z.enum(['w3c', 'csv']), filter: logFilterSchema.default({ limit: 5000 }) })),
   'log.getSettings': method<LogSettings>()(nothing),
-  'log.setSettings': method<LogSettings>()(z.object({ retentionDays: z.number().int().min(1).max(3650), maxEvents: z.number().int().min(1000).max(50_000_000) })),
+  /** Partial: the fields given change, the rest stay. */
+  'log.setSettings': method<LogSettings>()(logSettingsSchema),
+  /** What needs the admin now: low disk space, a lost smart host sign-in, a refused token refresh. */
+  'status.warnings': method<ActiveWarning[]>()(nothing),
+  /** The message as stored (while queued, or a kept copy after delivery); at most 1 MiB of it. */
+  'queue.source': method<{ id: string; body: 'spool' | 'kept' | 'removed'; text: string; truncated: boolean }>()(z.object({ id: z.string().min(1) })),
 
   'sessions.list': method<LiveSession[]>()(nothing),
   'sessions.terminate': method<{ terminated: boolean }>()(z.object({ server: z.string().min(1), id: z.string().min(1) })),

@@ -22,7 +22,7 @@ export const userExportSchema = z.object({
   cramMd5: z.boolean(),
   /** scrypt hash; only in exports made with --with-secrets. */
   passwordHash: z.string().startsWith('scrypt$').optional(),
-  /** CRAM-MD5 secret (password-equivalent); only with --with-secrets. */
+  /** CRAM-MD5 HMAC-MD5 contexts ("hmac-md5$…"; a plain password from older exports is converted); only with --with-secrets. */
   cramSecret: z.string().min(1).optional(),
 }).strict();
 export type UserExport = z.infer<typeof userExportSchema>;

@@ -107,6 +107,25 @@ export function describeAddressRule(rule: AddressRule): string {
   }
 }
 
+/**
+ * Failed-login throttling. Failures are counted per (user, client address) and per client
+ * address: after slowAfter each 535 is delayed, after blockAfter that pair (or the address) is
+ * blocked for blockMinutes. Failures against one user from many addresses block the user only at
+ * addresses it never signed in from (its addresses of the last 30 days keep working).
+ */
+export const lockoutSchema = z.object({
+  slowAfter: z.number().int().min(1, 'must be at least 1').max(1000),
+  blockAfter: z.number().int().min(1, 'must be at least 1').max(10_000),
+  windowMinutes: z.number().int().min(1, 'must be at least 1 minute').max(10_080),
+  blockMinutes: z.number().int().min(1, 'must be at least 1 minute').max(10_080),
+}).strict().refine((l) => l.blockAfter >= l.slowAfter, { message: 'block after must be at least slow down after', path: ['blockAfter'] });
+export type LockoutSettings = z.infer<typeof lockoutSchema>;
+export const DEFAULT_LOCKOUT: LockoutSettings = { slowAfter: 3, blockAfter: 10, windowMinutes: 15, blockMinutes: 15 };
+
+/** Greeting text after "<FQDN> ESMTP": printable ASCII, no line breaks. */
+export const bannerSchema = z.string().trim().max(200, 'must be at most 200 characters').regex(/^[\x20-\x7e]*$/, 'only printable ASCII characters, no line breaks')
+  .transform((text) => (text === '' ? null : text)).nullable().default(null);
+
 export const listModeSchema = z.enum(['only-list', 'all-except']);
 export type ListMode = z.infer<typeof listModeSchema>;
 
@@ -117,7 +136,7 @@ export const accessSettingsSchema = z.object({
   basicAuth: z.boolean(),
   /** "Requires TLS encryption": AUTH is neither advertised nor accepted before STARTTLS. */
   basicRequiresTls: z.boolean(),
-  /** CRAM-MD5 for users who enabled a CRAM-MD5 secret (password-equivalent at rest). */
+  /** CRAM-MD5 for users who turned it on (their HMAC-MD5 contexts are stored, never the password). */
   cramMd5: z.boolean(),
   /** A bare user name is completed with this domain at login. */
   defaultDomain: domainSchema.nullable(),
@@ -139,6 +158,8 @@ export const accessSettingsSchema = z.object({
   maxConnectionsPerAddress: z.number().int().min(1).max(100_000).nullable(),
   /** More certificates, chosen by the name a client asks for (SNI); the assigned one is the default. */
   sniCertificates: z.array(z.string().min(1)).max(50),
+  /** Failed-login throttling (Authentication dialog); counted per (user, address) and per address. */
+  lockout: lockoutSchema,
 }).strict();
 export type AccessSettings = z.infer<typeof accessSettingsSchema>;
 
@@ -174,6 +195,8 @@ export const OAUTH_PROVIDERS = {
     scope: 'https://outlook.office.com/SMTP.Send offline_access',
     /** Client credentials (app-only, SMTP.SendAsApp): the resource's .default scope. */
     appScope: 'https://outlook.office365.com/.default',
+    /** The Microsoft identity platform offers no RFC 7009 revocation endpoint. */
+    revocationEndpoint: null,
     /** Entra ID registers "http://localhost" for public clients; any port is accepted for it. */
     redirectHost: 'localhost',
     smartHost: { host: 'smtp.office365.com', port: 587 },
@@ -186,6 +209,7 @@ export const OAUTH_PROVIDERS = {
     deviceEndpoint: null,
     scope: 'https://mail.google.com/',
     appScope: null,
+    revocationEndpoint: 'https://oauth2.googleapis.com/revoke',
     redirectHost: '127.0.0.1',
     smartHost: { host: 'smtp.gmail.com', port: 587 },
   },
@@ -205,6 +229,8 @@ export const oauth2SettingsSchema = z.object({
   authorizationEndpoint: endpointSchema.nullable().default(null),
   tokenEndpoint: endpointSchema.nullable().default(null),
   deviceEndpoint: endpointSchema.nullable().default(null),
+  /** RFC 7009 token revocation, used at sign-out (custom providers; the presets know theirs). */
+  revocationEndpoint: endpointSchema.nullable().default(null),
   /** null = the provider's scope. */
   scope: z.string().trim().min(1).nullable().default(null),
 }).strict().superRefine((value, ctx) => {
@@ -221,14 +247,26 @@ export const oauth2SettingsSchema = z.object({
 export type OAuth2Settings = z.output<typeof oauth2SettingsSchema>;
 
 /** The endpoints and scope a sign-in uses: the preset's (with the tenant) or the custom ones. */
-export function oauthEndpoints(settings: OAuth2Settings): { authorization: string | null; token: string; device: string | null; scope: string; redirectHost: string } {
+export function oauthEndpoints(settings: OAuth2Settings): { authorization: string | null; token: string; device: string | null; revocation: string | null; scope: string; redirectHost: string } {
   if (settings.provider === 'custom') {
-    return { authorization: settings.authorizationEndpoint, token: settings.tokenEndpoint ?? '', device: settings.deviceEndpoint, scope: settings.scope ?? '', redirectHost: '127.0.0.1' };
+    return { authorization: settings.authorizationEndpoint, token: settings.tokenEndpoint ?? '', device: settings.deviceEndpoint, revocation: settings.revocationEndpoint ?? null, scope: settings.scope ?? '', redirectHost: '127.0.0.1' };
   }
   const preset = OAUTH_PROVIDERS[settings.provider];
   const tenant = (url: string) => url.replace('{tenant}', encodeURIComponent(settings.tenant));
   const scope = settings.scope ?? (settings.flow === 'app' && preset.appScope ? preset.appScope : preset.scope);
-  return { authorization: tenant(preset.authorizationEndpoint), token: tenant(preset.tokenEndpoint), device: preset.deviceEndpoint ? tenant(preset.deviceEndpoint) : null, scope, redirectHost: preset.redirectHost };
+  return { authorization: tenant(preset.authorizationEndpoint), token: tenant(preset.tokenEndpoint), device: preset.deviceEndpoint ? tenant(preset.deviceEndpoint) : null, revocation: preset.revocationEndpoint, scope, redirectHost: preset.redirectHost };
+}
+
+/**
+ * Who a stored sign-in belongs to and where its tokens go: provider, tenant, client, endpoints,
+ * scope, flow, mailbox and the smart host. A sign-in made for one identity is never used for
+ * another (changing any of these drops it: OpenSSH's known_hosts rule). null = no OAuth2.
+ */
+export function signInIdentity(host: SmartHost | null): string | null {
+  if (!host || host.authentication !== 'oauth2' || !host.oauth2) return null;
+  const o = host.oauth2;
+  const e = oauthEndpoints(o);
+  return JSON.stringify([o.provider, o.tenant.toLowerCase(), o.clientId, o.flow, e.token, e.authorization, e.device, e.scope, (host.user ?? '').toLowerCase(), host.host.toLowerCase(), host.port, host.security]);
 }
 
 export const smartHostSchema = z.object({
@@ -326,6 +364,8 @@ export const virtualServerSchema = z.object({
   relayRules: z.array(addressRuleSchema),
   /** Name of the stored certificate used for STARTTLS and the implicit-TLS port. */
   certificate: z.string().min(1).nullable(),
+  /** Text after "220 <FQDN> ESMTP" in the greeting; null = nothing (no product name is given away). */
+  banner: bannerSchema,
 }).strict();
 export type VirtualServerConfig = z.output<typeof virtualServerSchema>;
 export type VirtualServerInput = z.input<typeof virtualServerSchema>;
@@ -359,6 +399,7 @@ export const DEFAULT_ACCESS: AccessSettings = {
   reverseDnsForReceived: false,
   maxConnectionsPerAddress: 20,
   sniCertificates: [],
+  lockout: DEFAULT_LOCKOUT,
 };
 
 export const DEFAULT_MESSAGES: MessageSettings = {

@@ -15,6 +15,8 @@ export interface LocalDeliveryDeps {
   /** Drop folder of the virtual server a message arrived on. */
   dropFolderFor(serverName: string): string;
   now(): Date;
+  /** After an outcome was recorded: a message with nothing left to do leaves the spool. */
+  finished(message: QueueEntry): Promise<void>;
 }
 
 const BATCH = 200;
@@ -73,6 +75,7 @@ export class LocalDelivery {
       await fsyncDirectory(folder);
       this.deps.store.recordDelivery(message.id, recipients, { state: 'delivered', reply: `250 dropped into ${folder}` });
       this.deps.bus.emit({ type: 'delivered', at: this.deps.now().toISOString(), queueId: message.id, recipients, destination: finalName });
+      await this.deps.finished(message);
       return true;
     } catch (err) {
       // Leave it queued; the next wake retries. The admin sees the reason in the log.

@@ -33,6 +33,8 @@ export interface RemoteDeliveryDeps {
   /** host:port of the internal mail server for an accepted domain set to "forward", else null. */
   forwardTarget(domain: string): string | null;
   badmailFolder(serverName: string): string;
+  /** After outcomes were recorded (and reports queued): a message with nothing left to do leaves the spool. */
+  finished(message: QueueEntry): Promise<void>;
 }
 
 type Outcome =
@@ -109,7 +111,7 @@ export class RemoteDelivery {
       const release = await this.destinationSlot(domain, config.delivery.outboundConnectionsPerDomain);
       try {
         const attempt = await this.attempt(message, config, domain, recipients.map((r) => r.address));
-        this.record(message, config, attempt);
+        await this.record(message, config, attempt);
       } finally {
         release();
       }
@@ -225,7 +227,7 @@ export class RemoteDelivery {
     }
   }
 
-  private record(message: QueueEntry, config: VirtualServerConfig, attempt: Attempt): void {
+  private async record(message: QueueEntry, config: VirtualServerConfig, attempt: Attempt): Promise<void> {
     const now = this.deps.now();
     const groups: Record<Outcome['kind'], Array<[string, Outcome]>> = { delivered: [], failed: [], deferred: [] };
     for (const [address, outcome] of attempt.outcomes) groups[outcome.kind].push([address, outcome]);
@@ -258,12 +260,25 @@ export class RemoteDelivery {
       // Told once per recipient, before the report is queued: a crash in between loses a warning, never repeats it.
       this.deps.store.markDelayNotified(message.id, delayed.map((d) => d.address));
       this.deps.bus.emit({ type: 'delivery', at: now.toISOString(), queueId: message.id, recipients: delayed.map((d) => d.address), destination: attempt.destination, outcome: 'delayed', reply: `still queued after ${config.delivery.delayNotificationHours} hours` });
-      if (message.mailFrom !== '') void this.report(message, config, delayed, 'delayed');
+      if (message.mailFrom !== '') await this.reportOrWarn(message, config, delayed, 'delayed');
     }
     if (failed.length > 0) {
       for (const f of failed) this.deps.store.recordDelivery(message.id, [f.address], { state: 'failed', reply: f.diagnostic });
       this.deps.bus.emit({ type: 'delivery', at: now.toISOString(), queueId: message.id, recipients: failed.map((f) => f.address), destination: attempt.destination, outcome: 'failed', reply: failed[0]?.diagnostic ?? '' });
-      void this.report(message, config, failed);
+      // The report needs the message's headers: it is queued before the body may leave the spool.
+      if (!(await this.reportOrWarn(message, config, failed, 'failed'))) return;
+    }
+    if (groups.delivered.length > 0 || failed.length > 0) await this.deps.finished(message);
+  }
+
+  /** Queue the report; a failure (the disk is full) is a warning, and the body stays for the sweep to retry. */
+  private async reportOrWarn(message: QueueEntry, config: VirtualServerConfig, recipients: FailedRecipient[], action: 'failed' | 'delayed'): Promise<boolean> {
+    try {
+      await this.report(message, config, recipients, action);
+      return true;
+    } catch (err) {
+      this.deps.bus.emit({ type: 'warning', at: this.deps.now().toISOString(), message: `could not queue the ${action === 'failed' ? 'non-delivery report' : 'delay notification'} for ${message.id}: ${(err as Error).message}` });
+      return false;
     }
   }
 

@@ -33,6 +33,8 @@ interface ConnectionInternals {
   _createParser(): NodeJS.EventEmitter;
   handler_EHLO(command: Buffer, callback: () => void): void;
   handler_AUTH(command: Buffer, callback: () => void): void;
+  _onCommand(command: Buffer, callback?: () => void): void;
+  _upgrading?: boolean;
 }
 
 const proto = SMTPConnection.prototype as unknown as ConnectionInternals;
@@ -43,6 +45,7 @@ const EXPECTED_SOURCE: Array<[keyof ConnectionInternals, string]> = [
   ['_createParser', "this.send(421, 'Error: ' + err.message)"],
   ['handler_EHLO', 'this._server.options.authMethods.length'],
   ['handler_AUTH', 'Must issue a STARTTLS command first'],
+  ['_onCommand', 'this._upgrading'],
 ];
 
 type SaslStep = (this: ConnectionInternals, ...args: unknown[]) => void;
@@ -157,6 +160,8 @@ export function applySmtpServerPatches(): void {
     return originalAuth.call(this, command, callback);
   };
 
+  patchBareCarriageReturn();
+
   // 6. RFC 4954 §4: a response that is not valid base64 is refused with 501 5.5.2 (the stock
   //    steps decode it leniently and answer 501 5.5.4 "invalid userdata" or try the garbage).
   for (const step of BASE64_STEPS) {
@@ -171,6 +176,23 @@ export function applySmtpServerPatches(): void {
       return original.apply(this, args);
     };
   }
+}
+
+/**
+ * 7. RFC 5321 §2.3.8: a bare CR inside a command line is refused with 501 (stock smtp-server
+ *    splits the line on whitespace and accepts "MAIL FROM:<a@b>\rX-INJECT=1"). A bare LF ends a
+ *    command line, as it does in Postfix (smtpd_forbid_bare_newline = normalize): old devices
+ *    send it. Only Relaydesk's own servers (those with hooks) are affected.
+ */
+export function patchBareCarriageReturn(): void {
+  const originalOnCommand = proto._onCommand;
+  proto._onCommand = function onCommand(this: ConnectionInternals, command, callback) {
+    if (this._server.options.relaydesk && !this._upgrading && command?.includes(0x0d)) {
+      this.send(501, '5.5.2 Syntax error: bare CR in command line');
+      return (callback ?? (() => undefined))();
+    }
+    return originalOnCommand.call(this, command, callback);
+  };
 }
 
 export { SMTPServer };

@@ -15,6 +15,7 @@ import {
 } from '../policy/session-policy';
 import type { Authenticator } from '../auth/authenticator';
 import type { AuthThrottle } from '../auth/throttle';
+import type { KnownLoginAddresses } from '../auth/known-addresses';
 import type { ReverseResolver } from '../dns/reverse-resolver';
 import type { EventBus } from '../log/event-bus';
 import { type Spool, SpoolError } from '../spool/spool';
@@ -41,6 +42,12 @@ export interface EngineDeps {
   spool: Spool;
   authenticator: Authenticator;
   throttle: AuthThrottle;
+  /** Addresses each user signed in from recently: failures elsewhere never block the user there. */
+  knownAddresses: KnownLoginAddresses;
+  /** The data folder's disk is below its free-space floor (the disk watch says so). */
+  storageLow(): boolean;
+  /** A write failed for lack of space: measure the disk now. */
+  storageFailed(): void;
   /** The resolver for a server's configured external DNS servers (shared per list, for its cache). */
   resolverFor(dnsServers: readonly string[]): ReverseResolver;
   now(): Date;
@@ -215,6 +222,7 @@ export class VirtualServer {
     const { config } = this.settings;
     return {
       name: config.fqdn,
+      banner: config.banner ?? '',
       size: config.messages.maxMessageBytes ?? 0,
       authMethods: offeredMechanisms(config.access),
       maxClients: config.maxConnections ?? undefined,
@@ -241,7 +249,7 @@ export class VirtualServer {
       ...this.limitOptions(implicit),
       ...(this.settings.tls ?? {}),
       secure: implicit,
-      banner: 'Relaydesk',
+      banner: this.settings.config.banner ?? '',
       authOptional: true, // policy decides when authentication is required, and answers 530 5.7.0
       allowInsecureAuth: true, // the AUTH gate above enforces "basic requires TLS" with 538 5.7.11
       disableReverseLookup: true, // looked up by us, only when a rule needs the name
@@ -268,7 +276,7 @@ export class VirtualServer {
   }
 
   private facts(info: SessionInfo): SessionFacts {
-    return { address: info.address, reverseName: info.reverseName, tls: info.tls, user: info.user, messagesAccepted: info.messagesAccepted };
+    return { address: info.address, reverseName: info.reverseName, tls: info.tls, user: info.user, messagesAccepted: info.messagesAccepted, storageLow: this.deps.storageLow() };
   }
 
   private info(session: SMTPServerSession): SessionInfo {
@@ -318,25 +326,29 @@ export class VirtualServer {
     const { access } = this.settings.config;
     const name = auth.username ?? '';
     const canonical = this.deps.authenticator.resolveUser(name, access.defaultDomain)?.name ?? name;
-    const blocked = this.deps.throttle.check(info.address, canonical);
+    const attempt = { address: info.address, user: canonical, knownAddress: this.deps.knownAddresses.isKnown(canonical, info.address) };
+    const lockout = { slowAfter: access.lockout.slowAfter, blockAfter: access.lockout.blockAfter, windowMs: access.lockout.windowMinutes * 60_000, blockMs: access.lockout.blockMinutes * 60_000 };
+    const blocked = this.deps.throttle.check(attempt, lockout);
     if (blocked.blocked !== null) {
       const decision: Decision = blocked.blocked === 'address'
-        ? { verdict: 'defer', code: 421, enhanced: '4.7.0', text: 'Too many failed logins from your address, try again later', rule: 'auth:address-blocked', close: true }
-        : { verdict: 'defer', code: 454, enhanced: '4.7.0', text: 'Too many failed logins for this user, try again later', rule: 'auth:user-blocked' };
+        ? { verdict: 'defer', code: 421, enhanced: '4.7.0', text: 'Too many failed logins from your address, try again later', rule: blocked.rule, close: true }
+        : { verdict: 'defer', code: 454, enhanced: '4.7.0', text: 'Too many failed logins for this user, try again later', rule: blocked.rule };
       this.emit(info, { type: 'auth', mechanism: auth.method, login: name, outcome: 'blocked', decision });
       throw smtpError(decision);
     }
+    const cram = auth as SMTPServerAuthentication & { challenge?: string; challengeResponse?: string };
     const result = auth.method === 'CRAM-MD5'
-      ? this.deps.authenticator.checkCramMd5(name, (secret) => auth.validatePassword(secret), access.defaultDomain)
+      ? this.deps.authenticator.checkCramMd5(name, cram.challenge ?? '', cram.challengeResponse ?? '', access.defaultDomain)
       : await this.deps.authenticator.checkPassword(name, auth.password ?? '', access.defaultDomain);
     if (result.ok) {
-      this.deps.throttle.recordSuccess(info.address);
+      this.deps.throttle.recordSuccess(attempt);
+      this.deps.knownAddresses.recordSuccess(result.user.name, info.address);
       info.user = { name: result.user.name, senders: result.user.senders };
       info.mechanism = auth.method;
       this.emit(info, { type: 'auth', mechanism: auth.method, login: name, outcome: 'success' });
       return { user: result.user.name };
     }
-    const delayMs = this.deps.throttle.recordFailure(info.address, canonical);
+    const delayMs = this.deps.throttle.recordFailure(attempt, lockout);
     const decision: Decision = { verdict: 'refuse', code: 535, enhanced: '5.7.8', text: 'Authentication credentials invalid', rule: `auth:${result.reason}` };
     this.emit(info, { type: 'auth', mechanism: auth.method, login: name, outcome: 'failure', reason: result.reason, decision });
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
@@ -346,7 +358,7 @@ export class VirtualServer {
   private onMailFrom(address: SMTPServerAddress, session: SMTPServerSession): Error | null {
     const info = this.info(session);
     const declared = Number((address.args as Record<string, string> | false || {}).SIZE);
-    const decision = evaluateMailFrom(this.settings.policy, this.facts(info), address.address, Number.isFinite(declared) && declared > 0 ? declared : null);
+    const decision = evaluateMailFrom(this.settings.policy, this.facts(info), address.address, Number.isFinite(declared) && declared > 0 ? declared : null, parameterNames(address));
     this.emit(info, { type: 'mail', from: address.address, decision });
     // A 421 (per-connection message limit) makes smtp-server close the connection after the reply.
     if (decision.verdict !== 'allow') return smtpError(decision);
@@ -356,7 +368,7 @@ export class VirtualServer {
 
   private onRcptTo(address: SMTPServerAddress, session: SMTPServerSession): Error | null {
     const info = this.info(session);
-    const decision = evaluateRecipient(this.settings.policy, this.facts(info), address.address, session.envelope.rcptTo.length);
+    const decision = evaluateRecipient(this.settings.policy, this.facts(info), address.address, session.envelope.rcptTo.length, parameterNames(address));
     this.emit(info, { type: 'rcpt', to: address.address, decision });
     return decision.verdict === 'allow' ? null : smtpError(decision);
   }
@@ -389,6 +401,10 @@ export class VirtualServer {
       return message.id;
     } catch (err) {
       info.state = 'connected';
+      // smtp-server answers only once the body has been read to its end: a write that failed
+      // half-way must not leave the client waiting for a reply until it times out.
+      discardRest(stream as Readable);
+      if (err instanceof SpoolError && err.enhanced === '4.3.1') this.deps.storageFailed();
       if (err instanceof SpoolError) {
         if (err.code !== 552) this.emit(info, { type: 'data', size: 0, queueId: null, decision: { verdict: 'defer', code: err.code, enhanced: err.enhanced, text: err.message, rule: 'spool:error' } });
         throw smtpError({ code: err.code, enhanced: err.enhanced, text: err.message });
@@ -409,6 +425,20 @@ export class VirtualServer {
 // Stand-ins for facts the AUTH gate only tests for presence of.
 const PRESENT_TLS: TlsFacts = { protocol: 'TLS', cipher: '', bits: 0 };
 const ANONYMOUS_USER: UserFacts = { name: '', senders: [] };
+
+/** Read and drop what is left of a message body (the spool stopped reading it after an error). */
+function discardRest(stream: Readable): void {
+  if (stream.readableEnded || stream.destroyed) return;
+  // An async iterator left a 'readable' listener behind, and resume() is a no-op while one exists.
+  stream.removeAllListeners('readable');
+  stream.on('data', () => undefined);
+  stream.resume();
+}
+
+/** The ESMTP parameter names of a MAIL or RCPT command (SIZE, BODY, …). */
+function parameterNames(address: SMTPServerAddress): string[] {
+  return address.args ? Object.keys(address.args as Record<string, unknown>) : [];
+}
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 

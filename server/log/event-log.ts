@@ -10,7 +10,9 @@ const FLUSH_MS = 200;
 const PRUNE_MS = 60_000;
 /** Beyond this many unwritten events (a stalled disk) the oldest are dropped and counted. */
 const MAX_BUFFERED = 200_000;
-export const DEFAULT_LOG_SETTINGS: LogSettings = { retentionDays: 30, maxEvents: 1_000_000 };
+export const DEFAULT_LOG_SETTINGS: LogSettings = {
+  retentionDays: 30, maxEvents: 1_000_000, queueHistoryDays: 30, keepDeliveredDays: 0, minFreeMiB: 1024, minFreePercent: 5,
+};
 
 export class EventLog {
   private buffer: SessionEvent[] = [];
@@ -18,6 +20,7 @@ export class EventLog {
   private pruneTimer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
   dropped = 0;
+  private readonly settingsListeners: Array<(settings: LogSettings) => void> = [];
 
   constructor(private readonly store: Store, private readonly bus: EventBus, private readonly now: () => Date) {}
 
@@ -63,10 +66,17 @@ export class EventLog {
     return raw ? { ...DEFAULT_LOG_SETTINGS, ...(JSON.parse(raw) as Partial<LogSettings>) } : DEFAULT_LOG_SETTINGS;
   }
 
-  setSettings(settings: LogSettings): LogSettings {
+  setSettings(change: Partial<LogSettings>): LogSettings {
+    const settings = { ...this.settings(), ...change };
     this.store.setMeta('log.settings', JSON.stringify(settings));
     this.prune();
+    for (const listener of this.settingsListeners) listener(settings);
     return settings;
+  }
+
+  /** Retention and disk settings changed (the retention sweep and the disk watch follow them). */
+  onSettings(listener: (settings: LogSettings) => void): void {
+    this.settingsListeners.push(listener);
   }
 
   prune(): number {

@@ -26,9 +26,10 @@ const openid = (): Promise<Client> => import('openid-client');
 
 const PERMANENT = new Set(['invalid_grant', 'invalid_client', 'unauthorized_client', 'access_denied', 'expired_token', 'invalid_scope', 'consent_required', 'interaction_required']);
 
-function configuration(client: Client, settings: OAuth2Settings): OpenIdClient.Configuration {
+function configuration(client: Client, settings: OAuth2Settings, extra: Partial<OpenIdClient.ServerMetadata> = {}): OpenIdClient.Configuration {
   const endpoints = oauthEndpoints(settings);
   const metadata: OpenIdClient.ServerMetadata = {
+    ...extra,
     // No ID token is requested (no "openid" scope), so the issuer is only a label here.
     issuer: new URL(endpoints.token).origin,
     token_endpoint: endpoints.token,
@@ -39,7 +40,7 @@ function configuration(client: Client, settings: OAuth2Settings): OpenIdClient.C
   const config = new client.Configuration(metadata, settings.clientId, settings.clientSecret ? { client_secret: settings.clientSecret } : undefined, auth);
   config.timeout = 30;
   // The schema allows http only on loopback (a test server, an identity server on this machine).
-  if ([endpoints.token, endpoints.authorization, endpoints.device].some((url) => url?.startsWith('http:'))) client.allowInsecureRequests(config);
+  if ([endpoints.token, endpoints.authorization, endpoints.device, endpoints.revocation].some((url) => url?.startsWith('http:'))) client.allowInsecureRequests(config);
   return config;
 }
 
@@ -67,6 +68,15 @@ export async function refreshAccessToken(settings: OAuth2Settings, refreshToken:
   const client = await openid();
   const config = configuration(client, settings);
   return exchange(client, 'token refresh', async () => tokensOf(await client.refreshTokenGrant(config, refreshToken), now()));
+}
+
+/** RFC 7009: tell the provider to forget a refresh token (sign-out). Throws OAuthError when it refuses. */
+export async function revokeRefreshToken(settings: OAuth2Settings, refreshToken: string): Promise<void> {
+  const endpoint = oauthEndpoints(settings).revocation;
+  if (!endpoint) throw new OAuthError('the provider offers no token revocation', 'unsupported', true);
+  const client = await openid();
+  const config = configuration(client, settings, { revocation_endpoint: endpoint });
+  await exchange(client, 'token revocation', () => client.tokenRevocation(config, refreshToken, { token_type_hint: 'refresh_token' }));
 }
 
 export async function appOnlyToken(settings: OAuth2Settings, now: () => Date): Promise<Tokens> {

@@ -5,10 +5,10 @@
 // until the admin signs in again; mail meanwhile waits in the queue (deferred, never bounced).
 import type { SmartHostSignInStatus } from '../contract/admin-api';
 import { AdminError } from '../contract/errors';
-import type { OAuth2Settings, SmartHost, VirtualServerConfig } from '../contract/settings';
+import { type OAuth2Settings, type SmartHost, signInIdentity, type VirtualServerConfig } from '../contract/settings';
 import type { EventBus } from '../log/event-bus';
 import type { Store } from '../store/store';
-import { appOnlyToken, type DevicePrompt, OAuthError, refreshAccessToken, signInWithBrowser, signInWithDeviceCode, type Tokens } from './oauth-client';
+import { appOnlyToken, type DevicePrompt, OAuthError, refreshAccessToken, revokeRefreshToken, signInWithBrowser, signInWithDeviceCode, type Tokens } from './oauth-client';
 import { type SecretBox, SecretBoxError } from './secret-box';
 
 /** Delivery must wait for the admin: no usable grant. */
@@ -17,8 +17,15 @@ export class SignInNeeded extends Error {}
 export class TokenUnavailable extends Error {}
 
 const SIGN_IN_TIMEOUT_MS = 15 * 60_000;
+/**
+ * Refresh this long before the access token expires (a quarter of a short lifetime): Microsoft's
+ * HVE refuses tokens close to expiry. Kept fresh this way, the refresh token is also used at least
+ * once a token lifetime, far more often than weekly, so an idle server never loses its sign-in.
+ */
+const REFRESH_AHEAD_MS = 10 * 60_000;
+export const SIGN_IN_CHECK_MS = 60_000;
 
-interface CachedToken { token: string; expiresAt: number; refreshAt: number; signedInAt: string | null }
+interface CachedToken { token: string; expiresAt: number; refreshAt: number; signedInAt: string | null; identity: string | null }
 type Pending = NonNullable<SmartHostSignInStatus['pending']>;
 
 export interface SmartHostTokensDeps { store: Store; box: SecretBox; bus: EventBus; now(): Date }
@@ -52,7 +59,8 @@ export class SmartHostTokens {
     }
     const cached = this.cache.get(key);
     const now = this.deps.now().getTime();
-    if (cached && now < cached.refreshAt && (settings.flow === 'app' || cached.signedInAt === row?.signedInAt)) return cached.token;
+    const fresh = cached && now < cached.refreshAt && cached.identity === signInIdentity(config.delivery.smartHost);
+    if (fresh && (settings.flow === 'app' || cached.signedInAt === row?.signedInAt)) return cached.token;
     let running = this.inflight.get(key);
     if (!running) {
       running = this.renew(config, settings).finally(() => this.inflight.delete(key));
@@ -66,12 +74,31 @@ export class SmartHostTokens {
     this.cache.delete(this.key(serverName));
   }
 
-  private remember(serverName: string, tokens: Tokens, signedInAt: string | null): string {
+  private remember(config: VirtualServerConfig, tokens: Tokens, signedInAt: string | null): string {
     const now = this.deps.now().getTime();
     const lifetime = Math.max(0, tokens.expiresAt.getTime() - now);
-    // Refresh a little before expiry: a quarter of the lifetime, at most two minutes, early.
-    this.cache.set(this.key(serverName), { token: tokens.accessToken, expiresAt: tokens.expiresAt.getTime(), refreshAt: now + lifetime - Math.min(120_000, lifetime / 4), signedInAt });
+    this.cache.set(this.key(config.name), {
+      token: tokens.accessToken, expiresAt: tokens.expiresAt.getTime(), refreshAt: now + lifetime - Math.min(REFRESH_AHEAD_MS, lifetime / 4),
+      signedInAt, identity: signInIdentity(config.delivery.smartHost),
+    });
     return tokens.accessToken;
+  }
+
+  /**
+   * Keep every signed-in smart host's access token fresh without waiting for mail: called now and
+   * then (SIGN_IN_CHECK_MS) by the app. A refused refresh is recorded and raised at once.
+   */
+  async refreshAhead(servers: readonly VirtualServerConfig[]): Promise<void> {
+    const now = this.deps.now().getTime();
+    await Promise.all(servers.map(async (config) => {
+      const host = config.delivery.smartHost;
+      if (host?.authentication !== 'oauth2' || !host.oauth2 || !host.user) return;
+      const row = this.deps.store.getSignIn(config.name);
+      if (host.oauth2.flow !== 'app' && (!row || row.needsSignIn)) return;
+      const cached = this.cache.get(this.key(config.name));
+      if (cached && now < cached.refreshAt && cached.identity === signInIdentity(host) && (host.oauth2.flow === 'app' || cached.signedInAt === row?.signedInAt)) return;
+      await this.accessToken(config).catch(() => undefined); // recorded by refused()
+    }));
   }
 
   private async renew(config: VirtualServerConfig, settings: OAuth2Settings): Promise<string> {
@@ -83,7 +110,7 @@ export class SmartHostTokens {
         const row = store.getSignIn(config.name);
         if (!row || row.needsSignIn) store.saveSignIn(config.name, { account: config.delivery.smartHost?.user ?? '', refreshTokenSealed: null, accessExpiresAt: tokens.expiresAt.toISOString(), at });
         else store.recordRefresh(config.name, { refreshTokenSealed: null, accessExpiresAt: tokens.expiresAt.toISOString(), at, signedInAt: row.signedInAt });
-        return this.remember(config.name, tokens, null);
+        return this.remember(config, tokens, null);
       } catch (err) {
         throw this.refused(config, err);
       }
@@ -103,7 +130,7 @@ export class SmartHostTokens {
         refreshTokenSealed: tokens.refreshToken && tokens.refreshToken !== refreshToken ? box.seal(tokens.refreshToken) : null,
         accessExpiresAt: tokens.expiresAt.toISOString(), at, signedInAt: row.signedInAt,
       });
-      return this.remember(config.name, tokens, row.signedInAt);
+      return this.remember(config, tokens, row.signedInAt);
     } catch (err) {
       throw this.refused(config, err);
     }
@@ -136,7 +163,7 @@ export class SmartHostTokens {
         : await signInWithBrowser(settings, { loginHint: host.user, onUrl: options.onUrl, signal, now });
     const at = now().toISOString();
     this.deps.store.saveSignIn(config.name, { account, refreshTokenSealed: tokens.refreshToken ? this.deps.box.seal(tokens.refreshToken) : null, accessExpiresAt: tokens.expiresAt.toISOString(), at });
-    this.remember(config.name, tokens, settings.flow === 'app' ? null : at);
+    this.remember(config, tokens, settings.flow === 'app' ? null : at);
     const waiting = this.deps.store.retryRemoteNow(config.name);
     const note = settings.flow !== 'app' && !tokens.refreshToken ? ' (no refresh token was issued: another sign-in will be needed when this token expires)' : '';
     this.deps.bus.emit({ type: 'smarthost-sign-in', at, server: config.name, outcome: 'signed-in', account, message: `signed in; ${waiting} waiting recipient(s) will be tried now${note}` });
@@ -168,16 +195,31 @@ export class SmartHostTokens {
     return this.status(config.name);
   }
 
-  signOut(serverName: string): SmartHostSignInStatus {
+  /**
+   * Forget the sign-in: the refresh token is revoked at the provider where it offers RFC 7009
+   * (Google, custom providers with a revocation endpoint; Microsoft has none) and deleted here.
+   */
+  async signOut(serverName: string): Promise<SmartHostSignInStatus & { revoked: string }> {
     const config = this.deps.store.getServer(serverName);
     const key = this.key(config.name);
     this.pending.get(key)?.abort.abort();
     this.pending.delete(key);
     this.cache.delete(key);
-    if (this.deps.store.removeSignIn(config.name)) {
-      this.deps.bus.emit({ type: 'smarthost-sign-in', at: this.deps.now().toISOString(), server: config.name, outcome: 'signed-out', account: config.delivery.smartHost?.user ?? '', message: 'signed out; the stored refresh token was deleted' });
+    const row = this.deps.store.getSignIn(config.name);
+    let revoked = 'no refresh token was stored';
+    const settings = config.delivery.smartHost?.oauth2;
+    if (row?.refreshTokenSealed && settings) {
+      try {
+        await revokeRefreshToken(settings, this.deps.box.open(row.refreshTokenSealed));
+        revoked = 'the provider revoked the refresh token';
+      } catch (err) {
+        revoked = err instanceof OAuthError && err.error === 'unsupported' ? 'the provider offers no revocation; remove the app\'s consent at the provider to end the grant there' : `revocation at the provider failed (${(err as Error).message})`;
+      }
     }
-    return this.status(config.name);
+    if (this.deps.store.removeSignIn(config.name)) {
+      this.deps.bus.emit({ type: 'smarthost-sign-in', at: this.deps.now().toISOString(), server: config.name, outcome: 'signed-out', account: config.delivery.smartHost?.user ?? '', message: `signed out; the stored refresh token was deleted (${revoked})` });
+    }
+    return { ...this.status(config.name), revoked };
   }
 
   status(serverName: string): SmartHostSignInStatus {

@@ -53,6 +53,8 @@ export interface SessionFacts extends ClientFacts {
   user: UserFacts | null;
   /** Messages already accepted in this session. */
   messagesAccepted: number;
+  /** The data folder's disk is below its free-space floor: no new mail until space is back. */
+  storageLow?: boolean;
 }
 
 /** Does any rule of this server need the client's reverse DNS name at connect time? */
@@ -175,9 +177,29 @@ export function senderAllowed(user: UserFacts, sender: string): boolean {
   return own.some((entry) => entry === address || entry === `@${domain}` || entry === `*@${domain}`);
 }
 
-export function evaluateMailFrom(policy: CompiledPolicy, facts: SessionFacts, sender: string, declaredSize: number | null): Decision {
+/**
+ * ESMTP parameters this server implements (RFC 5321 §4.1.1.11: anything else is 555): SIZE
+ * (RFC 1870), BODY (RFC 6152), SMTPUTF8 (RFC 6531) and AUTH (RFC 4954 §5) on MAIL; none on RCPT,
+ * since DSN (NOTIFY, ORCPT) is not offered.
+ */
+const MAIL_PARAMETERS = new Set(['SIZE', 'BODY', 'SMTPUTF8', 'AUTH']);
+const RCPT_PARAMETERS = new Set<string>();
+
+function evaluateParameters(command: 'MAIL' | 'RCPT', parameters: readonly string[]): Decision | null {
+  const known = command === 'MAIL' ? MAIL_PARAMETERS : RCPT_PARAMETERS;
+  const unknown = parameters.find((p) => !known.has(p.toUpperCase()));
+  if (unknown === undefined) return null;
+  return refuse(555, '5.5.4', `${command === 'MAIL' ? 'MAIL FROM' : 'RCPT TO'} parameter ${unknown.toUpperCase().slice(0, 40)} not recognized`, `syntax:unknown-${command.toLowerCase()}-parameter`);
+}
+
+export function evaluateMailFrom(policy: CompiledPolicy, facts: SessionFacts, sender: string, declaredSize: number | null, parameters: readonly string[] = []): Decision {
   const gate = evaluateTransactionGate(policy, facts);
   if (gate) return gate;
+  const syntax = evaluateParameters('MAIL', parameters);
+  if (syntax) return syntax;
+  if (facts.storageLow) {
+    return refuse(452, '4.3.1', 'Insufficient system storage, try again later', 'storage:disk-space-low');
+  }
   const limits = policy.messages;
   if (limits.maxMessagesPerConnection !== null && facts.messagesAccepted >= limits.maxMessagesPerConnection) {
     return refuse(421, '4.7.0', 'Too many messages in this connection, reconnect to continue', 'messages:per-connection-limit', true);
@@ -191,26 +213,41 @@ export function evaluateMailFrom(policy: CompiledPolicy, facts: SessionFacts, se
   return allow('mail:accepted', 'Accepted', 250, '2.1.0');
 }
 
-export function evaluateRecipient(policy: CompiledPolicy, facts: SessionFacts, recipient: string, recipientsSoFar: number): Decision {
+/**
+ * Sender-specified routing in the local part ("user%other.example@ours", "other.example!user@ours",
+ * a quoted local part holding "@"): a forwarding server that honours it relays for anyone
+ * (Postfix: allow_untrusted_routing = no). Source routes ("@a,@b:user@c") never reach here: the
+ * protocol layer drops them as RFC 5321 §4.1.2 says.
+ */
+export function hasSenderSpecifiedRouting(recipient: string): boolean {
+  const at = recipient.lastIndexOf('@');
+  return at > 0 && /[%!@]/.test(recipient.slice(0, at));
+}
+
+export function evaluateRecipient(policy: CompiledPolicy, facts: SessionFacts, recipient: string, recipientsSoFar: number, parameters: readonly string[] = []): Decision {
   const gate = evaluateTransactionGate(policy, facts);
   if (gate) return gate;
+  const syntax = evaluateParameters('RCPT', parameters);
+  if (syntax) return syntax;
   const limit = policy.messages.maxRecipientsPerMessage;
   if (limit !== null && recipientsSoFar >= limit) {
     return refuse(452, '4.5.3', 'Too many recipients', 'messages:recipient-limit');
+  }
+  const access = policy.access;
+  const match = matchClient(policy.relayList, facts);
+  const grant: Decision | null = facts.user && access.relayForAuthenticated
+    ? allow('relay:authenticated', 'Accepted', 250, '2.1.5')
+    : (access.relayMode === 'only-list' ? match.matched : !match.matched && !match.unknown)
+      ? allow(match.matched ? `relay:listed ${match.label}` : 'relay:not-excluded', 'Accepted', 250, '2.1.5')
+      : null;
+  if (!grant && hasSenderSpecifiedRouting(recipient)) {
+    return refuse(550, '5.7.1', `Unable to relay for <${recipient}>: sender-specified routing is not accepted`, 'relay:sender-specified-routing');
   }
   const domain = recipient.slice(recipient.lastIndexOf('@') + 1).toLowerCase().replace(/\.$/, '');
   if (recipient.includes('@') && policy.acceptedDomains.has(domain)) {
     return allow(`relay:accepted-domain ${domain}`, 'Accepted', 250, '2.1.5');
   }
-  const access = policy.access;
-  if (facts.user && access.relayForAuthenticated) {
-    return allow('relay:authenticated', 'Accepted', 250, '2.1.5');
-  }
-  const match = matchClient(policy.relayList, facts);
-  const relayed = access.relayMode === 'only-list' ? match.matched : !match.matched && !match.unknown;
-  if (relayed) {
-    return allow(match.matched ? `relay:listed ${match.label}` : 'relay:not-excluded', 'Accepted', 250, '2.1.5');
-  }
+  if (grant) return grant;
   const rule = match.matched ? `relay:excluded ${match.label}` : match.unknown ? 'relay:reverse-dns-unavailable' : 'relay:not-permitted';
   return refuse(550, '5.7.1', `Unable to relay for <${recipient}>`, rule);
 }

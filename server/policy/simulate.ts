@@ -35,7 +35,7 @@ export function simulateSession(policy: CompiledPolicy, input: SimulatedSession)
     const decision = auth.verdict === 'allow'
       ? allow('auth:success (credentials assumed correct)', 'Authentication successful', 235, '2.7.0')
       : auth;
-    steps.push({ step: 'auth', command: `AUTH ${mechanism} (as ${input.user})`, decision });
+    steps.push({ step: 'auth', command: `AUTH ${mechanism} (as ${input.user.name})`, decision });
     if (auth.verdict === 'allow') user = input.user;
   }
 

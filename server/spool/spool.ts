@@ -34,6 +34,14 @@ export class SpoolError extends Error {
   }
 }
 
+/** No space (file system or SQLite) is 452 4.3.1; any other write failure 451 4.3.0. Both are answered at once. */
+export function spoolErrorOf(err: unknown): SpoolError {
+  if (err instanceof SpoolError) return err;
+  const code = (err as { code?: string }).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL') return new SpoolError(452, '4.3.1', 'Insufficient system storage, try again later');
+  return new SpoolError(451, '4.3.0', 'Local error in processing, try again later');
+}
+
 interface PendingCommit { message: AcceptedMessage; resolve(): void; reject(err: Error): void }
 
 const ENVELOPE_PREFIX = 'X-Relaydesk-Envelope: ';
@@ -46,6 +54,8 @@ export function envelopeLine(message: Omit<AcceptedMessage, 'spoolPath' | 'bodyO
 export class Spool {
   readonly queueDir: string;
   readonly tmpDir: string;
+  /** Copies of delivered messages, when the admin keeps them (see retention.ts). */
+  readonly keptDir: string;
   private pending: PendingCommit[] = [];
   private flushing = false;
   private readonly committedListeners = new Set<(messages: readonly AcceptedMessage[]) => void>();
@@ -53,6 +63,7 @@ export class Spool {
   constructor(private readonly deps: SpoolDeps) {
     this.queueDir = path.join(deps.dir, 'queue');
     this.tmpDir = path.join(deps.dir, 'tmp');
+    this.keptDir = path.join(deps.dir, 'kept');
     fs.mkdirSync(this.queueDir, { recursive: true, mode: 0o700 });
     fs.mkdirSync(this.tmpDir, { recursive: true, mode: 0o700 });
   }
@@ -84,10 +95,7 @@ export class Spool {
       await fs.promises.rename(temp, file);
     } catch (err) {
       await fs.promises.unlink(temp).catch(() => undefined);
-      if (err instanceof SpoolError) throw err;
-      const code = (err as { code?: string }).code;
-      if (code === 'ENOSPC' || code === 'EDQUOT') throw new SpoolError(452, '4.3.1', 'Insufficient system storage, try again later');
-      throw new SpoolError(451, '4.3.0', 'Local error in processing, try again later');
+      throw spoolErrorOf(err);
     }
     const message: AcceptedMessage = {
       id, serverName: incoming.serverName, receivedAt, mailFrom: incoming.mailFrom, size, clientAddress: incoming.clientAddress,
@@ -98,9 +106,9 @@ export class Spool {
         this.pending.push({ message, resolve, reject });
         this.kick();
       });
-    } catch {
+    } catch (err) {
       await fs.promises.unlink(file).catch(() => undefined);
-      throw new SpoolError(451, '4.3.0', 'Local error in processing, try again later');
+      throw spoolErrorOf(err);
     }
     return message;
   }
@@ -244,6 +252,18 @@ export async function readMessageHeaders(message: { spoolPath: string; bodyOffse
     const text = buffer.subarray(0, bytesRead).toString('latin1');
     const end = text.indexOf('\r\n\r\n');
     return end >= 0 ? text.slice(0, end + 2) : text;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The message as stored (after the envelope line), up to `limit` bytes, for the console. */
+export async function readMessageSource(message: { spoolPath: string; bodyOffset: number }, limit: number): Promise<{ text: string; truncated: boolean }> {
+  const handle = await fs.promises.open(message.spoolPath, 'r');
+  try {
+    const buffer = Buffer.alloc(limit + 1);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, message.bodyOffset);
+    return { text: buffer.subarray(0, Math.min(bytesRead, limit)).toString('utf8'), truncated: bytesRead > limit };
   } finally {
     await handle.close();
   }

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import {
   type AcceptedDomain, acceptedDomainSchema, type AddressRule, addressRuleSchema, type AccessSettings, accessSettingsSchema,
   DEFAULT_ACCESS, DEFAULT_DELIVERY, DEFAULT_MESSAGES, deliverySettingsSchema, type ServerState, serverStateSchema,
-  messageSettingsSchema, type VirtualServerConfig, type VirtualServerInput, virtualServerSchema,
+  messageSettingsSchema, signInIdentity, type VirtualServerConfig, type VirtualServerInput, virtualServerSchema,
 } from '../contract/settings';
 import {
   CONFIG_FORMAT, CONFIG_VERSION, type ConfigDocument, configDocumentSchema, findListenerConflict, senderPatternSchema, userNameSchema,
@@ -16,6 +16,9 @@ import {
 import { AdminError, parseOrThrow } from '../contract/errors';
 import type { SessionEvent } from '../contract/events';
 import { MIGRATIONS } from './migrations';
+import { cramMd5Contexts, isCramMd5Contexts } from '../auth/cram-md5';
+import { fileKeySecretBox, type SecretBox } from '../oauth/secret-box';
+import { openSealedSecrets, sealSecrets } from './sealed-secrets';
 
 export interface EventQuery {
   server?: string; address?: string; user?: string; verdict?: string; type?: string; session?: string;
@@ -63,8 +66,14 @@ export interface AcceptedMessage {
   recipients: QueuedRecipient[];
 }
 
+/** Where a message's body is: in the spool (not finished yet), kept as a copy after delivery, or removed. */
+export type MessageBody = 'spool' | 'kept' | 'removed';
+
 export interface QueueEntry extends Omit<AcceptedMessage, 'recipients'> {
   state: 'queued' | 'done' | 'frozen';
+  body: MessageBody;
+  /** When the last recipient was delivered or failed (the history's clock); null while queued. */
+  finishedAt: string | null;
   recipients: Array<QueuedRecipient & { state: 'queued' | 'delivered' | 'failed'; attempts: number; lastReply: string | null; nextAttemptAt: string | null; delayNotified: boolean }>;
 }
 
@@ -72,12 +81,14 @@ export interface StoreOptions {
   /** Folder of the store; created (owner-only) when missing. */
   dataDir: string;
   now?: () => Date;
+  /** Seals the smart host password and OAuth2 client secret at rest; default the data folder's key file. */
+  box?: SecretBox;
 }
 
 interface ServerRow {
   id: number; name: string; bind_address: string; port: number; tls_port: number | null; fqdn: string;
   max_connections: number | null; connection_timeout_seconds: number; logging_enabled: number; state: string;
-  access_json: string; messages_json: string; delivery_json: string; certificate_name: string | null;
+  access_json: string; messages_json: string; delivery_json: string; certificate_name: string | null; banner: string | null;
 }
 
 interface UserRow { name: string; password_hash: string; cram_secret: string | null; enabled: number; senders_json: string; created_at: string }
@@ -102,9 +113,10 @@ export function openStore(options: StoreOptions): Store {
   try {
     fs.chmodSync(file, 0o600);
   } catch { /* not ours to change (e.g. a read-only mount); SQLite would have failed first */ }
-  const store = new Store(db, options.now ?? (() => new Date()));
+  const store = new Store(db, options.now ?? (() => new Date()), options.box ?? fileKeySecretBox(options.dataDir));
   try {
     store.migrate();
+    store.sealPlaintextSecrets();
   } catch (err) {
     db.close();
     throw err instanceof AdminError ? err : new AdminError('unavailable', `cannot upgrade the store ${file}: ${(err as Error).message}`);
@@ -125,7 +137,32 @@ export class Store {
   private serverWrites = 0;
   private readonly statements = new Map<string, Database.Statement>();
 
-  constructor(private readonly db: Database.Database, private readonly now: () => Date) {}
+  constructor(private readonly db: Database.Database, private readonly now: () => Date, private readonly box: SecretBox) {}
+
+  /**
+   * Stores from before secrets were sealed hold the smart host password and client secret in
+   * clear: seal them once, and overwrite the freed pages so the cleartext does not linger.
+   */
+  sealPlaintextSecrets(): void {
+    const rows = this.db.prepare('SELECT id, delivery_json FROM virtual_servers').all() as Array<{ id: number; delivery_json: string }>;
+    const update = this.db.prepare('UPDATE virtual_servers SET delivery_json = ? WHERE id = ?');
+    let changed = 0;
+    this.db.pragma('secure_delete = ON');
+    try {
+      this.db.transaction(() => {
+        for (const row of rows) {
+          const sealed = JSON.stringify(sealSecrets(JSON.parse(row.delivery_json) as Record<string, unknown>, this.box));
+          if (sealed !== row.delivery_json) {
+            update.run(sealed, row.id);
+            changed++;
+          }
+        }
+      })();
+      if (changed > 0) this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } finally {
+      this.db.pragma('secure_delete = OFF');
+    }
+  }
 
   /** Prepared once, reused: hot paths (queue index, log, user lookups) must not re-parse SQL. */
   private stmt(sql: string): Database.Statement {
@@ -153,6 +190,11 @@ export class Store {
 
   close(): void {
     if (this.db.open) this.db.close();
+  }
+
+  /** Move the WAL's content into the database file (tests read the file; backups want one file). */
+  checkpoint(): void {
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
   /** Changes whenever another connection (another process) committed; cheap to poll. */
@@ -239,10 +281,11 @@ export class Store {
       // Stored sections are merged over today's defaults, so a setting added later gets its default.
       access: accessSettingsSchema.parse({ ...DEFAULT_ACCESS, ...JSON.parse(row.access_json) as object }),
       messages: messageSettingsSchema.parse({ ...DEFAULT_MESSAGES, ...JSON.parse(row.messages_json) as object }),
-      delivery: deliverySettingsSchema.parse({ ...DEFAULT_DELIVERY, ...JSON.parse(row.delivery_json) as object }),
+      delivery: deliverySettingsSchema.parse({ ...DEFAULT_DELIVERY, ...openSealedSecrets(JSON.parse(row.delivery_json) as Record<string, unknown>, this.box) }),
       connectionRules: rules.filter((r) => r.list === 'connection').map((r) => parseRule(r.rule_json)),
       relayRules: rules.filter((r) => r.list === 'relay').map((r) => parseRule(r.rule_json)),
       certificate: row.certificate_name,
+      banner: row.banner,
     };
   }
 
@@ -269,8 +312,28 @@ export class Store {
       });
       this.assertNoConflict(merged, name);
       this.writeServer(merged, name);
+      this.dropStaleSignIn(current, merged);
       return this.getServer(merged.name);
     })();
+  }
+
+  /**
+   * A stored OAuth2 sign-in belongs to one identity (provider, tenant, client, mailbox, smart
+   * host: signInIdentity). When the settings name another, the old refresh token is deleted and
+   * the server needs a new sign-in; without OAuth2 (or after a rename) the sign-in goes.
+   */
+  private dropStaleSignIn(before: VirtualServerConfig, after: VirtualServerConfig | null): void {
+    const previous = signInIdentity(before.delivery.smartHost);
+    if (previous === null || !this.getSignIn(before.name)) return;
+    const next = after && after.name.toLowerCase() === before.name.toLowerCase() ? signInIdentity(after.delivery.smartHost) : null;
+    if (next === previous) return;
+    if (next === null || !after) {
+      this.removeSignIn(before.name);
+      return;
+    }
+    this.stmt(`UPDATE oauth_sign_ins SET account = ?, refresh_token_sealed = NULL, needs_sign_in = 1, access_expires_at = NULL, signed_in_at = ?,
+      last_error = 'the OAuth2 settings changed (provider, tenant, client, mailbox or smart host): the old sign-in was deleted' WHERE server_name = ?`)
+      .run(after.delivery.smartHost?.user ?? '', this.stamp(), before.name);
   }
 
   setServerState(name: string, state: ServerState): void {
@@ -281,6 +344,7 @@ export class Store {
 
   deleteServer(name: string): void {
     this.serverWrites++;
+    this.removeSignIn(name);
     const result = this.db.prepare('DELETE FROM virtual_servers WHERE name = ?').run(name);
     if (result.changes === 0) throw new AdminError('not-found', `no virtual server named "${name}"`, 'name');
   }
@@ -311,22 +375,22 @@ export class Store {
       name: server.name, bind_address: server.bindAddress, port: server.port, tls_port: server.tlsPort, fqdn: server.fqdn,
       max_connections: server.maxConnections, connection_timeout_seconds: server.connectionTimeoutSeconds,
       logging_enabled: server.loggingEnabled ? 1 : 0, state: server.state,
-      access_json: JSON.stringify(server.access), messages_json: JSON.stringify(server.messages), delivery_json: JSON.stringify(server.delivery),
-      certificate_id: server.certificate === null ? null : this.certificateId(server.certificate), stamp,
+      access_json: JSON.stringify(server.access), messages_json: JSON.stringify(server.messages), delivery_json: JSON.stringify(sealSecrets(server.delivery, this.box)),
+      certificate_id: server.certificate === null ? null : this.certificateId(server.certificate), banner: server.banner, stamp,
     };
     let id: number;
     if (previousName === null) {
       id = Number(this.db.prepare(`INSERT INTO virtual_servers (name, bind_address, port, tls_port, fqdn, max_connections,
-        connection_timeout_seconds, logging_enabled, state, access_json, messages_json, delivery_json, certificate_id, created_at, updated_at)
+        connection_timeout_seconds, logging_enabled, state, access_json, messages_json, delivery_json, certificate_id, banner, created_at, updated_at)
         VALUES (@name, @bind_address, @port, @tls_port, @fqdn, @max_connections, @connection_timeout_seconds, @logging_enabled,
-        @state, @access_json, @messages_json, @delivery_json, @certificate_id, @stamp, @stamp)`).run(values).lastInsertRowid);
+        @state, @access_json, @messages_json, @delivery_json, @certificate_id, @banner, @stamp, @stamp)`).run(values).lastInsertRowid);
     } else {
       const row = this.db.prepare('SELECT id FROM virtual_servers WHERE name = ?').get(previousName) as { id: number };
       id = row.id;
       this.db.prepare(`UPDATE virtual_servers SET name = @name, bind_address = @bind_address, port = @port, tls_port = @tls_port,
         fqdn = @fqdn, max_connections = @max_connections, connection_timeout_seconds = @connection_timeout_seconds,
         logging_enabled = @logging_enabled, state = @state, access_json = @access_json, messages_json = @messages_json,
-        delivery_json = @delivery_json, certificate_id = @certificate_id, updated_at = @stamp WHERE id = @id`).run({ ...values, id });
+        delivery_json = @delivery_json, certificate_id = @certificate_id, banner = @banner, updated_at = @stamp WHERE id = @id`).run({ ...values, id });
       this.db.prepare('DELETE FROM address_rules WHERE server_id = ?').run(id);
     }
     const insertRule = this.db.prepare('INSERT INTO address_rules (server_id, list, position, rule_json) VALUES (?, ?, ?, ?)');
@@ -488,6 +552,7 @@ export class Store {
     return {
       id: row.id, serverName: row.server_name, receivedAt: row.received_at, mailFrom: row.mail_from, size: row.size,
       clientAddress: row.client_address, authUser: row.auth_user, spoolPath: row.spool_path, bodyOffset: row.body_offset, state: row.state,
+      body: row.body, finishedAt: row.finished_at,
       recipients: recipients.map((r) => ({ address: r.address, domain: r.domain, route: r.route, state: r.state, attempts: r.attempts, lastReply: r.last_reply, nextAttemptAt: r.next_attempt_at, delayNotified: r.delay_notified === 1 })),
     };
   }
@@ -544,8 +609,49 @@ export class Store {
     this.db.transaction(() => {
       for (const address of addresses) update.run(outcome.state, outcome.reply, messageId, address);
       const open = this.db.prepare(`SELECT COUNT(*) AS n FROM recipients WHERE message_id = ? AND state = 'queued'`).get(messageId) as { n: number };
-      if (open.n === 0) this.db.prepare(`UPDATE messages SET state = 'done' WHERE id = ?`).run(messageId);
+      if (open.n === 0) this.stmt(`UPDATE messages SET state = 'done', finished_at = ? WHERE id = ?`).run(this.stamp(), messageId);
     })();
+  }
+
+  // ── queue history and retention ────────────────────────────────────────────────────────
+
+  /** Finished messages whose body is still in the spool (delivery just ended, or a crash came in between). */
+  finishedInSpool(limit: number): QueueEntry[] {
+    const rows = this.stmt(`SELECT * FROM messages WHERE state = 'done' AND body = 'spool' LIMIT ?`).all(limit) as MessageRow[];
+    return rows.map((row) => this.queueEntryFromRow(row));
+  }
+
+  /** Record where a finished message's body went (committed before the file is touched, see retention.ts). */
+  setMessageBody(id: string, body: MessageBody, spoolPath?: string): void {
+    this.stmt('UPDATE messages SET body = ?, spool_path = COALESCE(?, spool_path) WHERE id = ?').run(body, spoolPath ?? null, id);
+  }
+
+  /** Kept copies of messages finished before the cut-off. */
+  keptCopiesBefore(cutoff: string, limit: number): Array<{ id: string; spoolPath: string }> {
+    return (this.stmt(`SELECT id, spool_path FROM messages WHERE state = 'done' AND body = 'kept' AND finished_at < ? LIMIT ?`)
+      .all(cutoff, limit) as Array<{ id: string; spool_path: string }>).map((r) => ({ id: r.id, spoolPath: r.spool_path }));
+  }
+
+  /** Forget finished messages (records only: their bodies are gone) older than the cut-off. */
+  pruneHistory(cutoff: string): number {
+    return this.stmt(`DELETE FROM messages WHERE state = 'done' AND body = 'removed' AND finished_at < ?`).run(cutoff).changes;
+  }
+
+  // ── known login addresses (the throttle never blocks a user where it signed in before) ──
+
+  recordLoginAddress(user: string, address: string, at: string): void {
+    this.stmt(`INSERT INTO login_addresses (user, address, last_success_at) VALUES (?, ?, ?)
+      ON CONFLICT(user, address) DO UPDATE SET last_success_at = excluded.last_success_at`).run(user, address, at);
+  }
+
+  /** Addresses each user signed in from successfully since the cut-off. */
+  loginAddressesSince(cutoff: string): Array<{ user: string; address: string; lastSuccessAt: string }> {
+    return (this.stmt('SELECT user, address, last_success_at FROM login_addresses WHERE last_success_at >= ?').all(cutoff) as Array<{ user: string; address: string; last_success_at: string }>)
+      .map((r) => ({ user: r.user, address: r.address, lastSuccessAt: r.last_success_at }));
+  }
+
+  pruneLoginAddresses(cutoff: string): number {
+    return this.stmt('DELETE FROM login_addresses WHERE last_success_at < ?').run(cutoff).changes;
   }
 
   /** Spool files the index knows, to tell orphans (written, never acknowledged) from queued mail. */
@@ -680,7 +786,9 @@ export class Store {
       const existing = this.findUser(user.name);
       const passwordHash = user.passwordHash ?? existing?.passwordHash;
       if (!passwordHash) throw new AdminError('invalid', `users[${i}].passwordHash: user "${user.name}" is new and the document has no password hash (export with --with-secrets, or add the user with \`relaydesk user add\`)`, `users[${i}].passwordHash`);
-      const cramSecret = user.cramMd5 ? (user.cramSecret ?? existing?.cramSecret ?? null) : null;
+      // A document may carry the contexts (an export) or, from older versions, the password itself.
+      const given = user.cramSecret ? (isCramMd5Contexts(user.cramSecret) ? user.cramSecret : cramMd5Contexts(user.cramSecret)) : null;
+      const cramSecret = user.cramMd5 ? (given ?? existing?.cramSecret ?? null) : null;
       if (user.cramMd5 && !cramSecret) throw new AdminError('invalid', `users[${i}].cramSecret: CRAM-MD5 is on for "${user.name}" but no secret is known`, `users[${i}].cramSecret`);
       return { ...user, passwordHash, cramSecret };
     });
@@ -704,7 +812,9 @@ export class Store {
       if (smartHost && smartHost.password === null) smartHost.password = before?.password ?? null;
       if (smartHost?.oauth2 && smartHost.oauth2.clientSecret === null) smartHost.oauth2.clientSecret = before?.oauth2?.clientSecret ?? null;
     }
+    const before = this.listServers();
     this.db.transaction(() => {
+      for (const server of before) this.dropStaleSignIn(server, doc.servers.find((s) => s.name.toLowerCase() === server.name.toLowerCase()) ?? null);
       this.db.exec('DELETE FROM address_rules; DELETE FROM virtual_servers; DELETE FROM accepted_domains; DELETE FROM users; DELETE FROM certificates;');
       for (const cert of certificates) this.addCertificate(cert);
       for (const server of doc.servers) this.writeServer(server, null);
@@ -733,7 +843,7 @@ interface SignInRow {
   server_name: string; account: string; refresh_token_sealed: string | null; signed_in_at: string;
   last_refresh_at: string | null; access_expires_at: string | null; needs_sign_in: number; last_error: string | null;
 }
-interface MessageRow { id: string; server_name: string; received_at: string; mail_from: string; size: number; client_address: string; auth_user: string | null; spool_path: string; body_offset: number; state: QueueEntry['state'] }
+interface MessageRow { id: string; server_name: string; received_at: string; mail_from: string; size: number; client_address: string; auth_user: string | null; spool_path: string; body_offset: number; state: QueueEntry['state']; body: MessageBody; finished_at: string | null }
 interface RecipientRow { address: string; domain: string; route: 'local' | 'remote'; state: 'queued' | 'delivered' | 'failed'; attempts: number; last_reply: string | null; next_attempt_at: string | null; delay_notified: number }
 
 function userFromRow(row: UserRow): StoredUser {

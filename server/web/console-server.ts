@@ -117,7 +117,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     }
     if (req.method === 'POST' && (pathname === '/api/login' || pathname === '/api/setup')) {
       const address = req.socket.remoteAddress ?? 'unknown';
-      const blocked = throttle.check(address, null);
+      const blocked = throttle.check({ address, user: null });
       if (blocked.blocked) return sendJson(res, 429, apiError('throttled', 'too many failed sign-ins; try again later'));
       const body = await readJson(req);
       const password = typeof body?.password === 'string' ? body.password : '';
@@ -125,7 +125,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
         if (setupToken === null) return sendJson(res, 409, apiError('conflict', 'the admin password is already set'));
         const token = typeof body?.token === 'string' ? body.token : '';
         if (!safeEqual(token, setupToken)) {
-          await delay(throttle.recordFailure(address, null));
+          await delay(throttle.recordFailure({ address, user: null }));
           return sendJson(res, 403, apiError('forbidden', 'the setup link is not valid; use the one printed by relaydesk serve'));
         }
         const problem = passwordProblem(password);
@@ -136,10 +136,10 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
         const hash = options.store.getMeta(ADMIN_PASSWORD_KEY);
         if (!hash) return sendJson(res, 409, apiError('setup-required', 'no admin password yet: use the setup link printed by relaydesk serve, or run relaydesk admin set-password'));
         if (!(await verifyPassword(password, hash))) {
-          await delay(throttle.recordFailure(address, null));
+          await delay(throttle.recordFailure({ address, user: null }));
           return sendJson(res, 401, apiError('unauthorized', 'wrong password', 'password'));
         }
-        throttle.recordSuccess(address);
+        throttle.recordSuccess({ address, user: null });
       }
       const id = crypto.randomBytes(32).toString('base64url');
       const session: ConsoleSession = { csrf: crypto.randomBytes(24).toString('base64url'), expires: now() + SESSION_TTL_MS };

@@ -1,6 +1,8 @@
 // AdminApi behaviour against a running engine: the policy simulator agrees with the wire on a
 // table of cases, the self-probe passes a secure server and names each weakness of a weakened
 // one, the live log (queries, transcripts, retention, W3C and CSV export), sessions and counters.
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdminHandlers } from '../../server/admin';
 import type { AdminApiHandlers } from '../../server/contract/admin-api';
@@ -173,8 +175,43 @@ describe('AdminApi against a running engine', () => {
     // A new password typed in replaces it; another account does not inherit the old one.
     await api['servers.update']({ name: DEFAULT_SERVER_NAME, patch: { delivery: { ...shown.delivery, smartHost: { ...smartHost, password: 'new-password-1' } } } });
     expect(t.app.store.getServer(DEFAULT_SERVER_NAME).delivery.smartHost?.password).toBe('new-password-1');
-    await api['servers.update']({ name: DEFAULT_SERVER_NAME, patch: { delivery: { ...shown.delivery, smartHost: { ...smartHost, user: 'other@contoso.example', password: null } } } });
-    expect(t.app.store.getServer(DEFAULT_SERVER_NAME).delivery.smartHost?.password).toBeNull();
+    // Anything that decides where the password goes changed, and no password typed: refused, nothing changes.
+    const moves: Array<[string, object]> = [
+      ['user', { user: 'other@contoso.example' }], ['host', { host: 'smtp.attacker.example' }], ['port', { port: 2526 }],
+      ['security', { security: 'none' }], ['certificate checking', { verifyCertificate: false }], ['trusted certificate', { trustedCertificate: 'PEM' }],
+    ];
+    for (const [field, change] of moves) {
+      await expect(api['servers.update']({ name: DEFAULT_SERVER_NAME, patch: { delivery: { ...shown.delivery, smartHost: { ...smartHost, ...change, password: null } } } }))
+        .rejects.toThrow(new RegExp(`smart host's ${field} changed: enter the password again`));
+      expect(t.app.store.getServer(DEFAULT_SERVER_NAME).delivery.smartHost).toMatchObject({ host: 'smtp.office365.com', port: 587, security: 'starttls', password: 'new-password-1' });
+    }
+    // With the password typed again, the change goes through.
+    await api['servers.update']({ name: DEFAULT_SERVER_NAME, patch: { delivery: { ...shown.delivery, smartHost: { ...smartHost, port: 2526, password: 'typed-again-1' } } } });
+    expect(t.app.store.getServer(DEFAULT_SERVER_NAME).delivery.smartHost).toMatchObject({ port: 2526, password: 'typed-again-1' });
+    t.app.store.updateServer(DEFAULT_SERVER_NAME, { delivery: { smartHost: null } });
+  });
+
+  it('keeps the OAuth2 client secret only for the same provider, tenant, endpoints and client', async () => {
+    const oauth2 = { provider: 'custom' as const, tenant: 'organizations', clientId: 'relay-app', clientSecret: 'stored-client-secret', flow: 'app' as const,
+      authorizationEndpoint: null, tokenEndpoint: 'http://127.0.0.1:9/token', deviceEndpoint: null, revocationEndpoint: null, scope: 'smtp' };
+    const smartHost = { host: 'smtp.example', port: 587, security: 'starttls' as const, verifyCertificate: true, authentication: 'oauth2' as const, user: 'relay@example.com', password: null, trustedCertificate: null, oauth2 };
+    t.app.store.updateServer(DEFAULT_SERVER_NAME, { delivery: { smartHost, holdRemote: true } });
+    const shown = await api['servers.get']({ name: DEFAULT_SERVER_NAME });
+    expect(shown.delivery.smartHost?.oauth2?.clientSecret).toBeNull();
+    await api['servers.update']({ name: DEFAULT_SERVER_NAME, patch: { delivery: shown.delivery } });
+    expect(t.app.store.getServer(DEFAULT_SERVER_NAME).delivery.smartHost?.oauth2?.clientSecret).toBe('stored-client-secret');
+    for (const [field, change] of [['token endpoint', { tokenEndpoint: 'http://127.0.0.1:10/token' }], ['client ID', { clientId: 'other-app' }], ['tenant', { tenant: 'contoso.example' }]] as Array<[string, object]>) {
+      await expect(api['servers.update']({ name: DEFAULT_SERVER_NAME, patch: { delivery: { ...shown.delivery, smartHost: { ...smartHost, oauth2: { ...oauth2, ...change, clientSecret: null } } } } }))
+        .rejects.toThrow(new RegExp(`OAuth2 ${field} changed: enter the client secret again`));
+    }
+    expect(t.app.store.getServer(DEFAULT_SERVER_NAME).delivery.smartHost?.oauth2?.tokenEndpoint).toBe('http://127.0.0.1:9/token');
+    // Sealed at rest: neither secret appears in the SQLite file.
+    t.app.store.updateServer(DEFAULT_SERVER_NAME, { delivery: { smartHost: { ...smartHost, authentication: 'basic', password: 'sealed-password-1', oauth2 } } });
+    t.app.store.checkpoint();
+    const file = fs.readFileSync(path.join(t.dir, 'relaydesk.db'), 'latin1');
+    expect(file).not.toContain('stored-client-secret');
+    expect(file).not.toContain('sealed-password-1');
+    expect(t.app.store.getServer(DEFAULT_SERVER_NAME).delivery.smartHost).toMatchObject({ password: 'sealed-password-1', oauth2: { clientSecret: 'stored-client-secret' } });
     t.app.store.updateServer(DEFAULT_SERVER_NAME, { delivery: { smartHost: null } });
   });
 
@@ -188,6 +225,6 @@ describe('AdminApi against a running engine', () => {
     await api['log.setSettings']({ retentionDays: 30, maxEvents: 1000 });
     expect(t.app.store.countEvents()).toBe(1000);
     expect((await api['log.query']({ session: 'bulk-1499', limit: 1 })).length).toBe(1);
-    expect(await api['log.getSettings']({})).toEqual({ retentionDays: 30, maxEvents: 1000 });
+    expect(await api['log.getSettings']({})).toEqual({ retentionDays: 30, maxEvents: 1000, queueHistoryDays: 30, keepDeliveredDays: 0, minFreeMiB: 1024, minFreePercent: 5 });
   });
 });

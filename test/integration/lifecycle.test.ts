@@ -38,7 +38,7 @@ describe('virtual server lifecycle', () => {
     const port = portOf(t, 'Scanners');
     expect(port).toBeGreaterThan(0);
     const first = await RawSmtp.connect(port);
-    expect(first.greeting.raw).toBe('220 scanners.example.com ESMTP Relaydesk');
+    expect(first.greeting.raw).toBe('220 scanners.example.com ESMTP');
     first.client.close();
 
     const kept = (await RawSmtp.connect(port)).client;

@@ -31,7 +31,8 @@ describe('secure default server (TLS and authentication required)', () => {
   it('greets with the FQDN at once and advertises STARTTLS but no AUTH before TLS', async () => {
     const fqdn = t.app.store.getServer(DEFAULT_SERVER_NAME).fqdn;
     const { client, greeting } = await RawSmtp.connect(t.port);
-    expect(greeting.raw).toBe(`220 ${fqdn} ESMTP Relaydesk`);
+    // No product name by default (a configurable banner); the domain comes first as RFC 5321 §4.2 asks.
+    expect(greeting.raw).toBe(`220 ${fqdn} ESMTP`);
     const ehlo = await client.command('EHLO client.test');
     expect(ehlo.lines[0]).toBe(`250-${fqdn} Nice to meet you, [127.0.0.1]`);
     expect(ehlo.lines).toContain('250-STARTTLS');

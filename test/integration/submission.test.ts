@@ -120,8 +120,8 @@ describe('failed-login throttle', () => {
   it('slows and then blocks an address and a user, while others still log in', async () => {
     const t = await startTestApp({
       users: [{ name: 'alice', password: PASSWORD }, { name: 'bob', password: PASSWORD }, { name: 'carol', password: PASSWORD }],
-      server: { access: { requireSecureChannel: false, basicRequiresTls: false } },
-      throttle: { slowAfter: 2, delayStepMs: 20, maxDelayMs: 100, blockAfter: 4, blockMs: 60_000 },
+      server: { access: { requireSecureChannel: false, basicRequiresTls: false, lockout: { slowAfter: 2, blockAfter: 4, windowMinutes: 15, blockMinutes: 1 } } },
+      throttle: { delayStepMs: 20, maxDelayMs: 100 },
     });
     open.push(t);
     const login = async (from: string, user: string, password: string) => {
@@ -131,15 +131,47 @@ describe('failed-login throttle', () => {
       client.close();
       return reply.raw;
     };
+    // Alice's usual address: she signed in from it before the attack.
+    expect(await login('127.0.0.12', 'alice', PASSWORD)).toBe('235 2.7.0 Authentication successful');
     // Brute force from one address against alice: 4 failures, then the address is blocked.
     for (let i = 0; i < 4; i++) expect(await login('127.0.0.10', 'alice', `guess-${i}`)).toBe('535 5.7.8 Authentication credentials invalid');
     expect(await login('127.0.0.10', 'bob', PASSWORD)).toBe('421 4.7.0 Too many failed logins from your address, try again later');
-    // The user under attack is blocked everywhere; other users from other addresses are not.
+    // The user under attack is blocked at addresses she never signed in from, not at her usual one;
+    // other users from other addresses are not affected.
     expect(await login('127.0.0.11', 'alice', PASSWORD)).toBe('454 4.7.0 Too many failed logins for this user, try again later');
+    expect(await login('127.0.0.12', 'alice', PASSWORD)).toBe('235 2.7.0 Authentication successful');
     expect(await login('127.0.0.11', 'bob', PASSWORD)).toBe('235 2.7.0 Authentication successful');
     // Spread over many addresses, the attack on carol is still counted per user.
     for (let i = 0; i < 4; i++) expect(await login(`127.0.1.${i + 1}`, 'carol', 'nope-nope')).toBe('535 5.7.8 Authentication credentials invalid');
     expect(await login('127.0.1.99', 'carol', PASSWORD)).toMatch(/^454 4\.7\.0 /);
     expect(await login('127.0.1.99', 'bob', PASSWORD)).toBe('235 2.7.0 Authentication successful');
+    // Guessing carol's password from one address blocks only that pair: carol elsewhere is judged by the other counts.
+    const events = t.app.eventLog.query({ type: 'auth', limit: 200 });
+    const rules = new Set(events.flatMap((e) => (e.type === 'auth' && e.outcome === 'blocked' && e.decision ? [e.decision.rule] : [])));
+    expect(rules).toEqual(new Set(['auth:address-blocked', 'auth:user-blocked-at-unknown-addresses']));
+  });
+
+  it('behind one shared address (NAT), blocks the user who is guessed, not the colleagues who sign in', async () => {
+    const t = await startTestApp({
+      users: [{ name: 'dave', password: PASSWORD }, { name: 'erin', password: PASSWORD }],
+      server: { access: { requireSecureChannel: false, basicRequiresTls: false, lockout: { slowAfter: 2, blockAfter: 3, windowMinutes: 15, blockMinutes: 1 } } },
+      throttle: { delayStepMs: 1, maxDelayMs: 1 },
+    });
+    open.push(t);
+    const login = async (from: string, user: string, password: string) => {
+      const { client } = await RawSmtp.connect(t.port, { localAddress: from });
+      await client.command('EHLO client.test');
+      const reply = await client.command(`AUTH PLAIN ${plainAuth(user, password)}`);
+      client.close();
+      return reply.raw;
+    };
+    for (let i = 0; i < 2; i++) expect(await login('127.0.0.20', 'dave', `guess-${i}`)).toMatch(/^535 /);
+    expect(await login('127.0.0.20', 'erin', PASSWORD)).toBe('235 2.7.0 Authentication successful'); // clears the address's count
+    expect(await login('127.0.0.20', 'dave', 'guess-2')).toMatch(/^535 /);
+    // dave has 3 failures at .20: blocked there; erin at the same address still signs in.
+    expect(await login('127.0.0.20', 'dave', PASSWORD)).toBe('454 4.7.0 Too many failed logins for this user, try again later');
+    expect(await login('127.0.0.20', 'erin', PASSWORD)).toBe('235 2.7.0 Authentication successful');
+    const blocked = t.app.eventLog.query({ type: 'auth', limit: 50 }).find((e) => e.type === 'auth' && e.outcome === 'blocked');
+    expect(blocked?.type === 'auth' ? blocked.decision?.rule : null).toBe('auth:user-blocked-at-address');
   });
 });

@@ -97,16 +97,16 @@ describe('web console', () => {
       'certificates.request': { name: 'api-request', commonName: 'mail.example.com', key: 'p256' }, 'certificates.requests': {},
       'certificates.complete': { name: 'api-request', answer: 'not a certificate' }, 'certificates.cancelRequest': { name: 'api-request' },
       'certificates.importPfx': { name: 'api-pfx', pfxBase64: 'AAAA', password: 'x' },
-      'queue.list': {}, 'queue.show': { id: 'NO-SUCH-ID' }, 'queue.action': { id: 'NO-SUCH-ID', action: 'retry' }, 'log.query': { limit: 10 }, 'log.transcript': { session: 'none' }, 'log.export': { format: 'csv' },
+      'queue.list': {}, 'queue.show': { id: 'NO-SUCH-ID' }, 'queue.source': { id: 'NO-SUCH-ID' }, 'queue.action': { id: 'NO-SUCH-ID', action: 'retry' }, 'log.query': { limit: 10 }, 'log.transcript': { session: 'none' }, 'log.export': { format: 'csv' },
       'log.getSettings': {}, 'log.setSettings': { retentionDays: 30, maxEvents: 1_000_000 },
-      'sessions.list': {}, 'sessions.terminate': { server: DEFAULT_SERVER_NAME, id: 'none' }, 'counters.get': {},
+      'sessions.list': {}, 'sessions.terminate': { server: DEFAULT_SERVER_NAME, id: 'none' }, 'counters.get': {}, 'status.warnings': {},
       'policy.simulate': { server: DEFAULT_SERVER_NAME, address: '127.0.0.1', tls: true, mailFrom: 'a@example.com', rcptTo: ['b@example.com'] },
       'smarthost.status': { server: DEFAULT_SERVER_NAME }, 'smarthost.signIn': { server: DEFAULT_SERVER_NAME }, 'smarthost.signOut': { server: DEFAULT_SERVER_NAME },
       'smarthost.fetchCertificate': { server: DEFAULT_SERVER_NAME }, 'smarthost.trust': { server: DEFAULT_SERVER_NAME, fingerprint: null },
       'probe.run': { server: DEFAULT_SERVER_NAME }, 'dns.checkFqdn': { name: DEFAULT_SERVER_NAME }, 'dns.lookup': { hostname: 'localhost' },
     };
     const expectedErrors: Partial<Record<AdminMethodName, string>> = {
-      'certificates.importPem': 'invalid', 'certificates.complete': 'invalid', 'certificates.importPfx': 'invalid', 'dns.lookup': 'not-found', 'queue.action': 'not-found', 'queue.show': 'not-found',
+      'certificates.importPem': 'invalid', 'certificates.complete': 'invalid', 'certificates.importPfx': 'invalid', 'dns.lookup': 'not-found', 'queue.action': 'not-found', 'queue.show': 'not-found', 'queue.source': 'not-found',
       'smarthost.fetchCertificate': 'conflict', 'smarthost.trust': 'conflict',
       'smarthost.status': 'conflict', 'smarthost.signIn': 'conflict', 'smarthost.signOut': 'conflict',
     };

@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminError } from '../../server/contract/errors';
-import { type AccessSettings, addressRuleSchema, DEFAULT_ACCESS, DEFAULT_MESSAGES } from '../../server/contract/settings';
+import { type AccessSettings, addressRuleSchema, DEFAULT_ACCESS, DEFAULT_LOCKOUT, DEFAULT_MESSAGES } from '../../server/contract/settings';
 import { compilePolicy, evaluateAuthCommand, evaluateConnection, evaluateMailFrom, evaluateRecipient } from '../../server/policy/session-policy';
 import { RawSmtp } from '../../server/probe/smtp-line-client';
 import { inspectCertificate } from '../../server/tls/certificates';
@@ -51,6 +51,7 @@ describe('fuzz: policy', () => {
     connectionMode: fc.constantFrom('only-list' as const, 'all-except' as const), relayMode: fc.constantFrom('only-list' as const, 'all-except' as const),
     relayForAuthenticated: fc.boolean(), restrictSenders: fc.boolean(), reverseDnsForReceived: fc.boolean(),
     maxConnectionsPerAddress: fc.option(fc.integer({ min: 1, max: 50 }), { nil: null }), sniCertificates: fc.constant([]),
+    lockout: fc.constant(DEFAULT_LOCKOUT),
   });
   const rules = fc.array(fc.tuple(address, fc.integer({ min: 0, max: 32 })).map(([network, prefix]) => addressRuleSchema.parse({ kind: 'subnet', network, prefix })), { maxLength: 5 });
 

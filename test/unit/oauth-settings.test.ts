@@ -16,10 +16,12 @@ describe('OAuth2 settings', () => {
       authorization: 'https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/authorize',
       token: 'https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token',
       device: 'https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/devicecode',
+      revocation: null,
       scope: 'https://outlook.office.com/SMTP.Send offline_access', redirectHost: 'localhost',
     });
     expect(oauthEndpoints(oauth2SettingsSchema.parse({ ...base, flow: 'app' })).scope).toBe('https://outlook.office365.com/.default');
     expect(oauthEndpoints(oauth2SettingsSchema.parse({ ...base, provider: 'google', flow: 'browser' })).scope).toBe('https://mail.google.com/');
+    expect(oauthEndpoints(oauth2SettingsSchema.parse({ ...base, provider: 'google', flow: 'browser' })).revocation).toBe('https://oauth2.googleapis.com/revoke');
   });
 
   it('refuses what cannot work: Google without the browser, plain http off this machine, a custom provider without endpoints, an odd tenant', () => {

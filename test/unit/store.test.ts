@@ -53,7 +53,7 @@ describe('store', () => {
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).all() as Array<{ name: string }>).map((t) => t.name);
     db.close();
-    expect(tables).toEqual(['accepted_domains', 'address_rules', 'certificate_requests', 'certificates', 'messages', 'meta', 'oauth_sign_ins', 'recipients', 'session_events', 'users', 'virtual_servers']);
+    expect(tables).toEqual(['accepted_domains', 'address_rules', 'certificate_requests', 'certificates', 'login_addresses', 'messages', 'meta', 'oauth_sign_ins', 'recipients', 'session_events', 'users', 'virtual_servers']);
     if (process.platform !== 'win32') {
       expect(fs.statSync(path.join(dir, STORE_FILE)).mode & 0o777).toBe(0o600);
       expect(fs.statSync(dir).mode & 0o077).toBe(0);

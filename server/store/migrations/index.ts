@@ -7,6 +7,7 @@ import * as m003 from './003-spool-envelope';
 import * as m004 from './004-certificate-requests';
 import * as m005 from './005-delay-notification';
 import * as m006 from './006-oauth-tokens';
+import * as m007 from './007-unattended';
 
 export interface Migration {
   version: number;
@@ -14,4 +15,4 @@ export interface Migration {
   up(db: Database): void;
 }
 
-export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005, m006];
+export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m007];
