@@ -259,6 +259,43 @@ describe('tokens during delivery', () => {
     expect(events.at(-1)).toMatchObject({ outcome: 'signed-in', account: MAILBOX });
   }, 60_000);
 
+  it('keeps an idle sign-in fresh, warns at once when a refresh is refused, drops it when the mailbox changes, and revokes it at sign-out', async () => {
+    oauth.accessTokenSeconds = 4;
+    const t = await startTestApp({
+      users: [{ name: 'alice', password: PASSWORD }], signInRefreshMs: 250,
+      server: { delivery: { holdRemote: false, smartHost: { host: '127.0.0.1', port: smartHost.port, security: 'starttls', verifyCertificate: false, authentication: 'oauth2', user: MAILBOX, password: null, trustedCertificate: null, oauth2: { ...oauthSettings('browser'), revocationEndpoint: `${oauth.issuer}/token/revocation` } } } },
+    });
+    open.push(t);
+    const api = createAdminHandlers(t.app);
+    expect((await api['status.warnings']({})).map((w) => w.id)).toEqual([`sign-in:${DEFAULT_SERVER_NAME}`]); // never signed in
+    await oauth.approveInBrowser((await api['smarthost.signIn']({ server: DEFAULT_SERVER_NAME })).pending?.url ?? '', MAILBOX);
+    await eventually(async () => (await api['smarthost.status']({ server: DEFAULT_SERVER_NAME })).signedIn);
+    expect(await api['status.warnings']({})).toEqual([]);
+    // No mail at all: the token is refreshed ahead of its expiry anyway (4 s tokens, refreshed 1 s early).
+    const before = oauth.grants.get('refresh_token') ?? 0;
+    await eventually(() => (oauth.grants.get('refresh_token') ?? 0) >= before + 2, 15_000);
+    // The provider revokes the grant: the next refresh is refused and the warning is there at once.
+    await oauth.revoke(fileKeySecretBox(t.dir).open(t.app.store.getSignIn(DEFAULT_SERVER_NAME)?.refreshTokenSealed ?? ''));
+    const warning = await eventually(async () => (await api['status.warnings']({}))[0], 10_000);
+    expect(warning.message).toMatch(/sign-in of scanner@contoso\.example is no longer valid .*invalid_grant/);
+    // Signed in again; then the mailbox changes: the old sign-in is dropped, not reused for the new account.
+    await oauth.approveInBrowser((await api['smarthost.signIn']({ server: DEFAULT_SERVER_NAME })).pending?.url ?? '', MAILBOX);
+    await eventually(async () => (await api['status.warnings']({})).length === 0);
+    const shown = await api['servers.get']({ name: DEFAULT_SERVER_NAME });
+    await api['servers.update']({ name: DEFAULT_SERVER_NAME, patch: { delivery: { ...shown.delivery, smartHost: { ...shown.delivery.smartHost!, user: 'frontdesk@contoso.example' } } } });
+    expect(await api['smarthost.status']({ server: DEFAULT_SERVER_NAME })).toMatchObject({ signedIn: false, needsSignIn: true, account: 'frontdesk@contoso.example' });
+    expect(t.app.store.getSignIn(DEFAULT_SERVER_NAME)?.refreshTokenSealed).toBeNull();
+    // Sign-out revokes the refresh token at the provider (RFC 7009): it no longer refreshes anywhere.
+    await oauth.approveInBrowser((await api['smarthost.signIn']({ server: DEFAULT_SERVER_NAME })).pending?.url ?? '', 'frontdesk@contoso.example');
+    await eventually(async () => (await api['smarthost.status']({ server: DEFAULT_SERVER_NAME })).signedIn);
+    const refreshToken = fileKeySecretBox(t.dir).open(t.app.store.getSignIn(DEFAULT_SERVER_NAME)?.refreshTokenSealed ?? '');
+    const out = await api['smarthost.signOut']({ server: DEFAULT_SERVER_NAME }) as { revoked?: string };
+    expect(out.revoked).toBe('the provider revoked the refresh token');
+    const reuse = await fetch(oauth.tokenEndpoint, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: PUBLIC_CLIENT }).toString() });
+    expect(((await reuse.json()) as { error?: string }).error).toBe('invalid_grant');
+    oauth.accessTokenSeconds = 3600;
+  }, 60_000);
+
   it('the app-only flow (client credentials) gets its own token, and the client secret stays out of plain exports', async () => {
     const t = await oauthApp('app');
     const id = await submit(t, 'app@partner.test');

@@ -57,8 +57,9 @@ describe('submission', () => {
     // Either side of the in-memory limit (32 KiB); lines with a leading dot are dot-stuffed on the wire.
     for (const kib of [16, 3 * 1024]) {
       const lines = Array.from({ length: Math.ceil((kib * 1024) / 76) }, (_, i) => `${i % 7 === 0 ? '.' : ''}line ${String(i).padStart(8, '0')} ${'abcdefghij'.repeat(6)}`);
-      const raw = `From: alice@example.com\r\nTo: bob@example.com\r\nSubject: Size ${kib} KiB\r\n\r\n${lines.join('\r\n')}\r\n`;
-      const info = await transport(t).sendMail({ envelope: { from: 'alice@example.com', to: ['bob@example.com'] }, raw });
+      const raw = `From: alice@example.com\r\nTo: bob@elsewhere.net\r\nSubject: Size ${kib} KiB\r\n\r\n${lines.join('\r\n')}\r\n`;
+      // A held remote recipient: the body stays in the spool (a delivered one would leave it at once).
+      const info = await transport(t).sendMail({ envelope: { from: 'alice@example.com', to: ['bob@elsewhere.net'] }, raw });
       const entry = t.app.store.getMessage(info.response.split(' ').pop() as string);
       const spooled = fs.readFileSync(entry?.spoolPath ?? '', 'latin1');
       // The envelope line, our Received header, then exactly what the client sent.

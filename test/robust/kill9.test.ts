@@ -2,10 +2,13 @@
 // submit; after each restart every message a client was told 250 for must be in the queue with
 // its body. Messages stored without a 250 reaching the client (unavoidable in SMTP) are counted.
 import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SERVER_NAME } from '../../server/contract/settings';
 import { RawSmtp } from '../../server/probe/smtp-line-client';
 import { openStore } from '../../server/store/store';
+import { Retention } from '../../server/spool/retention';
+import { DEFAULT_LOG_SETTINGS } from '../../server/log/event-log';
 import { preparedDataDir, serve, type Served } from '../helpers/serve-process';
 
 const ROUNDS = 3;
@@ -141,6 +144,24 @@ describe('kill -9 while delivering', () => {
       console.log(`kill -9 while delivering: ${acknowledged.size} acknowledged, ${missing.length} not delivered, ${duplicates} delivered twice (reply lost after the sink accepted)`);
       expect(acknowledged.size).toBeGreaterThan(20);
       expect(missing).toEqual([]);
+      // Bodies left the spool as messages finished, even across the kills: no finished message
+      // keeps its body, no file in the queue folder lacks a live record, no record points at nothing.
+      const after = openStore({ dataDir: dir });
+      try {
+        const records = after.listQueue();
+        const queueFolder = path.join(dir, 'spool', 'queue');
+        const files = fs.readdirSync(queueFolder).map((f) => path.join(queueFolder, f));
+        expect(records.filter((m) => m.state === 'done' && m.body === 'spool').map((m) => m.id)).toEqual([]);
+        expect(files.filter((f) => !records.some((m) => m.spoolPath === f && m.state !== 'done'))).toEqual([]);
+        expect(records.filter((m) => m.body === 'spool' && !fs.existsSync(m.spoolPath)).map((m) => m.id)).toEqual([]);
+        // 31 days on, the history is pruned: no record and no file remains of the delivered mail.
+        const retention = new Retention({ store: after, queueDir: queueFolder, keptDir: path.join(dir, 'spool', 'kept'), now: () => new Date(Date.now() + 31 * 86_400_000), settings: () => DEFAULT_LOG_SETTINGS });
+        const swept = await retention.sweep();
+        expect(after.listQueue().filter((m) => m.state === 'done')).toEqual([]);
+        console.log(`kill -9 while delivering: ${records.length} records after the kills, ${files.length} spool files; the sweep a month later pruned ${swept.recordsPruned}`);
+      } finally {
+        after.close();
+      }
     } finally {
       await new Promise<void>((resolve) => sink.close(() => resolve()));
       fs.rmSync(dir, { recursive: true, force: true });
