@@ -103,8 +103,12 @@ describe('MAIL FROM', () => {
     { desc: 'listed domain', access: { restrictSenders: true }, f: facts({ user: alice }), from: 'anyone@shop.example', size: null, code: 250, rule: 'mail:accepted' },
     { desc: 'foreign address refused', access: { restrictSenders: true }, f: facts({ user: alice }), from: 'ceo@example.com', size: null, code: 553, rule: 'access:restrict-senders' },
     { desc: 'foreign address fine without restriction', access: {}, f: facts({ user: alice }), from: 'ceo@example.com', size: null, code: 250, rule: 'mail:accepted' },
-  ])('$desc', ({ access, f, from, size, code, rule }) => {
-    const decision = evaluateMailFrom(policy({ access }), f, from, size);
+    { desc: 'disk below its floor', access: {}, f: facts({ user: alice, storageLow: true }), from: 'alice@example.com', size: null, code: 452, rule: 'storage:disk-space-low' },
+    { desc: 'unknown parameter', access: {}, f: facts({ user: alice }), from: 'alice@example.com', size: null, params: ['X-INJECT'], code: 555, rule: 'syntax:unknown-mail-parameter' },
+    { desc: 'known parameters', access: {}, f: facts({ user: alice }), from: 'alice@example.com', size: null, params: ['SIZE', 'body', 'SMTPUTF8', 'AUTH'], code: 250, rule: 'mail:accepted' },
+    { desc: 'DSN parameters are not offered', access: {}, f: facts({ user: alice }), from: 'alice@example.com', size: null, params: ['RET'], code: 555, rule: 'syntax:unknown-mail-parameter' },
+  ])('$desc', ({ access, f, from, size, code, rule, params }) => {
+    const decision = evaluateMailFrom(policy({ access }), f, from, size, params);
     expect([decision.code, decision.rule]).toEqual([code, rule]);
   });
 });
@@ -126,6 +130,18 @@ describe('RCPT TO and relay', () => {
     const decision = evaluateRecipient(policy({ access, relay }), f, to, 0);
     expect([decision.code, decision.rule]).toEqual([code, rule]);
     if (code === 550) expect(decision.text).toBe(`Unable to relay for <${to}>`);
+  });
+
+  it.each([
+    { desc: '% routing to an accepted domain, anonymous', access: { anonymous: true }, f: facts(), to: 'x%elsewhere.net@example.com', code: 550, rule: 'relay:sender-specified-routing' },
+    { desc: '! routing to an accepted domain, anonymous', access: { anonymous: true }, f: facts(), to: 'elsewhere.net!x@example.com', code: 550, rule: 'relay:sender-specified-routing' },
+    { desc: 'quoted @ in the local part', access: { anonymous: true }, f: facts(), to: '"x@elsewhere.net"@example.com', code: 550, rule: 'relay:sender-specified-routing' },
+    { desc: 'routing from a client that may relay anyway', access: {}, f: facts({ user }), to: 'x%elsewhere.net@example.com', code: 250, rule: 'relay:accepted-domain example.com' },
+    { desc: 'routing from a listed relay client', access: { anonymous: true }, relay: ['192.0.2.0/24'], f: facts(), to: 'x%elsewhere.net@example.com', code: 250, rule: 'relay:accepted-domain example.com' },
+    { desc: 'unknown RCPT parameter', access: { anonymous: true }, f: facts(), to: 'bob@example.com', params: ['NOTIFY'], code: 555, rule: 'syntax:unknown-rcpt-parameter' },
+  ])('$desc', ({ access, relay, f, to, code, rule, params }) => {
+    const decision = evaluateRecipient(policy({ access, relay }), f, to, 0, params);
+    expect([decision.code, decision.rule]).toEqual([code, rule]);
   });
 
   it('limits recipients per message with 452 4.5.3', () => {

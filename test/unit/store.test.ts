@@ -1,5 +1,6 @@
 // The store against a real SQLite file: validated writes that change nothing when refused,
 // address:port conflicts, migrations from empty, and clear errors for unusable files.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -7,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_ACCESS, DEFAULT_DELIVERY, DEFAULT_MESSAGES, type VirtualServerInput } from '../../server/contract/settings';
 import { AdminError } from '../../server/contract/errors';
 import { MIGRATIONS } from '../../server/store/migrations';
+import { isCramMd5Contexts, verifyCramMd5 } from '../../server/auth/cram-md5';
 import { openStore, STORE_FILE, type Store } from '../../server/store/store';
 import { tempDir } from '../helpers/test-app';
 
@@ -163,5 +165,33 @@ describe('migrations', () => {
     expect(store.getMessage('OLD-1')).toMatchObject({ mailFrom: 'a@example.com', bodyOffset: 0, state: 'queued' });
     expect(store.findUser('alice')?.passwordHash).toBe('scrypt$x');
     expect(store.listCertificateRequests()).toEqual([]);
+  });
+
+  it('upgrades a version-6 store: CRAM-MD5 passwords become HMAC-MD5 contexts, smart host secrets are sealed, finished mail gets a body state', () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const db = new Database(path.join(dir, STORE_FILE));
+    for (const migration of MIGRATIONS.filter((m) => m.version <= 6)) migration.up(db);
+    db.pragma('user_version = 6');
+    db.prepare(`INSERT INTO users (name, password_hash, cram_secret, enabled, created_at, updated_at) VALUES ('scanner', 'scrypt$x', 'old-device-secret', 1, 'now', 'now')`).run();
+    const delivery = { ...DEFAULT_DELIVERY, smartHost: { host: 'smtp.example', port: 587, security: 'starttls', verifyCertificate: true, authentication: 'basic', user: 'relay@example.com', password: 'plaintext-smart-host-password', trustedCertificate: null, oauth2: null } };
+    db.prepare(`INSERT INTO virtual_servers (name, bind_address, port, tls_port, fqdn, max_connections, connection_timeout_seconds, logging_enabled, state, access_json, messages_json, delivery_json, created_at, updated_at)
+      VALUES ('Office', '127.0.0.1', 2525, NULL, 'mail.example.com', 100, 120, 1, 'stopped', ?, ?, ?, 'now', 'now')`).run(JSON.stringify(DEFAULT_ACCESS), JSON.stringify(DEFAULT_MESSAGES), JSON.stringify(delivery));
+    db.prepare(`INSERT INTO messages (id, server_name, received_at, mail_from, size, client_address, auth_user, spool_path, state)
+      VALUES ('DONE-1', 'Office', '2026-01-01T00:00:00.000Z', 'a@example.com', 10, '192.0.2.1', NULL, '/spool/DONE-1.eml', 'done')`).run();
+    db.close();
+    const store = openStore({ dataDir: dir });
+    stores.push(store);
+    const cram = store.findUser('scanner')?.cramSecret ?? '';
+    expect(isCramMd5Contexts(cram)).toBe(true);
+    expect(verifyCramMd5(cram, '<1.2@relay>', crypto.createHmac('md5', 'old-device-secret').update('<1.2@relay>').digest('hex'))).toBe(true);
+    expect(store.getServer('Office').delivery.smartHost?.password).toBe('plaintext-smart-host-password');
+    store.checkpoint();
+    const file = fs.readFileSync(path.join(dir, STORE_FILE), 'latin1');
+    expect(file).not.toContain('plaintext-smart-host-password');
+    expect(file).not.toContain('old-device-secret');
+    expect(store.getMessage('DONE-1')).toMatchObject({ state: 'done', body: 'spool' });
+    expect(store.finishedInSpool(10).map((m) => m.id)).toEqual(['DONE-1']);
+    expect(store.getServer('Office').banner).toBeNull();
   });
 });
