@@ -1,5 +1,5 @@
 // Status bar: servers running, sessions now, messages accepted since start, and warnings
-// (certificate expiry, a port that cannot be bound).
+// (certificate expiry, a port that cannot be bound, low disk space, a lost smart host sign-in).
 import { Badge, makeStyles, Text, tokens } from '@fluentui/react-components';
 import { WarningRegular } from '@fluentui/react-icons';
 import { api } from '../api/client';
@@ -17,10 +17,13 @@ export function StatusBar() {
   const counters = useApiData(() => api['counters.get']({}), [], 2000);
   const sessions = useApiData(() => api['sessions.list']({}), [], 2000);
   const certificates = useApiData(() => api['certificates.list']({}), [], 60_000);
+  const active = useApiData(() => api['status.warnings']({}), [], 5000);
   const running = servers?.filter((s) => serverState(s) === 'running').length ?? 0;
   const messages = Object.values(counters.data?.perServer ?? {}).reduce((sum, s) => sum + s.messagesAccepted, 0);
   const warnings: string[] = [];
   for (const s of servers ?? []) if (serverState(s) === 'failed') warnings.push(`${s.config.name}: ${s.bindFailures[0]?.message ?? 'cannot listen'}`);
+  // Observed by the engine: low disk space, a lost or failing smart host sign-in.
+  for (const w of active.data ?? []) warnings.push(w.message);
   for (const c of certificates.data ?? []) {
     if (c.assignedTo.length && c.daysLeft < 30) warnings.push(c.daysLeft < 0 ? `Certificate ${c.name} has expired` : `Certificate ${c.name} expires in ${c.daysLeft} days`);
   }
@@ -30,7 +33,7 @@ export function StatusBar() {
       <Text size={200}>Sessions now: <b>{sessions.data?.length ?? 0}</b></Text>
       <Text size={200}>Messages accepted since start: <b>{messages}</b></Text>
       {warnings.length > 0 ? (
-        <span className={styles.warning}><WarningRegular /> <Text size={200}>{warnings.join(' · ')}</Text></span>
+        <span className={styles.warning} title={warnings.join("\n")}><WarningRegular /> <Text size={200}>{warnings.join(" · ")}</Text></span>
       ) : <Badge appearance="ghost" color="success">No warnings</Badge>}
     </div>
   );

@@ -1,6 +1,7 @@
 // Queues: accepted messages with their state and each recipient's route and state.
 import { Badge, Button, Dialog, DialogActions, DialogBody, DialogContent, DialogSurface, DialogTitle, Dropdown, Input, Option, Table, TableBody, TableCell, TableHeader, TableHeaderCell, TableRow, Text } from '@fluentui/react-components';
-import type { QueueDetails } from '../../server/contract/admin-api';
+import type { LogSettings, QueueDetails } from '../../server/contract/admin-api';
+import { RetentionDialog } from './RetentionDialog';
 import { useState } from 'react';
 import { api } from '../api/client';
 import { useAction, useApiData } from '../api/hooks';
@@ -16,7 +17,11 @@ export function QueuesPage() {
   const { error, run } = useAction(queue.reload);
   const act = (id: string, action: 'retry' | 'freeze' | 'thaw' | 'delete' | 'delete-with-report') => run(() => api['queue.action']({ id, action }));
   const [details, setDetails] = useState<QueueDetails | null>(null);
-  const show = (id: string) => run(async () => setDetails(await api['queue.show']({ id })));
+  const show = (id: string) => run(async () => { setSource(null); setDetails(await api['queue.show']({ id })); });
+  const [source, setSource] = useState<{ text: string; truncated: boolean } | null>(null);
+  const openSource = (id: string) => run(async () => setSource(await api['queue.source']({ id })));
+  const [retention, setRetention] = useState<LogSettings | null>(null);
+  const editRetention = () => run(async () => setRetention(await api['log.getSettings']({})));
   return (
     <div className={ui.page}>
       <PageHeader title="Queues" description="Accepted messages and each recipient's state: local domains are dropped at once; other domains go through the smart host or by MX, with retries.">
@@ -24,7 +29,9 @@ export function QueuesPage() {
           <Option value="queued">Queued</Option><Option value="done">Done</Option><Option value="frozen">Frozen</Option><Option value="all">All messages</Option>
         </Dropdown>
         <Input aria-label="Destination" placeholder="Destination: domain, local or remote" value={destination} onChange={(_e, v) => setDestination(v.value)} style={{ width: 300 }} />
+        <Button onClick={() => void editRetention()}>Retention and disk…</Button>
       </PageHeader>
+      {retention && <RetentionDialog settings={retention} onClose={() => setRetention(null)} />}
       <ErrorBar error={queue.error ?? error} />
       {!queue.data && queue.loading && <Loading />}
       {queue.data && (
@@ -42,7 +49,7 @@ export function QueuesPage() {
                     <div key={r.address} title={r.lastReply ?? undefined}>{r.address} <Badge size="small" appearance="tint" color={r.state === 'delivered' ? 'success' : r.state === 'failed' ? 'danger' : 'informative'}>{r.route === 'local' ? 'local' : 'remote'} · {r.state}{r.attempts ? ` · ${r.attempts} attempt${r.attempts === 1 ? '' : 's'}` : ''}</Badge>{r.lastReply && r.state !== 'delivered' && <div><Text size={200}>{r.lastReply}</Text></div>}</div>
                   ))}</TableCell>
                   <TableCell>{formatBytes(m.size)}</TableCell>
-                  <TableCell>{m.state}</TableCell>
+                  <TableCell>{m.state}{m.state === 'done' && <div><Text size={200}>{m.body === 'kept' ? 'copy kept' : m.body === 'removed' ? 'body removed' : ''}</Text></div>}</TableCell>
                   <TableCell>
                     <div style={{ display: 'flex', gap: 4, flexWrap: 'wrap' }}>
                       <Button size="small" onClick={() => void show(m.id)}>Details</Button>
@@ -73,9 +80,12 @@ export function QueuesPage() {
                 {details.recipients.map((r) => (
                   <Text block key={r.address}>To &lt;{r.address}&gt;: {r.route}, {r.state}, {r.attempts} attempt(s){details.nextAttempts[r.address] && r.state === 'queued' ? `, next ${formatTime(details.nextAttempts[r.address] ?? '')}` : ''}{r.lastReply ? ` — last reply: ${r.lastReply}` : ''}</Text>
                 ))}
-                <pre className={ui.mono} style={{ whiteSpace: 'pre-wrap', maxHeight: '50vh', overflowY: 'auto' }} aria-label="Headers">{details.headers}</pre>
+                <pre className={ui.mono} style={{ whiteSpace: 'pre-wrap', maxHeight: '50vh', overflowY: 'auto' }} aria-label={source ? 'Message source' : 'Headers'}>{source ? `${source.text}${source.truncated ? '\n… (only the first MiB is shown)' : ''}` : details.headers}</pre>
               </DialogContent>
-              <DialogActions><Button appearance="primary" onClick={() => setDetails(null)}>Close</Button></DialogActions>
+              <DialogActions>
+                {details.body !== 'removed' && !source && <Button onClick={() => void openSource(details.id)}>{details.body === 'kept' ? 'Open kept copy' : 'Show whole message'}</Button>}
+                <Button appearance="primary" onClick={() => setDetails(null)}>Close</Button>
+              </DialogActions>
             </DialogBody>
           </DialogSurface>
         </Dialog>

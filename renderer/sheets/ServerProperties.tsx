@@ -13,6 +13,7 @@ import { useAction, useApiData, useEvents } from '../api/hooks';
 import { serversChanged, useServers } from '../api/servers';
 import { ConfirmDialog } from '../components/ui';
 import { AddressListDialog, REVERSE_DNS_WARNING } from './AddressListDialog';
+import { LockoutFields } from './LockoutFields';
 
 const useStyles = makeStyles({
   surface: { width: 'min(720px, 96vw)', maxWidth: '96vw' },
@@ -211,6 +212,10 @@ function GeneralTab({ draft, saved, change, fieldError }: { draft: VirtualServer
         <Input type="number" value={String(draft.connectionTimeoutSeconds)} onChange={(_e, d) => change({ connectionTimeoutSeconds: Number(d.value) })} style={{ width: 110 }} />
       </Field>
       <Checkbox label="Enable logging (live log and its history)" checked={draft.loggingEnabled} onChange={(_e, d) => change({ loggingEnabled: Boolean(d.checked) })} />
+      <Field label="Greeting text" validationMessage={fieldError('banner')}
+        hint={`Clients see "220 ${draft.fqdn} ESMTP${draft.banner ? ` ${draft.banner}` : ''}". Empty by default: the product name tells an attacker what to try.`}>
+        <Input value={draft.banner ?? ''} placeholder="(nothing after ESMTP)" onChange={(_e, d) => change({ banner: d.value === '' ? null : d.value })} />
+      </Field>
     </div>
   );
 }
@@ -267,6 +272,7 @@ function AuthenticationDialog({ access, onDone, onCancel }: { access: AccessSett
       <Checkbox label="Challenge-response authentication (CRAM-MD5)" checked={a.cramMd5} onChange={(_e, d) => set({ cramMd5: Boolean(d.checked) })} />
       <Text size={200} className={`${styles.indent} ${styles.muted}`}>The password never crosses the network; only users who turned CRAM-MD5 on can use it; for them Relaydesk stores HMAC-MD5 contexts, which do not reveal the password but can sign in with CRAM-MD5.</Text>
       <Checkbox label="Users may send only as their own addresses" checked={a.restrictSenders} onChange={(_e, d) => set({ restrictSenders: Boolean(d.checked) })} />
+      <LockoutFields lockout={a.lockout} onChange={(lockout) => set({ lockout })} />
     </SubDialog>
   );
 }
@@ -552,7 +558,7 @@ const FLOW_LABELS = { browser: 'Browser on this computer (authorization code + P
 
 function newOAuth2(smartHostName: string): OAuth2Settings {
   const provider = smartHostName.endsWith('gmail.com') ? 'google' : 'microsoft365';
-  return { provider, tenant: 'organizations', clientId: '', clientSecret: null, flow: provider === 'google' ? 'browser' : 'device', authorizationEndpoint: null, tokenEndpoint: null, deviceEndpoint: null, scope: null };
+  return { provider, tenant: 'organizations', clientId: '', clientSecret: null, flow: provider === 'google' ? 'browser' : 'device', authorizationEndpoint: null, tokenEndpoint: null, deviceEndpoint: null, revocationEndpoint: null, scope: null };
 }
 
 /** OAuth2 settings of the smart host, and its sign-in: status, Sign in (URL or device code), Sign out. */
@@ -593,6 +599,7 @@ function OAuth2Section({ server, user, settings, fieldError, onUser, onChange, o
           <Field label="Authorization endpoint" validationMessage={f('authorizationEndpoint')}><Input value={settings.authorizationEndpoint ?? ''} onChange={(_e, v) => onChange({ authorizationEndpoint: v.value.trim() || null })} /></Field>
           <Field label="Token endpoint" validationMessage={f('tokenEndpoint')}><Input value={settings.tokenEndpoint ?? ''} onChange={(_e, v) => onChange({ tokenEndpoint: v.value.trim() || null })} /></Field>
           <Field label="Device authorization endpoint" validationMessage={f('deviceEndpoint')}><Input value={settings.deviceEndpoint ?? ''} onChange={(_e, v) => onChange({ deviceEndpoint: v.value.trim() || null })} /></Field>
+          <Field label="Revocation endpoint (RFC 7009, optional)" hint="Used at Sign out to end the grant at the provider too" validationMessage={f('revocationEndpoint')}><Input value={settings.revocationEndpoint ?? ''} onChange={(_e, v) => onChange({ revocationEndpoint: v.value.trim() || null })} /></Field>
           <Field label="Scope" validationMessage={f('scope')}><Input value={settings.scope ?? ''} onChange={(_e, v) => onChange({ scope: v.value.trim() || null })} /></Field>
         </>
       )}

@@ -313,7 +313,13 @@ describe.runIf(haveChromium)('admin console in Chromium', () => {
     await alert.waitFor({ state: 'detached' });
   }, 60_000);
 
-  it('finds a message in Queues by destination and shows its headers in Details', async () => {
+  it('keeps delivered copies when asked (Retention and disk), finds the message by destination, shows headers and the kept copy', async () => {
+    await page.goto(`${url}#/queues`);
+    await page.getByRole('button', { name: 'Retention and disk…' }).click();
+    const retention = page.getByRole('dialog', { name: 'Retention and disk' });
+    await retention.getByLabel('Keep a copy of delivered messages for (days)').fill('7');
+    await retention.getByRole('button', { name: 'OK' }).click();
+    await retention.waitFor({ state: 'detached' });
     const { client } = await RawSmtp.connect(served.port);
     await client.command('EHLO e2e');
     await client.startTls();
@@ -338,9 +344,29 @@ describe.runIf(haveChromium)('admin console in Chromium', () => {
     expect(headers).toContain('Subject: scanned invoice');
     expect(await dialog.innerText()).toContain('To <office@example.com>: local, delivered');
     await checkPage('queue-details');
+    await dialog.getByRole('button', { name: 'Open kept copy' }).click();
+    expect(await dialog.getByLabel('Message source').innerText()).toMatch(/Subject: scanned invoice[\s\S]*Page 1\./);
     await dialog.getByRole('button', { name: 'Close' }).click();
     await page.getByLabel('Destination').fill('elsewhere.example');
     await page.getByText('No messages.').waitFor();
+  });
+
+  it('says in the status bar when the disk is below its floor, and stops saying it when space is back', async () => {
+    const setFloor = async (mib: string, percent: string) => {
+      await page.goto(`${url}#/queues`);
+      await page.getByRole('button', { name: 'Retention and disk…' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Retention and disk' });
+      await dialog.getByLabel('Refuse new mail below (MiB free)').fill(mib);
+      await dialog.getByLabel('or below (% of the disk free)').fill(percent);
+      await dialog.getByRole('button', { name: 'OK' }).click();
+      await dialog.waitFor({ state: 'detached' });
+    };
+    await setFloor('10000000', '100');
+    const status = page.getByRole('status');
+    await status.getByText(/Disk space low in .*new mail is refused with 452 4\.3\.1/).waitFor({ timeout: 10_000 });
+    expect(await status.innerText()).not.toContain('No warnings');
+    await setFloor('1024', '5');
+    await status.getByText('No warnings').waitFor({ timeout: 10_000 });
   });
 
   it('every main page passes axe (no serious or critical violations)', async () => {
