@@ -21,6 +21,7 @@ import { fileKeySecretBox } from './oauth/secret-box';
 import { SmartHostTokens } from './oauth/smart-host-tokens';
 import { defaultDataDir, packageRoot } from './paths';
 import { openStore, type Store } from './store/store';
+import { RETENTION_OPTIONS, RETENTION_USAGE, retentionCommand } from './cli/retention-command';
 import { inspectCertificate } from './tls/certificates';
 import { loadCertificateTools } from './tls/load-certificate-tools';
 import { CertificateService, parseKeySpec } from './tls/certificate-service';
@@ -50,7 +51,7 @@ const USAGE = `Usage: relaydesk <command> [options]
   smarthost clear SERVER                   deliver directly by MX again
   smarthost oauth SERVER --provider microsoft365|google|custom --client-id ID --user MAILBOX
          [--tenant TENANT] [--flow browser|device|app] [--client-secret-stdin]
-         [--auth-url URL --token-url URL --device-url URL --scope SCOPE] [--host HOST --port N]
+         [--auth-url URL --token-url URL --device-url URL --revoke-url URL --scope SCOPE] [--host HOST --port N]
                                         sign in upstream with OAuth2 (XOAUTH2) instead of a password
   smarthost signin SERVER                  run the sign-in: prints the URL to open or the code to enter
   smarthost status SERVER | smarthost signout SERVER
@@ -61,6 +62,7 @@ const USAGE = `Usage: relaydesk <command> [options]
   queue list [--state queued|done|frozen] [--destination DOMAIN|local|remote]
   queue show ID | queue retry ID | queue freeze ID | queue thaw ID
   queue delete ID [--ndr]                  remove a message (--ndr: tell the sender)
+${RETENTION_USAGE}
   config export [--with-secrets]        the whole configuration as JSON on stdout
   config import FILE                    validate FILE and apply it atomically, or change nothing
 
@@ -142,12 +144,14 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         tenant: { type: 'string' },
         flow: { type: 'string' },
         'auth-url': { type: 'string' },
+        'revoke-url': { type: 'string' },
         'token-url': { type: 'string' },
         'device-url': { type: 'string' },
         scope: { type: 'string' },
         state: { type: 'string' },
         destination: { type: 'string' },
         clear: { type: 'boolean' },
+        ...Object.fromEntries(Object.keys(RETENTION_OPTIONS).map((option) => [option, { type: 'string' as const }])),
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -315,12 +319,16 @@ async function runStoreCommand(store: Store, command: string, sub: string | unde
       }
       return 0;
     }
+    case 'retention':
+      return retentionCommand(store, values, io);
     case 'queue show': {
       const id = need(rest[0], 'a queue id');
       const m = store.requireMessage(id);
+      const removed = '(delivered: the body was removed from the spool; this record is the history)';
       io.out([`${m.id} (${m.state}) on ${m.serverName}`, `  received ${m.receivedAt} from ${m.clientAddress}${m.authUser ? ` as ${m.authUser}` : ''}`,
         `  from <${m.mailFrom}>, ${m.size} bytes`, ...m.recipients.map((r) => `  to <${r.address}> ${r.route} ${r.state}, ${r.attempts} attempt(s)${r.nextAttemptAt ? `, next ${r.nextAttemptAt}` : ''}${r.lastReply ? `\n      last reply: ${r.lastReply}` : ''}`),
-        '  headers:', ...(await readMessageHeaders(m).catch(() => '(the spool file is gone)')).trimEnd().split(/\r?\n/).map((line) => `    ${line}`)].join('\n'));
+        `  body: ${m.body === 'kept' ? `kept copy ${m.spoolPath}` : m.body === 'removed' ? 'removed' : m.spoolPath}`,
+        '  headers:', ...(m.body === 'removed' ? removed : await readMessageHeaders(m).catch(() => '(the spool file is gone)')).trimEnd().split(/\r?\n/).map((line) => `    ${line}`)].join('\n'));
       return 0;
     }
     case 'queue retry':
@@ -377,7 +385,7 @@ async function runStoreCommand(store: Store, command: string, sub: string | unde
           provider: provider as 'custom', clientId: values['client-id'], flow: flow as 'device',
           ...(str('tenant') ? { tenant: str('tenant') as string } : {}),
           clientSecret: typeof values.stdinPassword === 'string' ? values.stdinPassword : current?.oauth2?.clientSecret ?? null,
-          authorizationEndpoint: str('auth-url'), tokenEndpoint: str('token-url'), deviceEndpoint: str('device-url'), scope: str('scope'),
+          authorizationEndpoint: str('auth-url'), tokenEndpoint: str('token-url'), deviceEndpoint: str('device-url'), revocationEndpoint: str('revoke-url'), scope: str('scope'),
         },
       } } });
       io.out(`relaydesk: ${server} signs in to ${host} with OAuth2 (${provider}, ${flow === 'app' ? 'app-only' : `${flow} sign-in`}) as ${values.user}; now run: relaydesk smarthost signin "${server}"`);

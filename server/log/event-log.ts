@@ -2,7 +2,8 @@
 // batches (one transaction every FLUSH_MS), so the SMTP path never waits for the log. Retention
 // by age and by count runs once a minute. Credentials never reach an event in the first place.
 import type { SessionEvent } from '../contract/events';
-import type { LogFilter, LogSettings } from '../contract/admin-api';
+import { type LogFilter, type LogSettings, logSettingsSchema } from '../contract/admin-api';
+import { parseOrThrow } from '../contract/errors';
 import type { Store } from '../store/store';
 import type { EventBus } from './event-bus';
 
@@ -13,6 +14,21 @@ const MAX_BUFFERED = 200_000;
 export const DEFAULT_LOG_SETTINGS: LogSettings = {
   retentionDays: 30, maxEvents: 1_000_000, queueHistoryDays: 30, keepDeliveredDays: 0, minFreeMiB: 1024, minFreePercent: 5,
 };
+
+const SETTINGS_KEY = 'log.settings';
+
+/** Retention and disk settings as stored (what is missing takes its default). */
+export function readLogSettings(store: Pick<Store, 'getMeta'>): LogSettings {
+  const raw = store.getMeta(SETTINGS_KEY);
+  return raw ? { ...DEFAULT_LOG_SETTINGS, ...(JSON.parse(raw) as Partial<LogSettings>) } : DEFAULT_LOG_SETTINGS;
+}
+
+/** Validate and store a change (the CLI, the console); a running serve reads it at its next check. */
+export function writeLogSettings(store: Pick<Store, 'getMeta' | 'setMeta'>, change: Partial<LogSettings>): LogSettings {
+  const settings = { ...readLogSettings(store), ...parseOrThrow(logSettingsSchema, change) };
+  store.setMeta(SETTINGS_KEY, JSON.stringify(settings));
+  return settings;
+}
 
 export class EventLog {
   private buffer: SessionEvent[] = [];
@@ -62,13 +78,11 @@ export class EventLog {
   }
 
   settings(): LogSettings {
-    const raw = this.store.getMeta('log.settings');
-    return raw ? { ...DEFAULT_LOG_SETTINGS, ...(JSON.parse(raw) as Partial<LogSettings>) } : DEFAULT_LOG_SETTINGS;
+    return readLogSettings(this.store);
   }
 
   setSettings(change: Partial<LogSettings>): LogSettings {
-    const settings = { ...this.settings(), ...change };
-    this.store.setMeta('log.settings', JSON.stringify(settings));
+    const settings = writeLogSettings(this.store, change);
     this.prune();
     for (const listener of this.settingsListeners) listener(settings);
     return settings;

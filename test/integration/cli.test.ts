@@ -171,3 +171,32 @@ describe('relaydesk CLI', () => {
     expect((await cli(['config', 'export', '--with-secrets', '--data', dir])).stdout).toBe(before);
   });
 });
+
+describe('relaydesk retention', () => {
+  it('shows the defaults, changes what it is given, refuses nonsense with nothing changed, and a running serve follows the floor', async () => {
+    const dir = await preparedDataDir();
+    const shown = await cli(['retention', '--data', dir]);
+    expect(shown.stdout).toContain('Delivered bodies:      removed from the spool at once');
+    expect(shown.stdout).toContain('the smaller of 1024 MiB and 5 % of the disk');
+    const changed = await cli(['retention', '--keep-delivered-days', '7', '--history-days', '90', '--data', dir]);
+    expect(changed.code).toBe(0);
+    expect(changed.stdout).toContain('a copy kept 7 days');
+    expect(changed.stdout).toContain('records kept 90 days');
+    const refused = await cli(['retention', '--min-free-percent', '250', '--data', dir]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/minFreePercent: .*100/);
+    expect((await cli(['retention', '--data', dir])).stdout).toContain('the smaller of 1024 MiB and 5 % of the disk');
+    // A running serve reads the floor at its next check: MAIL FROM is refused with 452 4.3.1.
+    const served = await serve(dir);
+    await cli(['user', 'add', 'alice', '--password-stdin', '--data', dir], PASSWORD);
+    await cli(['retention', '--min-free-mib', '10000000', '--min-free-percent', '100', '--data', dir]);
+    const client = await authenticatedSession(served.port);
+    const refusedMail = await eventually(async () => {
+      const reply = await client.command('MAIL FROM:<alice@example.com>');
+      if (reply.code === 250) await client.command('RSET');
+      return reply.code === 452 ? reply.raw : null;
+    }, 15_000);
+    expect(refusedMail).toBe('452 4.3.1 Insufficient system storage, try again later');
+    client.close();
+  }, 60_000);
+});
