@@ -28,7 +28,7 @@ import { CertificateService, parseKeySpec } from './tls/certificate-service';
 
 const USAGE = `Usage: relaydesk <command> [options]
 
-  serve [--console [ADDR:]PORT] [--verbose]
+  serve [--console [ADDR:]PORT] [--console-host NAME]... [--verbose]
                                         run every enabled virtual server, and the web console
                                         (default 127.0.0.1:${DEFAULT_CONSOLE_PORT}; 0 = any free port)
   admin set-password --password-stdin   the password of the web console
@@ -110,6 +110,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       options: {
         data: { type: 'string' },
         console: { type: 'string' },
+        'console-host': { type: 'string', multiple: true },
         verbose: { type: 'boolean' },
         'password-stdin': { type: 'boolean' },
         sender: { type: 'string', multiple: true },
@@ -166,7 +167,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       return values.help ? 0 : 2;
     }
     const dataDir = values.data ?? defaultDataDir();
-    if (command === 'serve') return await serve(dataDir, { verbose: Boolean(values.verbose), console: values.console ? parseConsoleAddress(values.console) : null }, io);
+    if (command === 'serve') return await serve(dataDir, { verbose: Boolean(values.verbose), console: values.console ? parseConsoleAddress(values.console) : null, consoleHostNames: values['console-host'] ?? [] }, io);
     if (command === 'admin' && sub === 'set-password') {
       if (!values['password-stdin']) throw new UsageError('admin set-password reads the password from standard input: add --password-stdin');
       const password = (await io.readStdin()).replace(/\r?\n$/, '');
@@ -615,7 +616,7 @@ function formatSessionEvent(event: RelaydeskEvent): string | null {
   }
 }
 
-interface ServeOptions { verbose: boolean; console: { host: string; port: number } | null }
+interface ServeOptions { verbose: boolean; console: { host: string; port: number } | null; consoleHostNames: string[] }
 
 async function serve(dataDir: string, options: ServeOptions, io: Io): Promise<number> {
   const { verbose } = options;
@@ -656,6 +657,7 @@ async function serve(dataDir: string, options: ServeOptions, io: Io): Promise<nu
       store: app.store,
       staticDir: path.join(packageRoot(), 'renderer', 'dist'),
       tls: isLoopback(options.console.host) ? undefined : await consoleTls(app),
+      hostNames: options.consoleHostNames,
     });
     io.out(`relaydesk: console on ${consoleServer.url}`);
     if (consoleServer.setupToken) io.out(`relaydesk: first sign-in: open ${consoleServer.url}#setup=${consoleServer.setupToken} to choose the console password`);

@@ -370,7 +370,7 @@ function MessagesTab({ draft, change, fieldError }: { draft: VirtualServerConfig
       <Field label="Send copy of Non-Delivery Report to" validationMessage={fieldError('messages.ndrCopyTo')}>
         <Input value={m.ndrCopyTo ?? ''} onChange={(_e, d) => set({ ndrCopyTo: d.value.trim() || null })} placeholder="postmaster@example.com" />
       </Field>
-      <Field label="Badmail directory" hint="Messages that can be neither delivered nor returned; empty = inside the data folder" validationMessage={fieldError('messages.badmailFolder')}>
+      <Field label="Badmail directory" hint="A full path (C:\Mail\Badmail, /srv/mail/badmail) for messages that can be neither delivered nor returned; empty = inside the data folder" validationMessage={fieldError('messages.badmailFolder')}>
         <Input value={m.badmailFolder ?? ''} onChange={(_e, d) => set({ badmailFolder: d.value.trim() || null })} />
       </Field>
     </div>
@@ -405,7 +405,7 @@ function DeliveryTab({ draft, change, changeAccess, fieldError }: { draft: Virtu
           {domains.data?.map((x) => <Button key={x.domain} size="small" onClick={() => void api['domains.remove']({ domain: x.domain }).then(domains.reload)}>Remove {x.domain}</Button>)}
         </div>
       </div>
-      <Field label="Drop directory for local domains" hint="One .eml per message; empty = the drop folder inside the data folder" validationMessage={fieldError('delivery.dropFolder')}>
+      <Field label="Drop directory for local domains" hint="A full path (C:\Mail\Drop, /srv/mail/drop); one .eml per message; empty = the drop folder inside the data folder" validationMessage={fieldError('delivery.dropFolder')}>
         <Input value={d.dropFolder ?? ''} onChange={(_e, v) => set({ dropFolder: v.value.trim() || null })} />
       </Field>
       <div className={styles.row}>
@@ -455,7 +455,7 @@ function SmartHostSection({ draft, set, fieldError }: { draft: VirtualServerConf
       <Text className={styles.groupTitle}>Mail for other domains</Text>
       <Checkbox label="Hold mail for other domains in the queue (local domains still deliver)" checked={d.holdRemote} onChange={(_e, v) => set({ holdRemote: Boolean(v.checked) })} />
       <Checkbox label="Send it through a smart host (otherwise directly, by MX)" checked={host !== null}
-        onChange={(_e, v) => set({ smartHost: v.checked ? { host: 'smtp.office365.com', port: 587, security: 'starttls', verifyCertificate: true, authentication: 'basic', user: null, password: null, trustedCertificate: null, oauth2: null } : null })} />
+        onChange={(_e, v) => set({ smartHost: v.checked ? { host: '', port: 587, security: 'starttls', verifyCertificate: true, authentication: 'basic', user: null, password: null, trustedCertificate: null, oauth2: null } : null })} />
       {host && (
         <>
           <div className={styles.row}>
@@ -487,7 +487,7 @@ function SmartHostSection({ draft, set, fieldError }: { draft: VirtualServerConf
             {host.authentication === 'basic' && (
               <>
                 <Field label="Account" validationMessage={fieldError('delivery.smartHost.user')}><Input value={host.user ?? ''} onChange={(_e, v) => setHost({ user: v.value || null })} /></Field>
-                <Field label="Password" hint={host.password === null ? 'stored, or not set' : undefined}><Input type="password" value={host.password ?? ''} onChange={(_e, v) => setHost({ password: v.value || null })} /></Field>
+                <Field label="Password" hint={host.password === null ? 'stored, or not set (a stored password is kept only while host, port, security, certificate checking and user stay the same)' : undefined} validationMessage={fieldError('delivery.smartHost.password')}><Input type="password" value={host.password ?? ''} onChange={(_e, v) => setHost({ password: v.value || null })} /></Field>
               </>
             )}
           </div>
@@ -589,7 +589,7 @@ function OAuth2Section({ server, user, settings, fieldError, onUser, onChange, o
           </Dropdown>
         </Field>
         {(settings.provider === 'google' || settings.flow === 'app' || settings.provider === 'custom') && (
-          <Field label="Client secret" hint={settings.clientSecret === null ? 'stored, or not set' : undefined} validationMessage={f('clientSecret')}>
+          <Field label="Client secret" hint={settings.clientSecret === null ? 'stored, or not set (kept only while provider, tenant, endpoints and client stay the same)' : undefined} validationMessage={f('clientSecret')}>
             <Input type="password" value={settings.clientSecret ?? ''} onChange={(_e, v) => onChange({ clientSecret: v.value || null })} />
           </Field>
         )}

@@ -37,6 +37,13 @@ export const bindAddressSchema = z.string().trim().transform((value, ctx): strin
   return canonicalAddress(value);
 });
 
+/**
+ * A folder given as a full path (POSIX "/srv/mail/drop", Windows "C:\\Mail\\Drop" or a UNC share).
+ * A relative path would depend on the directory the server happened to start in.
+ */
+const ABSOLUTE_PATH_RE = /^(\/|[A-Za-z]:[\\/]|\\\\[^\\]+\\)/;
+export const folderSchema = z.string().trim().min(1).refine((value) => ABSOLUTE_PATH_RE.test(value), 'must be a full path, such as /srv/relaydesk/drop or C:\\Relaydesk\\Drop');
+
 export const portSchema = z.number().int().min(0, 'must be 0 to 65535').max(65535, 'must be 0 to 65535');
 
 /**
@@ -175,7 +182,7 @@ export const messageSettingsSchema = z.object({
   /** Send a copy of every non-delivery report to this address. */
   ndrCopyTo: emailSchema.nullable(),
   /** Folder for messages that can be neither delivered nor returned; null = inside the data folder. */
-  badmailFolder: z.string().min(1).nullable(),
+  badmailFolder: folderSchema.nullable(),
 }).strict();
 export type MessageSettings = z.infer<typeof messageSettingsSchema>;
 
@@ -313,9 +320,9 @@ export const retryMinutesSchema = z.object({
 
 export const deliverySettingsSchema = z.object({
   /** Drop folder for accepted (local) domains; null = "drop" inside the data folder. */
-  dropFolder: z.string().min(1).nullable(),
+  dropFolder: folderSchema.nullable(),
   /** Pickup folder: .eml files dropped here are queued (IIS); "" = off, null = "pickup" in the data folder. */
-  pickupFolder: z.string().nullable(),
+  pickupFolder: z.union([z.literal(''), folderSchema]).nullable(),
   maxHopCount: z.number().int().min(1).max(500),
   masqueradeDomain: domainSchema.nullable(),
   /** External DNS servers ("192.0.2.53", "[2001:db8::53]:53", "127.0.0.1:5353"); empty = the system's. */

@@ -116,7 +116,7 @@ export function openStore(options: StoreOptions): Store {
   const store = new Store(db, options.now ?? (() => new Date()), options.box ?? fileKeySecretBox(options.dataDir));
   try {
     store.migrate();
-    store.sealPlaintextSecrets();
+    store.normalizeStoredSettings();
   } catch (err) {
     db.close();
     throw err instanceof AdminError ? err : new AdminError('unavailable', `cannot upgrade the store ${file}: ${(err as Error).message}`);
@@ -140,20 +140,28 @@ export class Store {
   constructor(private readonly db: Database.Database, private readonly now: () => Date, private readonly box: SecretBox) {}
 
   /**
-   * Stores from before secrets were sealed hold the smart host password and client secret in
-   * clear: seal them once, and overwrite the freed pages so the cleartext does not linger.
+   * Stores from earlier versions: the smart host password and client secret were kept in clear
+   * (sealed now, and the freed pages overwritten so the cleartext does not linger), and folders
+   * could be relative to wherever the server started (made absolute against that same place).
    */
-  sealPlaintextSecrets(): void {
-    const rows = this.db.prepare('SELECT id, delivery_json FROM virtual_servers').all() as Array<{ id: number; delivery_json: string }>;
-    const update = this.db.prepare('UPDATE virtual_servers SET delivery_json = ? WHERE id = ?');
+  normalizeStoredSettings(): void {
+    const rows = this.db.prepare('SELECT id, delivery_json, messages_json FROM virtual_servers').all() as Array<{ id: number; delivery_json: string; messages_json: string }>;
+    const update = this.db.prepare('UPDATE virtual_servers SET delivery_json = ?, messages_json = ? WHERE id = ?');
+    const absolute = (value: unknown) => (typeof value === 'string' && value !== '' && !path.isAbsolute(value) ? path.resolve(value) : value);
     let changed = 0;
     this.db.pragma('secure_delete = ON');
     try {
       this.db.transaction(() => {
         for (const row of rows) {
-          const sealed = JSON.stringify(sealSecrets(JSON.parse(row.delivery_json) as Record<string, unknown>, this.box));
-          if (sealed !== row.delivery_json) {
-            update.run(sealed, row.id);
+          const delivery = JSON.parse(row.delivery_json) as Record<string, unknown>;
+          const messages = JSON.parse(row.messages_json) as Record<string, unknown>;
+          // Only keys that are there: an absent one takes today's default when read (pickupFolder: off).
+          for (const key of ['dropFolder', 'pickupFolder'] as const) if (key in delivery) delivery[key] = absolute(delivery[key]);
+          if ('badmailFolder' in messages) messages.badmailFolder = absolute(messages.badmailFolder);
+          const deliveryJson = JSON.stringify(sealSecrets(delivery, this.box));
+          const messagesJson = JSON.stringify(messages);
+          if (deliveryJson !== row.delivery_json || messagesJson !== row.messages_json) {
+            update.run(deliveryJson, messagesJson, row.id);
             changed++;
           }
         }

@@ -1,7 +1,9 @@
 // The headless web console: the renderer build and the AdminApi over HTTP, events over SSE,
-// behind a sign-in. Loopback by default; any other address requires TLS. Defences: scrypt admin
-// password, throttled sign-ins, HttpOnly SameSite=Strict session cookie, a CSRF token on every
-// state-changing request, Origin and Host checks (DNS rebinding), a strict CSP.
+// behind a sign-in. Loopback by default; any other address requires TLS (the SMTP listeners'
+// strong profile, HSTS). Defences: scrypt admin password (N=2^17), a sign-in throttle that counts
+// before it checks (sign-in-guard.ts), a one-time setup link, HttpOnly SameSite=Strict session
+// cookies that end at logout, at a password change and after 7 days whatever the activity, a
+// CSRF token on every state-changing request, Origin and Host checks (DNS rebinding), a strict CSP.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -11,15 +13,25 @@ import path from 'node:path';
 import type { AdminApiHandlers, ApiResult } from '../contract/admin-api';
 import { AdminError } from '../contract/errors';
 import { callMethod, isAdminMethod } from '../admin-dispatch';
-import { hashPassword, passwordProblem, verifyPassword } from '../auth/passwords';
-import { AuthThrottle } from '../auth/throttle';
+import os from 'node:os';
+import net from 'node:net';
+import { ADMIN_SCRYPT_N, hashPassword, passwordProblem, verifyPassword } from '../auth/passwords';
+import { STRONG_CIPHERS } from '../tls/tls-options';
+import { DeviceCookies, SignInGuard } from './sign-in-guard';
 import type { EventBus } from '../log/event-bus';
 import type { Store } from '../store/store';
 
 export const ADMIN_PASSWORD_KEY = 'admin.passwordHash';
 export const DEFAULT_CONSOLE_PORT = 8525;
 const SESSION_COOKIE = 'relaydesk_session';
+const DEVICE_COOKIE = 'relaydesk_device';
+const DEVICE_KEY = 'console.deviceKey';
+/** Idle timeout, and the absolute lifetime of a session whatever its activity. */
 const SESSION_TTL_MS = 12 * 60 * 60_000;
+const SESSION_MAX_MS = 7 * 24 * 60 * 60_000;
+const DEVICE_COOKIE_SECONDS = 365 * 24 * 60 * 60;
+/** How often open event streams are checked against their session (logout, password change). */
+const STREAM_CHECK_MS = 1000;
 const MAX_BODY_BYTES = 2 * 1024 * 1024;
 const HEARTBEAT_MS = 15_000;
 
@@ -38,6 +50,8 @@ export interface ConsoleOptions {
   staticDir: string | null;
   /** Required unless host is loopback. */
   tls?: { key: string; cert: string };
+  /** More names this console is reached by (a DNS alias); this machine's names and addresses are always accepted. */
+  hostNames?: string[];
   now?: () => number;
 }
 
@@ -52,21 +66,58 @@ export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\./.test(host);
 }
 
+/** Set (or change) the console password; every session signed in with the old one ends. */
 export async function setAdminPassword(store: Store, password: string): Promise<void> {
   const problem = passwordProblem(password);
   if (problem) throw new AdminError('invalid', problem, 'password');
-  store.setMeta(ADMIN_PASSWORD_KEY, await hashPassword(password));
+  store.setMeta(ADMIN_PASSWORD_KEY, await hashPassword(password, ADMIN_SCRYPT_N));
 }
 
-interface ConsoleSession { csrf: string; expires: number }
+interface ConsoleSession {
+  csrf: string;
+  /** Idle expiry (slides) and absolute expiry (does not). */
+  expires: number;
+  endsAt: number;
+  /** The password hash it signed in with: a changed password ends the session. */
+  passwordHash: string;
+  streams: Set<http.ServerResponse>;
+}
+
+/** The Host values a console bound to `host` answers to: this machine's names and addresses, and the admin's. */
+export function hostAllowed(hostHeader: string, options: { bound: string; port: number; tls: boolean; extraNames: readonly string[] }): boolean {
+  const match = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(hostHeader.trim().toLowerCase());
+  if (!match) return false;
+  const name = (match[1] ?? '').replace(/^\[(.*)\]$/, '$1');
+  const port = match[2] ? Number(match[2]) : options.tls ? 443 : 80;
+  if (port !== options.port) return false;
+  const bound = options.bound.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  const wildcard = bound === '0.0.0.0' || bound === '::';
+  const loopbackName = name === 'localhost' || name === '::1' || /^127\./.test(name);
+  if (name === bound) return true;
+  if (isLoopback(bound)) return loopbackName;
+  // An IP literal cannot be rebound by DNS; a name must be this machine's or one the admin gave.
+  if (net.isIP(name)) return wildcard && (loopbackName || localAddresses().has(name));
+  const hostname = os.hostname().toLowerCase();
+  return [hostname, hostname.split('.')[0], ...(wildcard ? ['localhost'] : []), ...options.extraNames.map((n) => n.toLowerCase())].includes(name);
+}
+
+function localAddresses(): Set<string> {
+  return new Set(Object.values(os.networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address.toLowerCase().replace(/%.*$/, ''))));
+}
 
 export async function startConsole(options: ConsoleOptions): Promise<ConsoleServer> {
   const loopback = isLoopback(options.host);
   if (!loopback && !options.tls) throw new AdminError('invalid', `the console on ${options.host} (not loopback) needs TLS`, 'console');
   const now = options.now ?? Date.now;
   const sessions = new Map<string, ConsoleSession>();
-  const throttle = new AuthThrottle({ windowMs: 15 * 60_000, slowAfter: 3, delayStepMs: 1000, maxDelayMs: 5000, blockAfter: 10, blockMs: 15 * 60_000 }, now);
+  const guard = new SignInGuard(now);
+  const devices = new DeviceCookies(deviceKey(options.store));
   let setupToken: string | null = options.store.getMeta(ADMIN_PASSWORD_KEY) ? null : crypto.randomBytes(18).toString('base64url');
+  /** The setup link works once, and not at all once a password exists (set here or with the CLI). */
+  const setupOpen = (): boolean => {
+    if (setupToken !== null && options.store.getMeta(ADMIN_PASSWORD_KEY)) setupToken = null;
+    return setupToken !== null;
+  };
   const scheme = options.tls ? 'https' : 'http';
 
   const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -76,7 +127,10 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       else res.end();
     });
   };
-  const server = options.tls ? https.createServer({ key: options.tls.key, cert: options.tls.cert, minVersion: 'TLSv1.2' }, handler) : http.createServer(handler);
+  // The SMTP listeners' "strong encryption" profile: TLS 1.2+ with ECDHE and AEAD ciphers only.
+  const server = options.tls
+    ? https.createServer({ key: options.tls.key, cert: options.tls.cert, minVersion: 'TLSv1.2', ciphers: STRONG_CIPHERS, honorCipherOrder: true }, handler)
+    : http.createServer(handler);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());
@@ -84,18 +138,33 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
   const port = (server.address() as AddressInfo).port;
   const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
   const url = `${scheme}://${hostForUrl}:${port}/`;
-  const allowedHosts = new Set([`${hostForUrl}:${port}`, ...(loopback ? [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`] : [])]);
+  const hostOptions = { bound: options.host, port, tls: Boolean(options.tls), extraNames: options.hostNames ?? [] };
 
-  function sessionOf(req: http.IncomingMessage): ConsoleSession | null {
+  const valid = (session: ConsoleSession): boolean => {
+    const t = now();
+    return session.expires > t && session.endsAt > t && options.store.getMeta(ADMIN_PASSWORD_KEY) === session.passwordHash;
+  };
+  const endSession = (id: string): void => {
+    const session = sessions.get(id);
+    sessions.delete(id);
+    for (const stream of session?.streams ?? []) stream.end();
+  };
+  // Event streams opened before a logout or a password change (the CLI's too) end within a second.
+  const streamCheck = setInterval(() => {
+    for (const [id, session] of sessions) if (session.streams.size > 0 && !valid(session)) endSession(id);
+  }, STREAM_CHECK_MS);
+  streamCheck.unref();
+
+  function sessionOf(req: http.IncomingMessage): { id: string; session: ConsoleSession } | null {
     const id = parseCookies(req.headers.cookie ?? '')[SESSION_COOKIE];
     if (!id) return null;
     const session = sessions.get(id);
-    if (!session || session.expires < now()) {
-      sessions.delete(id);
+    if (!session || !valid(session)) {
+      endSession(id);
       return null;
     }
     session.expires = now() + SESSION_TTL_MS;
-    return session;
+    return { id, session };
   }
 
   function originAllowed(req: http.IncomingMessage): boolean {
@@ -106,58 +175,76 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
 
   async function route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     // DNS rebinding: a page on evil.example resolving to 127.0.0.1 still sends Host: evil.example.
-    if (!allowedHosts.has((req.headers.host ?? '').toLowerCase())) return sendJson(res, 421, apiError('forbidden', 'unexpected Host header'));
+    if (!hostAllowed(req.headers.host ?? '', hostOptions)) return sendJson(res, 421, apiError('forbidden', 'unexpected Host header (add the name with --console-host NAME)'));
+    if (options.tls) res.setHeader('Strict-Transport-Security', 'max-age=31536000');
     const pathname = new URL(req.url ?? '/', 'http://x').pathname;
     if (!pathname.startsWith('/api/')) return serveStatic(res, options.staticDir, pathname);
     if (!originAllowed(req)) return sendJson(res, 403, apiError('forbidden', 'cross-origin request refused'));
 
     if (req.method === 'GET' && pathname === '/api/session') {
-      const session = sessionOf(req);
-      return sendJson(res, 200, { ok: true, value: { authenticated: Boolean(session), csrf: session?.csrf ?? null, setupRequired: setupToken !== null } });
+      const current = sessionOf(req);
+      return sendJson(res, 200, { ok: true, value: { authenticated: Boolean(current), csrf: current?.session.csrf ?? null, setupRequired: setupOpen() } });
     }
     if (req.method === 'POST' && (pathname === '/api/login' || pathname === '/api/setup')) {
       const address = req.socket.remoteAddress ?? 'unknown';
-      const blocked = throttle.check({ address, user: null });
-      if (blocked.blocked) return sendJson(res, 429, apiError('throttled', 'too many failed sign-ins; try again later'));
+      const cookies = parseCookies(req.headers.cookie ?? '');
+      const device = devices.verify(cookies[DEVICE_COOKIE]);
       const body = await readJson(req);
       const password = typeof body?.password === 'string' ? body.password : '';
+      const problem = pathname === '/api/setup' ? passwordProblem(password) : null;
+      if (problem) return sendJson(res, 400, apiError('invalid', problem, 'password'));
+      // Counted before anything is checked: parallel guesses see each other's count.
+      const verdict = guard.admit(address, device);
+      if (!verdict.allowed) {
+        res.setHeader('Retry-After', String(verdict.retryAfterSeconds));
+        return sendJson(res, 429, apiError('throttled', verdict.reason));
+      }
+      await delay(verdict.delayMs);
       if (pathname === '/api/setup') {
-        if (setupToken === null) return sendJson(res, 409, apiError('conflict', 'the admin password is already set'));
+        if (!setupOpen()) return sendJson(res, 409, apiError('conflict', 'the admin password is already set'));
         const token = typeof body?.token === 'string' ? body.token : '';
-        if (!safeEqual(token, setupToken)) {
-          await delay(throttle.recordFailure({ address, user: null }));
-          return sendJson(res, 403, apiError('forbidden', 'the setup link is not valid; use the one printed by relaydesk serve'));
+        if (setupToken === null || !safeEqual(token, setupToken)) {
+          return sendJson(res, 403, apiError('forbidden', 'the setup link is not valid (it works once); use the one printed by relaydesk serve, or relaydesk admin set-password'));
         }
-        const problem = passwordProblem(password);
-        if (problem) return sendJson(res, 400, apiError('invalid', problem, 'password'));
+        setupToken = null; // consumed here, before anything is awaited: a second request with it fails
+        verdict.release(true);
         await setAdminPassword(options.store, password);
-        setupToken = null;
       } else {
         const hash = options.store.getMeta(ADMIN_PASSWORD_KEY);
         if (!hash) return sendJson(res, 409, apiError('setup-required', 'no admin password yet: use the setup link printed by relaydesk serve, or run relaydesk admin set-password'));
-        if (!(await verifyPassword(password, hash))) {
-          await delay(throttle.recordFailure({ address, user: null }));
-          return sendJson(res, 401, apiError('unauthorized', 'wrong password', 'password'));
+        const ok = await guard.runCheck(() => verifyPassword(password, hash));
+        if (ok === 'busy') {
+          res.setHeader('Retry-After', '1');
+          return sendJson(res, 429, apiError('throttled', 'the console is checking other sign-ins; try again in a moment'));
         }
-        throttle.recordSuccess({ address, user: null });
+        verdict.release(ok);
+        if (!ok) return sendJson(res, 401, apiError('unauthorized', 'wrong password', 'password'));
       }
       const id = crypto.randomBytes(32).toString('base64url');
-      const session: ConsoleSession = { csrf: crypto.randomBytes(24).toString('base64url'), expires: now() + SESSION_TTL_MS };
+      const t = now();
+      const session: ConsoleSession = {
+        csrf: crypto.randomBytes(24).toString('base64url'), expires: t + SESSION_TTL_MS, endsAt: t + SESSION_MAX_MS,
+        passwordHash: options.store.getMeta(ADMIN_PASSWORD_KEY) ?? '', streams: new Set(),
+      };
       sessions.set(id, session);
-      res.setHeader('Set-Cookie', `${SESSION_COOKIE}=${id}; HttpOnly; SameSite=Strict; Path=/${options.tls ? '; Secure' : ''}`);
+      const secure = options.tls ? '; Secure' : '';
+      res.setHeader('Set-Cookie', [
+        `${SESSION_COOKIE}=${id}; HttpOnly; SameSite=Strict; Path=/${secure}`,
+        `${DEVICE_COOKIE}=${device !== null ? cookies[DEVICE_COOKIE] : devices.mint()}; HttpOnly; SameSite=Strict; Path=/api/; Max-Age=${DEVICE_COOKIE_SECONDS}${secure}`,
+      ]);
       return sendJson(res, 200, { ok: true, value: { csrf: session.csrf } });
     }
 
-    const session = sessionOf(req);
-    if (!session) return sendJson(res, 401, apiError('unauthorized', 'sign in first'));
+    const current = sessionOf(req);
+    if (!current) return sendJson(res, 401, apiError('unauthorized', 'sign in first'));
+    const { session } = current;
 
-    if (req.method === 'GET' && pathname === '/api/events') return streamEvents(req, res, options.bus);
+    if (req.method === 'GET' && pathname === '/api/events') return streamEvents(req, res, options.bus, session.streams);
     if (req.method !== 'POST') return sendJson(res, 405, apiError('invalid', 'method not allowed'));
     if (!safeEqual(String(req.headers['x-csrf-token'] ?? ''), session.csrf)) return sendJson(res, 403, apiError('forbidden', 'missing or wrong CSRF token'));
 
     if (pathname === '/api/logout') {
-      const id = parseCookies(req.headers.cookie ?? '')[SESSION_COOKIE];
-      if (id) sessions.delete(id);
+      endSession(current.id);
       res.setHeader('Set-Cookie', `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`);
       return sendJson(res, 200, { ok: true, value: null });
     }
@@ -173,22 +260,37 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       return setupToken;
     },
     close: () => new Promise<void>((resolve) => {
+      clearInterval(streamCheck);
       server.closeAllConnections();
       server.close(() => resolve());
     }),
   };
 }
 
-function streamEvents(req: http.IncomingMessage, res: http.ServerResponse, bus: EventBus): void {
+/** The console's key for "known device" cookies: made once, kept in the store. */
+function deviceKey(store: Store): Buffer {
+  let key = store.getMeta(DEVICE_KEY);
+  if (!key) {
+    key = crypto.randomBytes(32).toString('base64');
+    store.setMeta(DEVICE_KEY, key);
+  }
+  return Buffer.from(key, 'base64');
+}
+
+function streamEvents(req: http.IncomingMessage, res: http.ServerResponse, bus: EventBus, streams: Set<http.ServerResponse>): void {
   res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Content-Type-Options': 'nosniff' });
   res.write(': relaydesk events\n\n');
+  streams.add(res);
   const unsubscribe = bus.subscribe((event) => res.write(`data: ${JSON.stringify(event)}\n\n`));
   const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
   heartbeat.unref();
-  req.on('close', () => {
+  const stop = () => {
     unsubscribe();
     clearInterval(heartbeat);
-  });
+    streams.delete(res);
+  };
+  req.on('close', stop);
+  res.on('close', stop);
 }
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -206,13 +308,21 @@ function securityHeaders(res: http.ServerResponse): void {
 
 function serveStatic(res: http.ServerResponse, dir: string | null, pathname: string): void {
   securityHeaders(res);
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(pathname);
+  } catch {
+    res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' });
+    res.end('Bad request: malformed percent-encoding in the path');
+    return;
+  }
   if (!dir || !fs.existsSync(path.join(dir, 'index.html'))) {
     res.writeHead(503, { 'Content-Type': 'text/html; charset=utf-8' });
     res.end('<!doctype html><title>Relaydesk</title><p>The console UI is not built. Run <code>npm run build</code> and restart <code>relaydesk serve --console</code>. The API is available under /api/.</p>');
     return;
   }
   const root = path.resolve(dir);
-  let file = path.resolve(root, `.${decodeURIComponent(pathname)}`);
+  let file = path.resolve(root, `.${decoded}`);
   if (!file.startsWith(root + path.sep) && file !== root) file = path.join(root, 'index.html');
   if (!fs.existsSync(file) || fs.statSync(file).isDirectory()) file = path.join(root, 'index.html');
   const type = CONTENT_TYPES[path.extname(file)] ?? 'application/octet-stream';

@@ -194,4 +194,26 @@ describe('migrations', () => {
     expect(store.finishedInSpool(10).map((m) => m.id)).toEqual(['DONE-1']);
     expect(store.getServer('Office').banner).toBeNull();
   });
+
+  it('refuses relative folders (they would depend on where the server started) and makes old ones absolute', () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const db = new Database(path.join(dir, STORE_FILE));
+    for (const migration of MIGRATIONS) migration.up(db);
+    db.pragma(`user_version = ${MIGRATIONS.length}`);
+    db.prepare(`INSERT INTO virtual_servers (name, bind_address, port, tls_port, fqdn, max_connections, connection_timeout_seconds, logging_enabled, state, access_json, messages_json, delivery_json, created_at, updated_at)
+      VALUES ('Office', '127.0.0.1', 2525, NULL, 'mail.example.com', 100, 120, 1, 'stopped', ?, ?, ?, 'now', 'now')`).run(
+      JSON.stringify(DEFAULT_ACCESS), JSON.stringify({ ...DEFAULT_MESSAGES, badmailFolder: 'mail/badmail' }), JSON.stringify({ ...DEFAULT_DELIVERY, dropFolder: 'mail/drop' }));
+    db.close();
+    const store = openStore({ dataDir: dir });
+    stores.push(store);
+    expect(store.getServer('Office').delivery.dropFolder).toBe(path.resolve('mail/drop'));
+    expect(store.getServer('Office').messages.badmailFolder).toBe(path.resolve('mail/badmail'));
+    expect(store.getServer('Office').delivery.pickupFolder).toBe(''); // absent before: still off
+    expect(() => store.updateServer('Office', { delivery: { dropFolder: 'drop' } })).toThrow(/delivery\.dropFolder: must be a full path/);
+    expect(() => store.updateServer('Office', { delivery: { pickupFolder: '../pickup' } })).toThrow(/must be a full path/);
+    for (const ok of ['/srv/mail/drop', 'C:\\Mail\\Drop', '\\\\fileserver\\mail\\drop']) {
+      expect(store.updateServer('Office', { delivery: { dropFolder: ok } }).delivery.dropFolder).toBe(ok);
+    }
+  });
 });

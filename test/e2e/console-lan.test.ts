@@ -1,0 +1,51 @@
+// The console on every address (`serve --console 0.0.0.0:PORT`, TLS), driven in Chromium through
+// a second loopback address as a browser on the LAN would reach it: the page loads, the admin signs
+// in and sees the servers. Tests use loopback only (our machines' rule), so 127.0.0.2 stands in
+// for the machine's LAN address; the Host check treats both the same way (an address of this machine).
+import fs from 'node:fs';
+import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, preparedDataDir, serve, type Served } from '../helpers/serve-process';
+import { eventually } from '../helpers/test-app';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const haveChromium = fs.existsSync(CHROMIUM);
+const PASSWORD = 'console-lan-password';
+
+describe.runIf(haveChromium)('console on every address, in Chromium', () => {
+  let served: Served;
+  let dir: string;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    dir = await preparedDataDir();
+    await cli(['admin', 'set-password', '--password-stdin', '--data', dir], PASSWORD);
+    served = await serve(dir, ['--console', '0.0.0.0:0']);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    served?.child.kill('SIGTERM');
+    await served?.exited;
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('signs in through 127.0.0.2 over TLS and shows the virtual servers', async () => {
+    const port = await eventually(() => /relaydesk: console on https:\/\/0\.0\.0\.0:(\d+)\//.exec(served.output())?.[1]);
+    const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 840 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(8000);
+    const response = await page.goto(`https://127.0.0.2:${port}/`);
+    expect(response?.status()).toBe(200);
+    expect(response?.headers()['strict-transport-security']).toBe('max-age=31536000');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.goto(`https://127.0.0.2:${port}/#/servers`);
+    await page.getByRole('main').getByText('Default SMTP virtual server').first().waitFor();
+    await context.close();
+  });
+});
