@@ -3,7 +3,7 @@
 import os from 'node:os';
 import type { AdminApiHandlers, CertificateSummary, QueueSummary, ServerSummary, UserSummary } from './contract/admin-api';
 import { AdminError } from './contract/errors';
-import { addressRuleSchema, oauth2SettingsSchema, oauthEndpoints, parseAddressRuleText, type VirtualServerConfig } from './contract/settings';
+import { addressRuleSchema, ipAddressSchema, oauth2SettingsSchema, oauthEndpoints, parseAddressRuleText, type VirtualServerConfig } from './contract/settings';
 
 type SmartHostInput = NonNullable<NonNullable<VirtualServerPatch['delivery']>['smartHost']>;
 import type { QueueEntry, VirtualServerPatch } from './store/store';
@@ -16,14 +16,14 @@ import { readMessageHeaders, readMessageSource } from './spool/spool';
 const SOURCE_LIMIT_BYTES = 1024 * 1024;
 import { presentedSmartHostCertificate, trustSmartHostCertificate } from './delivery/smart-host-certificate';
 import { toCsv, toW3c } from './log/export';
-import { compilePolicy } from './policy/session-policy';
+import { compilePolicy, matchTrustedDevice } from './policy/session-policy';
 import { simulateSession } from './policy/simulate';
 import { runSelfProbe } from './probe/self-probe';
 import type { StoredUser } from './store/store';
 import { cramMd5Contexts } from './auth/cram-md5';
 
 function userSummary(user: StoredUser): UserSummary {
-  return { name: user.name, enabled: user.enabled, senders: user.senders, cramMd5: user.cramSecret !== null, createdAt: user.createdAt };
+  return { name: user.name, enabled: user.enabled, senders: user.senders, cramMd5: user.cramSecret !== null, createdAt: user.createdAt, perHour: user.perHour, recipientsPerDay: user.recipientsPerDay };
 }
 
 /** The console never receives stored secrets: the smart host password and OAuth2 client secret read as null ("stored, or not set"). */
@@ -135,7 +135,7 @@ export function createAdminHandlers(app: App): AdminApiHandlers {
       await app.addUser(name, password, { senders, cramMd5 });
       return userSummary(store.findUser(name) as StoredUser);
     },
-    'users.update': async ({ name, enabled, senders, password, cramMd5 }) => {
+    'users.update': async ({ name, enabled, senders, password, cramMd5, perHour, recipientsPerDay }) => {
       if (!store.findUser(name)) throw new AdminError('not-found', `no user named "${name}"`, 'name');
       if (cramMd5 === true && !password && !store.findUser(name)?.cramSecret) {
         throw new AdminError('invalid', 'enabling CRAM-MD5 needs the password (its HMAC-MD5 contexts are derived from it)', 'password');
@@ -144,6 +144,8 @@ export function createAdminHandlers(app: App): AdminApiHandlers {
       store.updateUser(name, {
         ...(enabled === undefined ? {} : { enabled }),
         ...(senders === undefined ? {} : { senders }),
+        ...(perHour === undefined ? {} : { perHour }),
+        ...(recipientsPerDay === undefined ? {} : { recipientsPerDay }),
         ...(cramMd5 === false ? { cramSecret: null } : cramMd5 === true && password ? { cramSecret: cramMd5Contexts(password) } : {}),
       });
       return userSummary(store.findUser(name) as StoredUser);
@@ -252,7 +254,12 @@ export function createAdminHandlers(app: App): AdminApiHandlers {
         rcptTo: input.rcptTo,
       });
     },
-    'probe.run': async ({ server, user, password }) => runSelfProbe({ ...listenerOf(server), user, password }),
+    'probe.run': async ({ server, user, password, sourceAddress }) => {
+      const target = listenerOf(server);
+      const source = sourceAddress ? parseOrThrow(ipAddressSchema, sourceAddress, 'sourceAddress') : undefined;
+      const device = source ? matchTrustedDevice(compilePolicy(target.config, []), source) : null;
+      return runSelfProbe({ ...target, user, password, ...(source ? { sourceAddress: source } : {}), device });
+    },
 
     'smarthost.fetchCertificate': async ({ server }) => {
       const { pinned: _pinned, ...presented } = await presentedSmartHostCertificate(store, server);

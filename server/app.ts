@@ -20,6 +20,7 @@ import { Retention } from './spool/retention';
 import { WarningSet } from './log/warnings';
 import { createReverseResolver, type ReverseResolver } from './dns/reverse-resolver';
 import { Engine } from './engine/engine';
+import { RateCounters } from './engine/rate-counters';
 import { LocalDelivery } from './delivery/local-delivery';
 import { RemoteDelivery } from './delivery/remote-delivery';
 import { PickupFolder } from './delivery/pickup';
@@ -108,6 +109,7 @@ export class App {
       knownAddresses: new KnownLoginAddresses(this.store, () => this.now().getTime()),
       storageLow: () => this.diskWatch.low,
       storageFailed: () => void this.diskWatch.check(),
+      rates: new RateCounters(() => this.now().getTime()),
       resolverFor: (servers) => this.resolverFor(servers),
       now: this.now,
     });

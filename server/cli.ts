@@ -22,6 +22,7 @@ import { SmartHostTokens } from './oauth/smart-host-tokens';
 import { defaultDataDir, packageRoot } from './paths';
 import { openStore, type Store } from './store/store';
 import { RETENTION_OPTIONS, RETENTION_USAGE, retentionCommand } from './cli/retention-command';
+import { DEVICE_USAGE, deviceCommand, userLimitCommand } from './cli/device-command';
 import { inspectCertificate } from './tls/certificates';
 import { loadCertificateTools } from './tls/load-certificate-tools';
 import { CertificateService, parseKeySpec } from './tls/certificate-service';
@@ -62,6 +63,7 @@ const USAGE = `Usage: relaydesk <command> [options]
   queue list [--state queued|done|frozen] [--destination DOMAIN|local|remote]
   queue show ID | queue retry ID | queue freeze ID | queue thaw ID
   queue delete ID [--ndr]                  remove a message (--ndr: tell the sender)
+${DEVICE_USAGE}
 ${RETENTION_USAGE}
   config export [--with-secrets]        the whole configuration as JSON on stdout
   config import FILE                    validate FILE and apply it atomically, or change nothing
@@ -152,6 +154,11 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         state: { type: 'string' },
         destination: { type: 'string' },
         clear: { type: 'boolean' },
+        address: { type: 'string' },
+        'recipient-domain': { type: 'string', multiple: true },
+        'per-hour': { type: 'string' },
+        'recipients-per-day': { type: 'string' },
+        'no-tls': { type: 'boolean' },
         ...Object.fromEntries(Object.keys(RETENTION_OPTIONS).map((option) => [option, { type: 'string' as const }])),
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
@@ -322,6 +329,12 @@ async function runStoreCommand(store: Store, command: string, sub: string | unde
     }
     case 'retention':
       return retentionCommand(store, values, io);
+    case 'device add':
+    case 'device list':
+    case 'device remove':
+      return deviceCommand(store, sub, rest, values, io);
+    case 'user limit':
+      return userLimitCommand(store, rest[0], values, io);
     case 'queue show': {
       const id = need(rest[0], 'a queue id');
       const m = store.requireMessage(id);
@@ -603,7 +616,7 @@ function formatEvent(event: RelaydeskEvent): string | null {
 
 function formatSessionEvent(event: RelaydeskEvent): string | null {
   if (!('session' in event)) return null;
-  const head = `${event.at} ${event.server} ${event.session} ${event.address}`;
+  const head = `${event.at} ${event.server} ${event.session} ${event.address}${event.device ? ` (device "${event.device}")` : ''}`;
   switch (event.type) {
     case 'connect': return `${head} connect ${replyLine(event.decision)} [${event.decision.rule}]`;
     case 'ehlo': return `${head} ehlo ${event.hostname}`;

@@ -155,7 +155,7 @@ export function LiveLogPage() {
                   <span role="cell" className={styles.cell}>{new Date(e.at).toLocaleTimeString()}</span>
                   <span role="cell" className={styles.cell}>{e.server}</span>
                   <span role="cell" className={styles.cell}>{e.address}</span>
-                  <span role="cell" className={styles.cell}>{e.user ?? ''}</span>
+                  <span role="cell" className={styles.cell}>{e.user ?? (e.device ? `device: ${e.device}` : '')}</span>
                   <span role="cell" className={styles.cell}>{describe(e)}{rule && verdict !== 'allow' ? `  [${rule}]` : ''}</span>
                   <span role="cell">{verdict && <Badge size="small" appearance="tint" color={verdict === 'allow' ? 'success' : verdict === 'refuse' ? 'danger' : 'warning'}>{verdict}</Badge>}</span>
                 </div>

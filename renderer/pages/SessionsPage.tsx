@@ -27,7 +27,7 @@ export function SessionsPage() {
                   <TableCell>{s.server}</TableCell>
                   <TableCell>{s.state}{s.messages ? `, ${s.messages} sent` : ''}</TableCell>
                   <TableCell>{s.tlsProtocol ? `${s.tlsProtocol} ${s.tlsCipher ?? ''}` : 'none'}</TableCell>
-                  <TableCell>{s.user ? `${s.user} (${s.mechanism ?? ''})` : '—'}</TableCell>
+                  <TableCell>{s.user ? `${s.user} (${s.mechanism ?? ''})` : s.device ? `device: ${s.device}` : '—'}</TableCell>
                   <TableCell>{formatTime(s.startedAt)}</TableCell>
                   <TableCell>{formatBytes(s.bytesIn)} / {formatBytes(s.bytesOut)}</TableCell>
                   <TableCell><Button size="small" onClick={() => void api['sessions.terminate']({ server: s.server, id: s.id }).then(sessions.reload)}>Terminate</Button></TableCell>

@@ -76,6 +76,8 @@ function UserDialog({ user, onClose }: { user: UserSummary | null; onClose(): vo
   const [confirm, setConfirm] = useState('');
   const [senders, setSenders] = useState(user?.senders.join(', ') ?? '');
   const [cram, setCram] = useState(user?.cramMd5 ?? false);
+  const [perHour, setPerHour] = useState(user?.perHour ? String(user.perHour) : '');
+  const [perDay, setPerDay] = useState(user?.recipientsPerDay ? String(user.recipientsPerDay) : '');
   const [error, setError] = useState<{ message: string; field?: string } | null>(null);
   const strength = passwordStrength(password);
   const fieldMessage = (field: string) => (error?.field?.startsWith(field) ? error.message.replace(/^[\w.[\]]+: /, '') : undefined);
@@ -83,9 +85,13 @@ function UserDialog({ user, onClose }: { user: UserSummary | null; onClose(): vo
   const save = async () => {
     if (password !== confirm) return setError({ message: 'The two passwords differ', field: 'confirm' });
     const list = senders.split(',').map((s) => s.trim()).filter(Boolean);
+    const limits = { perHour: perHour.trim() ? Number(perHour) : null, recipientsPerDay: perDay.trim() ? Number(perDay) : null };
     try {
-      if (user) await api['users.update']({ name: user.name, senders: list, cramMd5: cram, ...(password ? { password } : {}) });
-      else await api['users.add']({ name, password, senders: list, cramMd5: cram });
+      if (user) await api['users.update']({ name: user.name, senders: list, cramMd5: cram, ...limits, ...(password ? { password } : {}) });
+      else {
+        await api['users.add']({ name, password, senders: list, cramMd5: cram });
+        if (limits.perHour !== null || limits.recipientsPerDay !== null) await api['users.update']({ name, ...limits });
+      }
       onClose();
     } catch (err) {
       setError({ message: errorMessage(err), field: errorField(err) });
@@ -105,6 +111,14 @@ function UserDialog({ user, onClose }: { user: UserSummary | null; onClose(): vo
             <Field label="May send as (when senders are restricted)" hint="Comma separated addresses, or @example.com for a whole domain" validationMessage={fieldMessage('senders')}>
               <Input value={senders} onChange={(_e, d) => setSenders(d.value)} />
             </Field>
+            <div style={{ display: 'flex', gap: 12, flexWrap: 'wrap' }}>
+              <Field label="Messages per hour (optional)" validationMessage={fieldMessage('perHour')} hint="Over it: 452, try later">
+                <Input type="number" min={1} value={perHour} onChange={(_e, d) => setPerHour(d.value)} style={{ width: 140 }} />
+              </Field>
+              <Field label="Recipients per day (optional)" validationMessage={fieldMessage('recipientsPerDay')} hint="Microsoft 365 locks a mailbox past 10,000">
+                <Input type="number" min={1} value={perDay} onChange={(_e, d) => setPerDay(d.value)} style={{ width: 140 }} />
+              </Field>
+            </div>
             <Checkbox checked={cram} onChange={(_e, d) => setCram(Boolean(d.checked))} label="Allow CRAM-MD5 (challenge-response) for this user" />
             {cram && <MessageBar intent="warning"><MessageBarBody>CRAM-MD5 keeps the password off the wire, but Relaydesk must then store HMAC-MD5 contexts of it: they do not reveal the password, yet anyone who steals them can sign in as this user with CRAM-MD5. Use it only for devices that cannot do TLS.{user && !user.cramMd5 ? ' Enter the password above to turn it on.' : ''}</MessageBarBody></MessageBar>}
             {error && !error.field && <MessageBar intent="error"><MessageBarBody>{error.message}</MessageBarBody></MessageBar>}

@@ -14,6 +14,7 @@ import { serversChanged, useServers } from '../api/servers';
 import { ConfirmDialog } from '../components/ui';
 import { AddressListDialog, REVERSE_DNS_WARNING } from './AddressListDialog';
 import { LockoutFields } from './LockoutFields';
+import { TrustedDevicesDialog } from './TrustedDevicesDialog';
 
 const useStyles = makeStyles({
   surface: { width: 'min(720px, 96vw)', maxWidth: '96vw' },
@@ -28,7 +29,7 @@ const useStyles = makeStyles({
 });
 
 type TabId = 'general' | 'access' | 'messages' | 'delivery';
-type Editing = null | 'authentication' | 'certificate' | 'communication' | 'connection' | 'relay';
+type Editing = null | 'authentication' | 'certificate' | 'communication' | 'connection' | 'relay' | 'devices';
 
 const KB = 1024;
 
@@ -140,6 +141,9 @@ export function ServerProperties({ name, onClose }: { name: string; onClose(): v
           mode={draft.access.relayMode} rules={draft.relayRules} authenticatedRelay={draft.access.relayForAuthenticated}
           onDone={(r) => { setDraft({ ...draft, relayRules: r.rules, access: { ...draft.access, relayMode: r.mode, relayForAuthenticated: Boolean(r.authenticatedRelay) } }); setEditing(null); }} onCancel={() => setEditing(null)} />
       )}
+      {draft && editing === 'devices' && (
+        <TrustedDevicesDialog devices={draft.access.trustedDevices} onDone={(trustedDevices) => { changeAccess({ trustedDevices }); setEditing(null); }} onCancel={() => setEditing(null)} />
+      )}
       {confirm && (
         <ConfirmDialog open title={confirm.title} confirmLabel="Apply anyway" danger onCancel={() => setConfirm(null)} onConfirm={() => { const then = confirm.then; setConfirm(null); then(); }}>
           <Text>{confirm.why}</Text>
@@ -228,7 +232,7 @@ function AccessRow({ title, rows }: { title: string; rows: Array<{ summary: Reac
       {rows.map((row) => (
         <div key={row.button} className={styles.accessRow}>
           <Text size={200} className={styles.muted}>{row.summary}</Text>
-          <Button onClick={row.onClick}>{row.button}</Button>
+          <Button onClick={row.onClick} style={{ flexShrink: 0 }}>{row.button}</Button>
         </div>
       ))}
     </div>
@@ -249,6 +253,7 @@ function AccessTab({ draft, open }: { draft: VirtualServerConfig; open(e: Editin
       ]} />
       <AccessRow title="Connection control" rows={[{ summary: `Grant or deny access using IP addresses or domain names. Now: ${listText(a.connectionMode, draft.connectionRules)}.`, button: 'Connection…', onClick: () => open('connection') }]} />
       <AccessRow title="Relay restrictions" rows={[{ summary: `Grant or deny relay permissions. Now: ${listText(a.relayMode, draft.relayRules)}${a.relayForAuthenticated ? '; authenticated users may relay' : ''}.`, button: 'Relay…', onClick: () => open('relay') }]} />
+      <AccessRow title="Devices that cannot sign in" rows={[{ summary: `Scanners and applications that may send without a password, pinned to their senders. Now: ${a.trustedDevices.length === 0 ? 'none' : a.trustedDevices.map((d) => d.name).join(', ')}.`, button: 'Trusted devices…', onClick: () => open('devices') }]} />
     </div>
   );
 }

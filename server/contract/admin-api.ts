@@ -18,7 +18,13 @@ export interface ServerSummary {
   sessions: number;
 }
 
-export interface UserSummary { name: string; enabled: boolean; senders: string[]; cramMd5: boolean; createdAt: string }
+export interface UserSummary {
+  name: string; enabled: boolean; senders: string[]; cramMd5: boolean; createdAt: string;
+  /** Sending limits (null = none). */
+  perHour: number | null; recipientsPerDay: number | null;
+}
+
+const userLimitSchema = z.number().int().min(1, 'must be at least 1 (or off)').max(10_000_000).nullable();
 
 export interface CertificateSummary {
   name: string;
@@ -69,6 +75,8 @@ export interface LiveSession {
   tlsProtocol: string | null;
   tlsCipher: string | null;
   user: string | null;
+  /** The trusted device the client is (when it did not sign in). */
+  device: string | null;
   mechanism: string | null;
   startedAt: string;
   bytesIn: number;
@@ -96,6 +104,8 @@ export interface SimulationResult {
   advertisedAuth: string[];
   /** True when every recipient would be accepted. */
   accepted: boolean;
+  /** The trusted device the address belongs to (when the client does not sign in), by name. */
+  device: string | null;
 }
 
 export interface ProbeCheck {
@@ -223,7 +233,10 @@ export const ADMIN_METHODS = {
 
   'users.list': method<UserSummary[]>()(nothing),
   'users.add': method<UserSummary>()(z.object({ name: userNameSchema, password: passwordSchema, senders: z.array(senderPatternSchema).default([]), cramMd5: z.boolean().default(false) })),
-  'users.update': method<UserSummary>()(z.object({ name: z.string().min(1), enabled: z.boolean().optional(), senders: z.array(senderPatternSchema).optional(), password: passwordSchema.optional(), cramMd5: z.boolean().optional() })),
+  'users.update': method<UserSummary>()(z.object({
+    name: z.string().min(1), enabled: z.boolean().optional(), senders: z.array(senderPatternSchema).optional(), password: passwordSchema.optional(), cramMd5: z.boolean().optional(),
+    perHour: userLimitSchema.optional(), recipientsPerDay: userLimitSchema.optional(),
+  })),
   'users.remove': method<null>()(name),
 
   'domains.list': method<AcceptedDomain[]>()(nothing),
@@ -290,7 +303,8 @@ export const ADMIN_METHODS = {
   'counters.get': method<Counters>()(nothing),
 
   'policy.simulate': method<SimulationResult>()(simulationInputSchema),
-  'probe.run': method<ProbeReport>()(z.object({ server: z.string().min(1), user: z.string().optional(), password: z.string().optional() })),
+  /** sourceAddress: probe from that address of this machine (a trusted device's, on loopback). */
+  'probe.run': method<ProbeReport>()(z.object({ server: z.string().min(1), user: z.string().optional(), password: z.string().optional(), sourceAddress: z.string().trim().optional() })),
 
   'dns.checkFqdn': method<FqdnCheck>()(name),
   'dns.lookup': method<string[]>()(z.object({ hostname: z.string().trim().min(1).max(253) })),

@@ -1,7 +1,9 @@
 // The whole configuration as one JSON document: what `relaydesk config export` prints and
 // `config import` applies (atomically, or not at all). Secrets appear only when asked for.
 import { z } from 'zod';
-import { acceptedDomainSchema, bindAddressSchema, emailSchema, virtualServerSchema } from './settings';
+import { acceptedDomainSchema, bindAddressSchema, senderPatternSchema, virtualServerSchema } from './settings';
+
+export { senderPatternSchema };
 
 export const CONFIG_FORMAT = 'relaydesk-config';
 export const CONFIG_VERSION = 1;
@@ -9,17 +11,15 @@ export const CONFIG_VERSION = 1;
 export const userNameSchema = z.string().trim().min(1, 'must not be empty').max(254, 'must be at most 254 characters')
   .regex(/^[^\s:]+$/, 'must not contain spaces or colons');
 
-/** An allowed sender: an address, or "@example.com" / "*@example.com" for a whole domain. */
-export const senderPatternSchema = z.string().trim().toLowerCase().refine(
-  (value) => emailSchema.safeParse(value).success || /^\*?@[a-z0-9.-]+\.[a-z]{2,}$/i.test(value),
-  'must be an address or @domain',
-);
 
 export const userExportSchema = z.object({
   name: userNameSchema,
   enabled: z.boolean(),
   senders: z.array(senderPatternSchema),
   cramMd5: z.boolean(),
+  /** Sending limits; null (or left out) = none. */
+  perHour: z.number().int().min(1).max(10_000_000).nullable().default(null),
+  recipientsPerDay: z.number().int().min(1).max(10_000_000).nullable().default(null),
   /** scrypt hash; only in exports made with --with-secrets. */
   passwordHash: z.string().startsWith('scrypt$').optional(),
   /** CRAM-MD5 HMAC-MD5 contexts ("hmac-md5$…"; a plain password from older exports is converted); only with --with-secrets. */

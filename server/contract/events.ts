@@ -10,6 +10,8 @@ interface EventBase {
   address: string;
   /** The user the session signed in as, once it has. */
   user: string | null;
+  /** The trusted device the client is, by name, when it did not sign in. */
+  device?: string;
 }
 
 export type SessionEvent = EventBase & (

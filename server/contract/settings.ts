@@ -133,6 +133,33 @@ export const DEFAULT_LOCKOUT: LockoutSettings = { slowAfter: 3, blockAfter: 10, 
 export const bannerSchema = z.string().trim().max(200, 'must be at most 200 characters').regex(/^[\x20-\x7e]*$/, 'only printable ASCII characters, no line breaks')
   .transform((text) => (text === '' ? null : text)).nullable().default(null);
 
+/** An allowed sender: an address, or "@example.com" / "*@example.com" for a whole domain. */
+export const senderPatternSchema = z.string().trim().toLowerCase().refine(
+  (value) => emailSchema.safeParse(value).success || /^\*?@[a-z0-9.-]+\.[a-z]{2,}$/i.test(value),
+  'must be an address or @domain',
+);
+
+/**
+ * A device that cannot sign in (a scanner, a line-of-business application): named, found by its
+ * address or subnet, pinned to the senders it may use, optionally to recipient domains and to a
+ * number of messages per hour. It may submit without AUTH and relay; everyone else still signs in.
+ */
+export const trustedDeviceSchema = z.object({
+  name: z.string().trim().min(1, 'give the device a name, such as "Reception printer"').max(100, 'must be at most 100 characters'),
+  /** A single computer or a group (subnet); devices are found by address, never by reverse DNS. */
+  match: addressRuleSchema.refine((rule) => rule.kind !== 'domain', 'a device is found by its address or subnet, not by a domain name'),
+  /** Senders it may use (addresses or @domain); empty = any sender (say so in the UI). */
+  senders: z.array(senderPatternSchema).max(100).default([]),
+  /** Recipient domains it may send to (sub-domains too); empty = any. */
+  recipientDomains: z.array(domainSchema).max(100).default([]),
+  /** Messages per hour; null = no limit. Over it: 452 4.7.0. */
+  perHour: z.number().int().min(1, 'must be at least 1').max(1_000_000).nullable().default(null),
+  /** May submit before STARTTLS (off by default: its mail crosses the network in clear). */
+  allowWithoutTls: z.boolean().default(false),
+}).strict();
+export type TrustedDevice = z.output<typeof trustedDeviceSchema>;
+export type TrustedDeviceInput = z.input<typeof trustedDeviceSchema>;
+
 export const listModeSchema = z.enum(['only-list', 'all-except']);
 export type ListMode = z.infer<typeof listModeSchema>;
 
@@ -167,6 +194,14 @@ export const accessSettingsSchema = z.object({
   sniCertificates: z.array(z.string().min(1)).max(50),
   /** Failed-login throttling (Authentication dialog); counted per (user, address) and per address. */
   lockout: lockoutSchema,
+  /** Devices that may submit without signing in (Access → Trusted devices…). */
+  trustedDevices: z.array(trustedDeviceSchema).max(1000).superRefine((devices, ctx) => {
+    const seen = new Set<string>();
+    devices.forEach((device, i) => {
+      if (seen.has(device.name.toLowerCase())) ctx.addIssue({ code: 'custom', message: `a device named "${device.name}" is already in the list`, path: [i, 'name'] });
+      seen.add(device.name.toLowerCase());
+    });
+  }),
 }).strict();
 export type AccessSettings = z.infer<typeof accessSettingsSchema>;
 
@@ -390,6 +425,15 @@ export const acceptedDomainSchema = z.object({
 });
 export type AcceptedDomain = z.infer<typeof acceptedDomainSchema>;
 
+/**
+ * Old TLS (1.0/1.1) is for devices only: it applies on a listener nobody signs in to (no AUTH
+ * method offered) and without "require strong encryption". A server users sign in to never
+ * accepts it, whatever the check box says.
+ */
+export function legacyTlsAllowed(access: Pick<AccessSettings, 'allowLegacyTls' | 'requireStrongEncryption' | 'basicAuth' | 'cramMd5'>): boolean {
+  return access.allowLegacyTls && !access.requireStrongEncryption && !access.basicAuth && !access.cramMd5;
+}
+
 export const DEFAULT_ACCESS: AccessSettings = {
   anonymous: false,
   basicAuth: true,
@@ -407,6 +451,7 @@ export const DEFAULT_ACCESS: AccessSettings = {
   maxConnectionsPerAddress: 20,
   sniCertificates: [],
   lockout: DEFAULT_LOCKOUT,
+  trustedDevices: [],
 };
 
 export const DEFAULT_MESSAGES: MessageSettings = {

@@ -10,7 +10,7 @@ import type { LiveSession } from '../contract/admin-api';
 import type { Decision } from '../policy/decision';
 import {
   type CompiledPolicy, evaluateAuthCommand, evaluateConnection, evaluateEhloAuth, evaluateMailFrom, evaluateMessageSize,
-  evaluateRecipient, evaluateTlsSession, needsReverseLookup, offeredMechanisms, type ReverseName, type SessionFacts,
+  evaluateRecipient, evaluateTlsSession, matchTrustedDevice, needsReverseLookup, offeredMechanisms, type ReverseName, type SessionFacts,
   type TlsFacts, type UserFacts,
 } from '../policy/session-policy';
 import type { Authenticator } from '../auth/authenticator';
@@ -21,6 +21,8 @@ import type { EventBus } from '../log/event-bus';
 import { type Spool, SpoolError } from '../spool/spool';
 import { cipherBits, type TlsServerOptions } from '../tls/tls-options';
 import { applySmtpServerPatches, type RelaydeskHooks, SMTPServer } from './smtp-server-patches';
+import type { RateCounters } from './rate-counters';
+import type { TrustedDevice } from '../contract/settings';
 
 applySmtpServerPatches();
 
@@ -48,6 +50,8 @@ export interface EngineDeps {
   storageLow(): boolean;
   /** A write failed for lack of space: measure the disk now. */
   storageFailed(): void;
+  /** What each limited sender (user or trusted device) sent recently. */
+  rates: RateCounters;
   /** The resolver for a server's configured external DNS servers (shared per list, for its cache). */
   resolverFor(dnsServers: readonly string[]): ReverseResolver;
   now(): Date;
@@ -63,6 +67,8 @@ export interface SessionInfo {
   tls: TlsFacts | null;
   user: UserFacts | null;
   mechanism: string | null;
+  /** The trusted device the client is (when it did not sign in), by name. */
+  device: string | null;
   messagesAccepted: number;
   sessionBytes: number;
   state: 'connected' | 'mail' | 'data' | 'closing';
@@ -183,7 +189,7 @@ export class VirtualServer {
     }
     return [...this.sessions.values()].map((s) => ({
       id: s.id, server: s.server, address: s.address, reverseName: s.reverseName.status === 'confirmed' ? s.reverseName.name : null,
-      state: s.state, tlsProtocol: s.tls?.protocol ?? null, tlsCipher: s.tls?.cipher ?? null, user: s.user?.name ?? null,
+      state: s.state, tlsProtocol: s.tls?.protocol ?? null, tlsCipher: s.tls?.cipher ?? null, user: s.user?.name ?? null, device: s.user ? null : s.device,
       mechanism: s.mechanism, startedAt: s.startedAt.toISOString(), bytesIn: sockets.get(s.id)?.bytesRead ?? 0,
       bytesOut: sockets.get(s.id)?.bytesWritten ?? 0, messages: s.messagesAccepted,
     }));
@@ -272,11 +278,23 @@ export class VirtualServer {
 
   private emit(info: SessionInfo, event: DistributiveOmit<SessionEvent, 'at' | 'server' | 'session' | 'address' | 'user'>): void {
     if (!this.settings.config.loggingEnabled) return;
-    this.deps.bus.emit({ ...event, at: this.deps.now().toISOString(), server: info.server, session: info.id, address: info.address, user: info.user?.name ?? null } as SessionEvent);
+    this.deps.bus.emit({ ...event, at: this.deps.now().toISOString(), server: info.server, session: info.id, address: info.address, user: info.user?.name ?? null, ...(info.device && !info.user ? { device: info.device } : {}) } as SessionEvent);
   }
 
   private facts(info: SessionInfo): SessionFacts {
-    return { address: info.address, reverseName: info.reverseName, tls: info.tls, user: info.user, messagesAccepted: info.messagesAccepted, storageLow: this.deps.storageLow() };
+    // Matched anew for each command, so a change to the list applies to open sessions at once.
+    const device = info.user ? null : matchTrustedDevice(this.settings.policy, info.address);
+    info.device = device?.name ?? null;
+    const limited = device ? device.perHour !== null : info.user ? info.user.perHour != null || info.user.recipientsPerDay != null : false;
+    return {
+      address: info.address, reverseName: info.reverseName, tls: info.tls, user: info.user, messagesAccepted: info.messagesAccepted,
+      storageLow: this.deps.storageLow(), device, ...(limited ? { rate: this.deps.rates.read(this.rateKey(info, device)) } : {}),
+    };
+  }
+
+  /** Whose rate this session's mail counts against: the signed-in user, or the trusted device. */
+  private rateKey(info: SessionInfo, device: TrustedDevice | null): string {
+    return info.user ? `user:${info.user.name.toLowerCase()}` : `device:${this.name.toLowerCase()}:${device?.name.toLowerCase() ?? info.address}`;
   }
 
   private info(session: SMTPServerSession): SessionInfo {
@@ -289,6 +307,7 @@ export class VirtualServer {
     const info: SessionInfo = {
       id: session.id, server: this.name, address: session.remoteAddress, localPort: session.localPort,
       reverseName: { status: 'skipped' }, startedAt: this.deps.now(), tls: null, user: null, mechanism: null,
+      device: matchTrustedDevice(this.settings.policy, session.remoteAddress)?.name ?? null,
       messagesAccepted: 0, sessionBytes: 0, state: 'connected',
     };
     if (this.paused) {
@@ -343,7 +362,7 @@ export class VirtualServer {
     if (result.ok) {
       this.deps.throttle.recordSuccess(attempt);
       this.deps.knownAddresses.recordSuccess(result.user.name, info.address);
-      info.user = { name: result.user.name, senders: result.user.senders };
+      info.user = { name: result.user.name, senders: result.user.senders, perHour: result.user.perHour, recipientsPerDay: result.user.recipientsPerDay };
       info.mechanism = auth.method;
       this.emit(info, { type: 'auth', mechanism: auth.method, login: name, outcome: 'success' });
       return { user: result.user.name };
@@ -397,6 +416,8 @@ export class VirtualServer {
       });
       info.messagesAccepted += 1;
       info.state = 'connected';
+      const device = info.user ? null : matchTrustedDevice(this.settings.policy, info.address);
+      if ((device && device.perHour !== null) || info.user?.perHour != null || info.user?.recipientsPerDay != null) this.deps.rates.record(this.rateKey(info, device), recipients.length);
       this.emit(info, { type: 'data', size: message.size, queueId: message.id, decision: { verdict: 'allow', code: 250, enhanced: '2.6.0', text: `Queued as ${message.id}`, rule: 'data:queued' } });
       return message.id;
     } catch (err) {
@@ -441,6 +462,7 @@ function parameterNames(address: SMTPServerAddress): string[] {
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
 
 function describeBindError(err: NodeJS.ErrnoException, port: number): string {
   switch (err.code) {

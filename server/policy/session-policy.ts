@@ -1,7 +1,7 @@
 // The Access and Messages tabs as pure decisions, one function per SMTP step. Input: the
 // compiled settings of one virtual server and the facts the engine gathered; output: a Decision.
 // No I/O, no clock, no sockets: the engine and the policy simulator call these same functions.
-import type { AccessSettings, MessageSettings, VirtualServerConfig } from '../contract/settings';
+import { type AccessSettings, legacyTlsAllowed, type MessageSettings, type TrustedDevice, type VirtualServerConfig } from '../contract/settings';
 import { type CompiledAddressList, compileAddressList, matchAddress, matchDomain, needsReverseName } from './address-list';
 import { allow, type Decision, refuse } from './decision';
 
@@ -12,6 +12,8 @@ export interface CompiledPolicy {
   relayList: CompiledAddressList;
   /** Accepted (local) domains, lower case. */
   acceptedDomains: ReadonlySet<string>;
+  /** Trusted devices in list order, each with its compiled address entry. */
+  devices: ReadonlyArray<{ device: TrustedDevice; list: CompiledAddressList }>;
 }
 
 export function compilePolicy(server: Pick<VirtualServerConfig, 'access' | 'messages' | 'connectionRules' | 'relayRules'>, acceptedDomains: Iterable<string>): CompiledPolicy {
@@ -21,7 +23,14 @@ export function compilePolicy(server: Pick<VirtualServerConfig, 'access' | 'mess
     connectionList: compileAddressList(server.connectionRules),
     relayList: compileAddressList(server.relayRules),
     acceptedDomains: new Set([...acceptedDomains].map((d) => d.toLowerCase())),
+    devices: server.access.trustedDevices.map((device) => ({ device, list: compileAddressList([device.match]) })),
   };
+}
+
+/** The trusted device this address belongs to (the first entry that matches), or null. */
+export function matchTrustedDevice(policy: CompiledPolicy, address: string): TrustedDevice | null {
+  for (const { device, list } of policy.devices) if (matchAddress(list, address) !== null) return device;
+  return null;
 }
 
 /** What the engine learned of the client's reverse DNS name. */
@@ -46,6 +55,15 @@ export interface UserFacts {
   name: string;
   /** Addresses the user may send as (exact, or "@domain" / "*@domain" for a whole domain). */
   senders: readonly string[];
+  /** Provider-cap style limits (off = null): messages per hour, recipients per day. */
+  perHour?: number | null;
+  recipientsPerDay?: number | null;
+}
+
+/** What the engine counted for the sender of this session (the user, or the trusted device). */
+export interface RateFacts {
+  messagesLastHour: number;
+  recipientsLastDay: number;
 }
 
 export interface SessionFacts extends ClientFacts {
@@ -55,6 +73,9 @@ export interface SessionFacts extends ClientFacts {
   messagesAccepted: number;
   /** The data folder's disk is below its free-space floor: no new mail until space is back. */
   storageLow?: boolean;
+  /** The trusted device the client's address belongs to (only when it did not sign in). */
+  device?: TrustedDevice | null;
+  rate?: RateFacts;
 }
 
 /** Does any rule of this server need the client's reverse DNS name at connect time? */
@@ -143,7 +164,7 @@ const WEAK_CIPHER = /(NULL|EXPORT|RC4|DES|MD5|anon)/i;
 export function evaluateTlsSession(policy: CompiledPolicy, tls: TlsFacts): Decision {
   const access = policy.access;
   const legacy = tls.protocol === 'TLSv1' || tls.protocol === 'TLSv1.1';
-  if (legacy && !access.allowLegacyTls) {
+  if (legacy && !legacyTlsAllowed(access)) {
     return refuse(554, '5.7.0', 'TLS 1.2 or newer required', 'tls:legacy-protocol', true);
   }
   if (access.requireStrongEncryption) {
@@ -157,13 +178,22 @@ export function evaluateTlsSession(policy: CompiledPolicy, tls: TlsFacts): Decis
   return allow('tls:accepted', 'TLS accepted', 220);
 }
 
+/** The trusted device acting in this session: only a client that did not sign in is one. */
+function deviceOf(facts: SessionFacts): TrustedDevice | null {
+  return facts.user ? null : facts.device ?? null;
+}
+
 /** Steps every transaction command passes first: secure channel, then authentication. */
 function evaluateTransactionGate(policy: CompiledPolicy, facts: SessionFacts): Decision | null {
   const access = policy.access;
-  if (access.requireSecureChannel && !facts.tls) {
+  const device = deviceOf(facts);
+  if (!facts.tls && device && !device.allowWithoutTls) {
+    return refuse(530, '5.7.0', 'Must issue a STARTTLS command first', `device:tls-required ${device.name}`);
+  }
+  if (access.requireSecureChannel && !facts.tls && !device?.allowWithoutTls) {
     return refuse(530, '5.7.0', 'Must issue a STARTTLS command first', 'access:require-secure-channel');
   }
-  if (!access.anonymous && !facts.user) {
+  if (!access.anonymous && !facts.user && !device) {
     return refuse(530, '5.7.0', 'Authentication required', 'access:anonymous-disabled');
   }
   return null;
@@ -210,6 +240,20 @@ export function evaluateMailFrom(policy: CompiledPolicy, facts: SessionFacts, se
   if (facts.user && policy.access.restrictSenders && sender !== '' && !senderAllowed(facts.user, sender)) {
     return refuse(553, '5.7.1', `Sender address rejected: not owned by user ${facts.user.name}`, 'access:restrict-senders');
   }
+  const device = deviceOf(facts);
+  if (device) {
+    if (device.senders.length > 0 && !senderAllowed({ name: '', senders: device.senders }, sender)) {
+      return refuse(550, '5.7.1', `Sender address <${sender}> is not allowed for trusted device "${device.name}"`, `device:sender-not-allowed ${device.name}`);
+    }
+    if (device.perHour !== null && (facts.rate?.messagesLastHour ?? 0) >= device.perHour) {
+      return refuse(452, '4.7.0', `Message rate limit of ${device.perHour} per hour reached for trusted device "${device.name}", try again later`, `device:rate-limit ${device.name}`);
+    }
+    return allow(`mail:trusted-device ${device.name}`, 'Accepted', 250, '2.1.0');
+  }
+  const perHour = facts.user?.perHour ?? null;
+  if (facts.user && perHour !== null && (facts.rate?.messagesLastHour ?? 0) >= perHour) {
+    return refuse(452, '4.7.0', `Message rate limit of ${perHour} per hour reached for ${facts.user.name}, try again later`, 'user:rate-limit');
+  }
   return allow('mail:accepted', 'Accepted', 250, '2.1.0');
 }
 
@@ -233,9 +277,20 @@ export function evaluateRecipient(policy: CompiledPolicy, facts: SessionFacts, r
   if (limit !== null && recipientsSoFar >= limit) {
     return refuse(452, '4.5.3', 'Too many recipients', 'messages:recipient-limit');
   }
+  const perDay = facts.user?.recipientsPerDay ?? null;
+  if (facts.user && perDay !== null && (facts.rate?.recipientsLastDay ?? 0) + recipientsSoFar >= perDay) {
+    return refuse(452, '4.7.0', `Daily recipient limit of ${perDay} reached for ${facts.user.name}, try again later`, 'user:recipients-per-day');
+  }
+  const device = deviceOf(facts);
+  const recipientDomain = recipient.slice(recipient.lastIndexOf('@') + 1).toLowerCase().replace(/\.$/, '');
+  if (device && device.recipientDomains.length > 0 && !device.recipientDomains.some((d) => recipientDomain === d || recipientDomain.endsWith(`.${d}`))) {
+    return refuse(550, '5.7.1', `Recipient <${recipient}> is not in a domain trusted device "${device.name}" may send to`, `device:recipient-domain-not-allowed ${device.name}`);
+  }
   const access = policy.access;
   const match = matchClient(policy.relayList, facts);
-  const grant: Decision | null = facts.user && access.relayForAuthenticated
+  const grant: Decision | null = device
+    ? allow(`relay:trusted-device ${device.name}`, 'Accepted', 250, '2.1.5')
+    : facts.user && access.relayForAuthenticated
     ? allow('relay:authenticated', 'Accepted', 250, '2.1.5')
     : (access.relayMode === 'only-list' ? match.matched : !match.matched && !match.unknown)
       ? allow(match.matched ? `relay:listed ${match.label}` : 'relay:not-excluded', 'Accepted', 250, '2.1.5')

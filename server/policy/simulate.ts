@@ -3,7 +3,7 @@
 import type { SimulationResult, SimulationStep } from '../contract/admin-api';
 import { allow } from './decision';
 import {
-  type CompiledPolicy, evaluateAuthCommand, evaluateConnection, evaluateEhloAuth, evaluateMailFrom, evaluateRecipient,
+  type CompiledPolicy, evaluateAuthCommand, evaluateConnection, evaluateEhloAuth, evaluateMailFrom, evaluateRecipient, matchTrustedDevice,
   type ReverseName, type SessionFacts, type TlsFacts, type UserFacts,
 } from './session-policy';
 
@@ -23,9 +23,11 @@ export function simulateSession(policy: CompiledPolicy, input: SimulatedSession)
   const steps: SimulationStep[] = [];
   const tls = input.tls ? SIMULATED_TLS : null;
   const connect = evaluateConnection(policy, input);
-  steps.push({ step: 'connect', command: `(connect from ${input.address})`, decision: connect });
+  const trusted = matchTrustedDevice(policy, input.address);
+  steps.push({ step: 'connect', command: `(connect from ${input.address}${trusted ? `, trusted device "${trusted.name}"` : ''})`, decision: connect });
   const advertisedAuth = evaluateEhloAuth(policy, input.tls);
-  if (connect.verdict !== 'allow') return { steps, advertisedAuth, accepted: false };
+  const device = input.user ? null : trusted?.name ?? null;
+  if (connect.verdict !== 'allow') return { steps, advertisedAuth, accepted: false, device };
   steps.push({ step: 'ehlo', command: 'EHLO client', decision: allow('ehlo:ok', advertisedAuth.length ? `AUTH ${advertisedAuth.join(' ')}` : 'no AUTH offered', 250, '') });
 
   let user: UserFacts | null = null;
@@ -39,10 +41,10 @@ export function simulateSession(policy: CompiledPolicy, input: SimulatedSession)
     if (auth.verdict === 'allow') user = input.user;
   }
 
-  const facts: SessionFacts = { address: input.address, reverseName: input.reverseName, tls, user, messagesAccepted: 0 };
+  const facts: SessionFacts = { address: input.address, reverseName: input.reverseName, tls, user, messagesAccepted: 0, device: user ? null : trusted };
   const mail = evaluateMailFrom(policy, facts, input.mailFrom, null);
   steps.push({ step: 'mail', command: `MAIL FROM:<${input.mailFrom}>`, decision: mail });
-  if (mail.verdict !== 'allow') return { steps, advertisedAuth, accepted: false };
+  if (mail.verdict !== 'allow') return { steps, advertisedAuth, accepted: false, device };
 
   let accepted = 0;
   for (const rcpt of input.rcptTo) {
@@ -50,5 +52,5 @@ export function simulateSession(policy: CompiledPolicy, input: SimulatedSession)
     if (decision.verdict === 'allow') accepted++;
     steps.push({ step: 'rcpt', command: `RCPT TO:<${rcpt}>`, decision });
   }
-  return { steps, advertisedAuth, accepted: accepted === input.rcptTo.length };
+  return { steps, advertisedAuth, accepted: accepted === input.rcptTo.length, device };
 }

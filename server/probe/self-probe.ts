@@ -4,7 +4,7 @@
 import crypto from 'node:crypto';
 import tls from 'node:tls';
 import type { ProbeCheck, ProbeReport } from '../contract/admin-api';
-import type { VirtualServerConfig } from '../contract/settings';
+import type { TrustedDevice, VirtualServerConfig } from '../contract/settings';
 import { plainAuth, RawSmtp, type Reply } from './smtp-line-client';
 
 export interface ProbeTarget {
@@ -15,6 +15,14 @@ export interface ProbeTarget {
   /** Optional test user for "authenticated relay is allowed". */
   user?: string;
   password?: string;
+  /** Probe from this address of the machine (a trusted device's address on loopback, say). */
+  sourceAddress?: string;
+  /** The trusted device that address belongs to: its relay grant and pinned senders are checked instead. */
+  device?: TrustedDevice | null;
+}
+
+function connectOptions(target: ProbeTarget): { host: string; localAddress?: string } {
+  return target.sourceAddress ? { host: target.host, localAddress: target.sourceAddress } : { host: target.host };
 }
 
 const PROBE_SENDER = 'relaydesk-probe@example.invalid';
@@ -28,7 +36,7 @@ export async function runSelfProbe(target: ProbeTarget): Promise<ProbeReport> {
 
   let session: { client: RawSmtp; greeting: Reply };
   try {
-    session = await RawSmtp.connect(target.port, { host: target.host });
+    session = await RawSmtp.connect(target.port, connectOptions(target));
   } catch (err) {
     add('greeting', 'The server answers', false, (err as Error).message, 'Start the virtual server, or check its address and port.');
     return report();
@@ -68,10 +76,14 @@ export async function runSelfProbe(target: ProbeTarget): Promise<ProbeReport> {
         add('certificate-valid', 'The certificate is valid for more than 30 days', daysLeft > 30, peer?.valid_to ? `valid until ${new Date(peer.valid_to).toISOString().slice(0, 10)} (${daysLeft} days)` : 'unknown',
           'Renew the certificate before clients start refusing it.');
         await client.command('EHLO relaydesk-probe');
-        await client.command(`MAIL FROM:<${PROBE_SENDER}>`);
-        const relay = await client.command(`RCPT TO:<${PROBE_RECIPIENT}>`);
-        add('unauthenticated-relay-refused', 'Anonymous relaying is refused', relay.code >= 500 || relay.code === 530, `RCPT TO:<${PROBE_RECIPIENT}> → ${relay.raw}`,
-          'Set Relay to "Only the list below" with an empty list, or untick Anonymous access: this server is an open relay.');
+        if (target.device) {
+          await deviceChecks(client, target.device, add);
+        } else {
+          await client.command(`MAIL FROM:<${PROBE_SENDER}>`);
+          const relay = await client.command(`RCPT TO:<${PROBE_RECIPIENT}>`);
+          add('unauthenticated-relay-refused', 'Anonymous relaying is refused', relay.code >= 500 || relay.code === 530, `RCPT TO:<${PROBE_RECIPIENT}> → ${relay.raw}`,
+            'Set Relay to "Only the list below" with an empty list, or untick Anonymous access: this server is an open relay.');
+        }
       } else {
         add('tls-handshake', 'TLS 1.2 or newer is negotiated', false, upgraded.raw, 'Check the certificate assigned to this server.');
       }
@@ -85,12 +97,30 @@ export async function runSelfProbe(target: ProbeTarget): Promise<ProbeReport> {
   return report();
 }
 
+/** From a trusted device's address: it relays without signing in, and only as its pinned senders. */
+async function deviceChecks(client: RawSmtp, device: TrustedDevice, add: (id: string, title: string, pass: boolean, detail: string, advice: string | null) => void): Promise<void> {
+  const allowed = device.senders[0];
+  const sender = allowed === undefined ? PROBE_SENDER : allowed.replace(/^\*?@/, 'relaydesk-probe@');
+  const recipient = device.recipientDomains[0] ? `relaydesk-probe@${device.recipientDomains[0]}` : PROBE_RECIPIENT;
+  const mail = await client.command(`MAIL FROM:<${sender}>`);
+  const rcpt = mail.code === 250 ? await client.command(`RCPT TO:<${recipient}>`) : mail;
+  add('device-relay-allowed', `Trusted device "${device.name}" sends without signing in`, rcpt.code === 250, `MAIL FROM:<${sender}> RCPT TO:<${recipient}> → ${rcpt.raw}`,
+    'Check the device\'s address in Access → Trusted devices, and its "may send without TLS" setting.');
+  await client.command('RSET');
+  if (device.senders.length > 0) {
+    const foreign = await client.command('MAIL FROM:<someone-else@relaydesk-probe.invalid>');
+    add('device-sender-pinned', `Trusted device "${device.name}" may not use other senders`, foreign.code === 550, foreign.raw,
+      'Keep the device\'s allowed senders in Access → Trusted devices.');
+    await client.command('RSET');
+  }
+}
+
 async function legacyTlsCheck(target: ProbeTarget): Promise<ProbeCheck> {
   const title = 'TLS 1.0 and 1.1 are refused';
   const wanted = !target.config.access.allowLegacyTls || target.config.access.requireStrongEncryption;
   let negotiated: string | null = null;
   try {
-    const { client } = await RawSmtp.connect(target.port, { host: target.host });
+    const { client } = await RawSmtp.connect(target.port, connectOptions(target));
     try {
       await client.command('EHLO relaydesk-probe');
       await client.startTls({ rejectUnauthorized: false, minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT:@SECLEVEL=0' });
@@ -112,7 +142,7 @@ async function legacyTlsCheck(target: ProbeTarget): Promise<ProbeCheck> {
 async function authenticatedRelayCheck(target: ProbeTarget, user: string, password: string): Promise<ProbeCheck> {
   const title = `An authenticated user (${user}) may relay`;
   try {
-    const { client } = await RawSmtp.connect(target.port, { host: target.host });
+    const { client } = await RawSmtp.connect(target.port, connectOptions(target));
     try {
       await client.command('EHLO relaydesk-probe');
       await client.startTls({ rejectUnauthorized: false });

@@ -34,6 +34,9 @@ export interface StoredUser {
   enabled: boolean;
   senders: string[];
   createdAt: string;
+  /** Sending limits (null = none): messages per hour, recipients per day. */
+  perHour: number | null;
+  recipientsPerDay: number | null;
 }
 
 export interface StoredCertificate {
@@ -77,6 +80,9 @@ export interface QueueEntry extends Omit<AcceptedMessage, 'recipients'> {
   recipients: Array<QueuedRecipient & { state: 'queued' | 'delivered' | 'failed'; attempts: number; lastReply: string | null; nextAttemptAt: string | null; delayNotified: boolean }>;
 }
 
+/** A user's sending limit: a positive whole number, or null for none. */
+const userLimitSchema = z.number().int().min(1, 'must be at least 1 (or off)').max(10_000_000).nullable();
+
 export interface StoreOptions {
   /** Folder of the store; created (owner-only) when missing. */
   dataDir: string;
@@ -91,7 +97,7 @@ interface ServerRow {
   access_json: string; messages_json: string; delivery_json: string; certificate_name: string | null; banner: string | null;
 }
 
-interface UserRow { name: string; password_hash: string; cram_secret: string | null; enabled: number; senders_json: string; created_at: string }
+interface UserRow { name: string; password_hash: string; cram_secret: string | null; enabled: number; senders_json: string; created_at: string; messages_per_hour: number | null; recipients_per_day: number | null }
 
 /** Open (and migrate) the store. A locked, corrupt or newer-version file gives a clear AdminError. */
 export function openStore(options: StoreOptions): Store {
@@ -358,6 +364,10 @@ export class Store {
   }
 
   private assertNoConflict(server: VirtualServerConfig, previousName: string | null): void {
+    const access = server.access;
+    if (access.allowLegacyTls && (access.basicAuth || access.cramMd5)) {
+      throw new AdminError('invalid', 'old TLS (1.0/1.1) is only for a server nobody signs in to: create one with the New virtual server wizard\'s "For devices that cannot sign in" (or relaydesk server add), and keep this one strong', 'access.allowLegacyTls');
+    }
     const others = this.listServers().filter((s) => s.name.toLowerCase() !== (previousName ?? '').toLowerCase());
     if (others.some((s) => s.name.toLowerCase() === server.name.toLowerCase())) {
       throw new AdminError('conflict', `a virtual server named "${server.name}" already exists`, 'name');
@@ -446,15 +456,17 @@ export class Store {
       VALUES (?, ?, ?, 1, ?, ?, ?)`).run(name, user.passwordHash, user.cramSecret, JSON.stringify(senders), stamp, stamp);
   }
 
-  updateUser(name: string, change: { passwordHash?: string; cramSecret?: string | null; enabled?: boolean; senders?: string[] }): void {
+  updateUser(name: string, change: { passwordHash?: string; cramSecret?: string | null; enabled?: boolean; senders?: string[]; perHour?: number | null; recipientsPerDay?: number | null }): void {
     const current = this.findUser(name);
     if (!current) throw new AdminError('not-found', `no user named "${name}"`, 'name');
     const senders = change.senders === undefined ? current.senders : parseOrThrow(z.array(senderPatternSchema), change.senders, 'senders');
-    this.db.prepare(`UPDATE users SET password_hash = ?, cram_secret = ?, enabled = ?, senders_json = ?, updated_at = ? WHERE name = ?`).run(
+    const perHour = change.perHour === undefined ? current.perHour : parseOrThrow(userLimitSchema, change.perHour, 'perHour');
+    const recipientsPerDay = change.recipientsPerDay === undefined ? current.recipientsPerDay : parseOrThrow(userLimitSchema, change.recipientsPerDay, 'recipientsPerDay');
+    this.db.prepare(`UPDATE users SET password_hash = ?, cram_secret = ?, enabled = ?, senders_json = ?, messages_per_hour = ?, recipients_per_day = ?, updated_at = ? WHERE name = ?`).run(
       change.passwordHash ?? current.passwordHash,
       change.cramSecret === undefined ? current.cramSecret : change.cramSecret,
       (change.enabled ?? current.enabled) ? 1 : 0,
-      JSON.stringify(senders), this.stamp(), current.name,
+      JSON.stringify(senders), perHour, recipientsPerDay, this.stamp(), current.name,
     );
   }
 
@@ -772,7 +784,7 @@ export class Store {
       }),
       acceptedDomains: this.listAcceptedDomains(),
       users: this.listUsers().map((u) => ({
-        name: u.name, enabled: u.enabled, senders: u.senders, cramMd5: u.cramSecret !== null,
+        name: u.name, enabled: u.enabled, senders: u.senders, cramMd5: u.cramSecret !== null, perHour: u.perHour, recipientsPerDay: u.recipientsPerDay,
         ...(options.withSecrets ? { passwordHash: u.passwordHash, ...(u.cramSecret ? { cramSecret: u.cramSecret } : {}) } : {}),
       })),
       certificates: this.listCertificates().map((c) => ({
@@ -829,7 +841,9 @@ export class Store {
       for (const domain of doc.acceptedDomains) this.addAcceptedDomain(domain);
       for (const user of users) {
         this.addUser({ name: user.name, passwordHash: user.passwordHash, cramSecret: user.cramSecret, senders: user.senders });
-        if (!user.enabled) this.updateUser(user.name, { enabled: false });
+        if (!user.enabled || user.perHour !== null || user.recipientsPerDay !== null) {
+          this.updateUser(user.name, { enabled: user.enabled, perHour: user.perHour, recipientsPerDay: user.recipientsPerDay });
+        }
       }
     })();
   }
@@ -855,7 +869,10 @@ interface MessageRow { id: string; server_name: string; received_at: string; mai
 interface RecipientRow { address: string; domain: string; route: 'local' | 'remote'; state: 'queued' | 'delivered' | 'failed'; attempts: number; last_reply: string | null; next_attempt_at: string | null; delay_notified: number }
 
 function userFromRow(row: UserRow): StoredUser {
-  return { name: row.name, passwordHash: row.password_hash, cramSecret: row.cram_secret, enabled: row.enabled === 1, senders: JSON.parse(row.senders_json) as string[], createdAt: row.created_at };
+  return {
+    name: row.name, passwordHash: row.password_hash, cramSecret: row.cram_secret, enabled: row.enabled === 1, senders: JSON.parse(row.senders_json) as string[],
+    createdAt: row.created_at, perHour: row.messages_per_hour, recipientsPerDay: row.recipients_per_day,
+  };
 }
 
 function certificateFromRow(row: CertificateRow): StoredCertificate {

@@ -5,7 +5,7 @@
 import type { SecureVersion } from 'node:tls';
 import crypto from 'node:crypto';
 import tls from 'node:tls';
-import type { AccessSettings } from '../contract/settings';
+import { type AccessSettings, legacyTlsAllowed } from '../contract/settings';
 
 export const STRONG_CIPHERS = [
   'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256', 'TLS_AES_128_GCM_SHA256',
@@ -38,7 +38,7 @@ export function buildSniOptions(access: AccessSettings, extra: ReadonlyArray<Tls
 }
 
 export function buildTlsOptions(access: AccessSettings, material: TlsMaterial): TlsServerOptions {
-  const legacy = access.allowLegacyTls && !access.requireStrongEncryption;
+  const legacy = legacyTlsAllowed(access);
   let ciphers: string;
   if (access.requireStrongEncryption) ciphers = STRONG_CIPHERS;
   else if (legacy) ciphers = `${tls.DEFAULT_CIPHERS}:${EXCLUDED}:@SECLEVEL=0`; // OpenSSL 3 refuses TLS 1.0/1.1 above level 0

@@ -126,6 +126,47 @@ describe.runIf(haveChromium)('admin console in Chromium', () => {
     await checkPage('live-log');
   });
 
+  it('adds a trusted device in Access → Trusted devices: it relays without signing in, pinned to its sender; the log and sessions name it', async () => {
+    await openProperties();
+    await accessDialog('Trusted devices…');
+    const dialog = page.getByRole('dialog', { name: 'Trusted devices' });
+    await dialog.getByRole('button', { name: 'Add…' }).click();
+    await dialog.getByLabel('Name').fill('Reception printer');
+    await dialog.getByLabel('Address or subnet').fill('not-an-address!');
+    await dialog.getByRole('button', { name: 'Add device' }).click();
+    await dialog.getByText(/must be|give the device/).first().waitFor();
+    await dialog.getByLabel('Address or subnet').fill('127.0.0.5');
+    await dialog.getByLabel('Allowed senders').fill('scanner@example.com');
+    await dialog.getByLabel('May send without TLS').check();
+    await dialog.getByText(/will cross the network in clear/).waitFor();
+    await dialog.getByLabel('May send without TLS').uncheck();
+    await dialog.getByRole('button', { name: 'Add device' }).click();
+    await dialog.getByRole('button', { name: 'Remove Reception printer' }).waitFor();
+    await checkPage('trusted-devices');
+    await pressOk('Trusted devices');
+    await pressOk(/Properties/);
+    await page.getByRole('dialog', { name: /Properties/ }).waitFor({ state: 'detached' });
+
+    const { client } = await RawSmtp.connect(served.port, { localAddress: '127.0.0.5' });
+    await client.command('EHLO printer');
+    await client.startTls();
+    await client.command('EHLO printer');
+    expect((await client.command('MAIL FROM:<ceo@example.com>')).raw).toBe('550 5.7.1 Sender address <ceo@example.com> is not allowed for trusted device "Reception printer"');
+    expect((await client.command('MAIL FROM:<scanner@example.com>')).code).toBe(250);
+    expect((await client.command('RCPT TO:<someone@partner.example>')).raw).toBe('250 2.1.5 Accepted');
+    await page.goto(`${url}#/sessions`);
+    await page.getByText('device: Reception printer').first().waitFor();
+    client.close();
+    const stranger = await RawSmtp.connect(served.port, { localAddress: '127.0.0.6' });
+    await stranger.client.command('EHLO other');
+    await stranger.client.startTls();
+    await stranger.client.command('EHLO other');
+    expect((await stranger.client.command('MAIL FROM:<scanner@example.com>')).raw).toBe('530 5.7.0 Authentication required');
+    stranger.client.close();
+    await page.goto(`${url}#/log`);
+    await page.getByText('[device:sender-not-allowed Reception printer]').first().waitFor();
+  });
+
   it('ticks "Require secure channel": MAIL before STARTTLS gets 530 5.7.0', async () => {
     const mailBeforeTls = async () => {
       const { client } = await RawSmtp.connect(served.port);
@@ -261,6 +302,9 @@ describe.runIf(haveChromium)('admin console in Chromium', () => {
       await page.getByRole('tab', { name: 'Delivery' }).click();
       const smartHostBox = page.getByLabel('Send it through a smart host (otherwise directly, by MX)');
       if (!(await smartHostBox.isChecked())) await smartHostBox.check();
+      // No preset chosen: the box starts empty (never a provider nobody picked).
+      expect(await page.getByLabel('Smart host', { exact: true }).inputValue()).toBe('');
+      await page.getByLabel('Smart host', { exact: true }).fill('smtp.example.com');
       await page.getByRole('combobox', { name: 'Outbound authentication' }).click();
       await page.getByRole('option', { name: /OAuth2/ }).click();
       await page.getByRole('combobox', { name: 'Provider' }).click();

@@ -95,11 +95,13 @@ describe('AdminApi against a running engine', () => {
   it('self-probe: a weakened server fails by name, each with advice', async () => {
     await api['servers.update']({
       name: DEFAULT_SERVER_NAME,
-      patch: { access: { ...DEFAULT_ACCESS, anonymous: true, requireSecureChannel: false, basicRequiresTls: false, relayMode: 'all-except', requireStrongEncryption: false, allowLegacyTls: true, relayForAuthenticated: false } },
+      patch: { access: { ...DEFAULT_ACCESS, anonymous: true, requireSecureChannel: false, basicRequiresTls: false, relayMode: 'all-except', requireStrongEncryption: false, relayForAuthenticated: false } },
     });
+    // Old TLS is refused for a server users sign in to, whatever is asked.
+    await expect(api['servers.update']({ name: DEFAULT_SERVER_NAME, patch: { access: { allowLegacyTls: true } } })).rejects.toThrow(/old TLS \(1\.0\/1\.1\) is only for a server nobody signs in to/);
     const report = await api['probe.run']({ server: DEFAULT_SERVER_NAME });
     const failed = report.checks.filter((c) => !c.pass);
-    expect(failed.map((c) => c.id).sort()).toEqual(['auth-hidden-before-tls', 'legacy-tls-refused', 'plaintext-auth-refused', 'unauthenticated-relay-refused']);
+    expect(failed.map((c) => c.id).sort()).toEqual(['auth-hidden-before-tls', 'plaintext-auth-refused', 'unauthenticated-relay-refused']);
     for (const check of failed) expect(check.advice).toBeTruthy();
     expect(report.passed).toBe(false);
     await api['servers.update']({ name: DEFAULT_SERVER_NAME, patch: { access: DEFAULT_ACCESS } });

@@ -51,7 +51,7 @@ describe('fuzz: policy', () => {
     connectionMode: fc.constantFrom('only-list' as const, 'all-except' as const), relayMode: fc.constantFrom('only-list' as const, 'all-except' as const),
     relayForAuthenticated: fc.boolean(), restrictSenders: fc.boolean(), reverseDnsForReceived: fc.boolean(),
     maxConnectionsPerAddress: fc.option(fc.integer({ min: 1, max: 50 }), { nil: null }), sniCertificates: fc.constant([]),
-    lockout: fc.constant(DEFAULT_LOCKOUT),
+    lockout: fc.constant(DEFAULT_LOCKOUT), trustedDevices: fc.constant([]),
   });
   const rules = fc.array(fc.tuple(address, fc.integer({ min: 0, max: 32 })).map(([network, prefix]) => addressRuleSchema.parse({ kind: 'subnet', network, prefix })), { maxLength: 5 });
 

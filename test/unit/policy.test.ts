@@ -1,9 +1,9 @@
 // server/policy by tables: each case is settings + facts in, the expected reply and rule out.
 import { describe, expect, it } from 'vitest';
-import { type AccessSettings, addressRuleSchema, DEFAULT_ACCESS, DEFAULT_MESSAGES, type MessageSettings, parseAddressRuleText } from '../../server/contract/settings';
+import { type AccessSettings, addressRuleSchema, DEFAULT_ACCESS, DEFAULT_MESSAGES, type MessageSettings, parseAddressRuleText, trustedDeviceSchema } from '../../server/contract/settings';
 import {
   compilePolicy, evaluateAuthCommand, evaluateConnection, evaluateEhloAuth, evaluateMailFrom, evaluateMessageSize, evaluateRecipient,
-  evaluateTlsSession, type ReverseName, type SessionFacts,
+  evaluateTlsSession, matchTrustedDevice, type ReverseName, type SessionFacts,
 } from '../../server/policy/session-policy';
 import { compileAddressList, matchAddress } from '../../server/policy/address-list';
 
@@ -81,11 +81,11 @@ describe('strong encryption', () => {
     { desc: 'TLS 1.2 CBC refused when strong', strong: true, legacy: false, tls: { protocol: 'TLSv1.2', cipher: 'ECDHE-RSA-AES128-SHA256', bits: 128 }, ok: false },
     { desc: 'TLS 1.2 CBC allowed when not strong', strong: false, legacy: false, tls: { protocol: 'TLSv1.2', cipher: 'ECDHE-RSA-AES128-SHA256', bits: 128 }, ok: true },
     { desc: 'TLS 1.0 refused without opt-in', strong: false, legacy: false, tls: { protocol: 'TLSv1', cipher: 'ECDHE-RSA-AES128-SHA', bits: 128 }, ok: false },
-    { desc: 'TLS 1.0 allowed with opt-in', strong: false, legacy: true, tls: { protocol: 'TLSv1', cipher: 'ECDHE-RSA-AES128-SHA', bits: 128 }, ok: true },
+    { desc: 'TLS 1.0 allowed with opt-in (nobody signs in)', strong: false, legacy: true, deviceOnly: true, tls: { protocol: 'TLSv1', cipher: 'ECDHE-RSA-AES128-SHA', bits: 128 }, ok: true },
     { desc: 'TLS 1.0 refused with opt-in when strong', strong: true, legacy: true, tls: { protocol: 'TLSv1', cipher: 'ECDHE-RSA-AES128-SHA', bits: 128 }, ok: false },
     { desc: '3DES never', strong: false, legacy: true, tls: { protocol: 'TLSv1.2', cipher: 'DES-CBC3-SHA', bits: 112 }, ok: false },
-  ])('$desc', ({ strong, legacy, tls, ok }) => {
-    const decision = evaluateTlsSession(policy({ access: { requireStrongEncryption: strong, allowLegacyTls: legacy } }), tls);
+  ])('$desc', ({ strong, legacy, tls, ok, deviceOnly }) => {
+    const decision = evaluateTlsSession(policy({ access: { requireStrongEncryption: strong, allowLegacyTls: legacy, ...(deviceOnly ? { basicAuth: false, cramMd5: false } : {}) } }), tls);
     expect(decision.verdict === 'allow').toBe(ok);
   });
 });
@@ -173,5 +173,43 @@ describe('address lists at scale', () => {
     expect(matchAddress(list, '10.0.5.2')).toBe('10.0.0.0/8');
     expect(matchAddress(list, '11.0.0.1')).toBeNull();
     expect(list.prefixes).toEqual([128, 104]);
+  });
+});
+
+describe('trusted devices', () => {
+  const printer = trustedDeviceSchema.parse({ name: 'Printer', match: { kind: 'address', address: '192.0.2.10' }, senders: ['scan@example.com', '@branch.example'], recipientDomains: [], perHour: 5 });
+  const app = trustedDeviceSchema.parse({ name: 'App', match: { kind: 'subnet', network: '192.0.2.0', prefix: 24 }, recipientDomains: ['example.com'], allowWithoutTls: true });
+  const p = policy({ access: { trustedDevices: [printer, app] } });
+  const device = (address: string) => matchTrustedDevice(p, address);
+  it('finds the first entry that matches the address', () => {
+    expect(device('192.0.2.10')?.name).toBe('Printer');
+    expect(device('192.0.2.11')?.name).toBe('App');
+    expect(device('198.51.100.1')).toBeNull();
+  });
+  it.each([
+    { desc: 'device without AUTH may send as its sender', f: facts({ device: printer }), from: 'scan@example.com', code: 250, rule: 'mail:trusted-device Printer' },
+    { desc: 'device sender by domain', f: facts({ device: printer }), from: 'anyone@branch.example', code: 250, rule: 'mail:trusted-device Printer' },
+    { desc: 'device with another sender', f: facts({ device: printer }), from: 'ceo@example.com', code: 550, rule: 'device:sender-not-allowed Printer' },
+    { desc: 'device over its hourly limit', f: facts({ device: printer, rate: { messagesLastHour: 5, recipientsLastDay: 0 } }), from: 'scan@example.com', code: 452, rule: 'device:rate-limit Printer' },
+    { desc: 'device without TLS when TLS is required of it', f: facts({ device: printer, tls: null }), from: 'scan@example.com', code: 530, rule: 'device:tls-required Printer' },
+    { desc: 'device that may send without TLS, secure channel required', f: facts({ address: '192.0.2.11', device: app, tls: null }), from: 'x@example.com', code: 250, rule: 'mail:trusted-device App' },
+    { desc: 'not a device: authentication required', f: facts({ address: '198.51.100.1' }), from: 'x@example.com', code: 530, rule: 'access:anonymous-disabled' },
+    { desc: 'a signed-in user at a device address is a user', f: facts({ device: printer, user: { name: 'alice', senders: [] } }), from: 'ceo@example.com', code: 250, rule: 'mail:accepted' },
+  ])('$desc', ({ f, from, code, rule }) => {
+    expect([evaluateMailFrom(p, f, from, null).code, evaluateMailFrom(p, f, from, null).rule]).toEqual([code, rule]);
+  });
+  it.each([
+    { desc: 'device relays', f: facts({ device: printer }), to: 'x@partner.example', code: 250, rule: 'relay:trusted-device Printer' },
+    { desc: 'device outside its recipient domains', f: facts({ address: '192.0.2.11', device: app }), to: 'x@partner.example', code: 550, rule: 'device:recipient-domain-not-allowed App' },
+    { desc: 'device inside its recipient domains (sub-domain)', f: facts({ address: '192.0.2.11', device: app }), to: 'x@sales.example.com', code: 250, rule: 'relay:trusted-device App' },
+    { desc: 'user over recipients per day', f: facts({ user: { name: 'alice', senders: [], recipientsPerDay: 10 }, rate: { messagesLastHour: 0, recipientsLastDay: 9 } }), to: 'x@partner.example', code: 452, rule: 'user:recipients-per-day', soFar: 1 },
+  ])('$desc', ({ f, to, code, rule, soFar }) => {
+    const decision = evaluateRecipient(p, f, to, soFar ?? 0);
+    expect([decision.code, decision.rule]).toEqual([code, rule]);
+  });
+  it('old TLS only where nobody signs in', () => {
+    const legacy = { protocol: 'TLSv1', cipher: 'ECDHE-RSA-AES256-SHA', bits: 256 };
+    expect(evaluateTlsSession(policy({ access: { allowLegacyTls: true, requireStrongEncryption: false } }), legacy).rule).toBe('tls:legacy-protocol');
+    expect(evaluateTlsSession(policy({ access: { allowLegacyTls: true, requireStrongEncryption: false, basicAuth: false, cramMd5: false } }), legacy).verdict).toBe('allow');
   });
 });

@@ -20,6 +20,8 @@ export function up(db: Database): void {
       PRIMARY KEY (user, address)
     );
     ALTER TABLE virtual_servers ADD COLUMN banner TEXT;
+    ALTER TABLE users ADD COLUMN messages_per_hour INTEGER;
+    ALTER TABLE users ADD COLUMN recipients_per_day INTEGER;
   `);
   // Messages already done before this version: their bodies are still in the spool; the
   // retention sweep at the next start removes them. Their finish time is unknown: use now.
