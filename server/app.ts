@@ -266,7 +266,7 @@ export class App {
     this.retentionTimer.unref();
     await this.diskWatch.start(this.options.diskCheckMs);
     // Sign-ins are refreshed ahead of expiry whether or not mail flows (an idle server keeps them).
-    const refreshSignIns = () => void this.smartHostTokens.refreshAhead(this.store.listServers());
+    const refreshSignIns = () => void this.smartHostTokens.refreshAhead(this.store.listServers()).catch(() => undefined);
     this.signInTimer = setInterval(refreshSignIns, this.options.signInRefreshMs ?? SIGN_IN_CHECK_MS);
     this.signInTimer.unref();
     refreshSignIns();
@@ -293,7 +293,7 @@ export class App {
     if (this.expiryTimer) clearInterval(this.expiryTimer);
     if (this.retentionTimer) clearInterval(this.retentionTimer);
     if (this.signInTimer) clearInterval(this.signInTimer);
-    this.diskWatch.stop();
+    await this.diskWatch.stop();
     await this.engine.shutdown(graceMs);
     await this.spool.drain();
     await this.localDelivery.stop();

@@ -31,6 +31,7 @@ export function freeSpaceFloor(settings: Pick<LogSettings, 'minFreeMiB' | 'minFr
 export class DiskWatch {
   private timer: NodeJS.Timeout | null = null;
   private checking: Promise<boolean> | null = null;
+  private stopped = false;
   low = false;
 
   constructor(private readonly deps: DiskWatchDeps) {}
@@ -41,9 +42,12 @@ export class DiskWatch {
     return this.check();
   }
 
-  stop(): void {
+  /** No more checks; waits for one in progress (it reads settings from the store about to close). */
+  async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    await this.checking?.catch(() => undefined);
   }
 
   /** Measure now (also after a write failed for lack of space); resolves with "low". */
@@ -54,12 +58,14 @@ export class DiskWatch {
 
   private async measure(): Promise<boolean> {
     let space: DiskSpace;
+    let floor: number;
     try {
       space = await measureDiskSpace(this.deps.dir);
+      if (this.stopped) return this.low;
+      floor = freeSpaceFloor(this.deps.settings(), space.totalBytes);
     } catch {
       return this.low; // cannot measure (an exotic file system): keep the last state
     }
-    const floor = freeSpaceFloor(this.deps.settings(), space.totalBytes);
     const low = this.low ? space.freeBytes < floor * RESUME_MARGIN : space.freeBytes < floor;
     if (low !== this.low) {
       this.low = low;
