@@ -10,6 +10,7 @@ import type { QueueEntry, VirtualServerPatch } from './store/store';
 import { parseOrThrow } from './contract/errors';
 import type { App } from './app';
 import { checkFqdn } from './dns/fqdn-check';
+import { applyIisImport, planIisImport } from './import/iis-import';
 import { readMessageHeaders, readMessageSource } from './spool/spool';
 
 /** The console shows at most this much of a message's source. */
@@ -269,6 +270,18 @@ export function createAdminHandlers(app: App): AdminApiHandlers {
     'smarthost.status': async ({ server }) => app.smartHostTokens.status(server),
     'smarthost.signIn': async ({ server }) => app.smartHostTokens.startSignIn(server),
     'smarthost.signOut': async ({ server }) => app.smartHostTokens.signOut(server),
+    'import.iisPreview': async ({ content }) => {
+      const plan = planIisImport(store, content);
+      return {
+        servers: plan.servers.map((s) => ({ name: s.config.name, listen: `${s.config.bindAddress === 'all' ? '(All Unassigned)' : s.config.bindAddress}:${s.config.port}`, risk: s.risk })),
+        domains: plan.acceptedDomains, rows: plan.rows,
+      };
+    },
+    'import.iisApply': async ({ content, confirmRisks }) => {
+      const { created } = applyIisImport(store, content, { confirmRisks });
+      await engine.reconcile();
+      return { created };
+    },
     'dns.checkFqdn': async ({ name }) => checkFqdn(store.getServer(name).fqdn),
     'dns.lookup': async ({ hostname }) => {
       const addresses = await app.resolverFor([]).addressesOf(hostname).catch(() => []);

@@ -23,6 +23,7 @@ import { defaultDataDir, packageRoot } from './paths';
 import { openStore, type Store } from './store/store';
 import { RETENTION_OPTIONS, RETENTION_USAGE, retentionCommand } from './cli/retention-command';
 import { DEVICE_USAGE, deviceCommand, userLimitCommand } from './cli/device-command';
+import { IMPORT_USAGE, importCommand } from './cli/import-command';
 import { inspectCertificate } from './tls/certificates';
 import { loadCertificateTools } from './tls/load-certificate-tools';
 import { CertificateService, parseKeySpec } from './tls/certificate-service';
@@ -64,6 +65,7 @@ const USAGE = `Usage: relaydesk <command> [options]
   queue show ID | queue retry ID | queue freeze ID | queue thaw ID
   queue delete ID [--ndr]                  remove a message (--ndr: tell the sender)
 ${DEVICE_USAGE}
+${IMPORT_USAGE}
 ${RETENTION_USAGE}
   config export [--with-secrets]        the whole configuration as JSON on stdout
   config import FILE                    validate FILE and apply it atomically, or change nothing
@@ -159,6 +161,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         'per-hour': { type: 'string' },
         'recipients-per-day': { type: 'string' },
         'no-tls': { type: 'boolean' },
+        'dry-run': { type: 'boolean' },
+        yes: { type: 'boolean' },
         ...Object.fromEntries(Object.keys(RETENTION_OPTIONS).map((option) => [option, { type: 'string' as const }])),
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
@@ -333,6 +337,8 @@ async function runStoreCommand(store: Store, command: string, sub: string | unde
     case 'device list':
     case 'device remove':
       return deviceCommand(store, sub, rest, values, io);
+    case 'import iis':
+      return importCommand(store, sub, rest[0], values, io);
     case 'user limit':
       return userLimitCommand(store, rest[0], values, io);
     case 'queue show': {

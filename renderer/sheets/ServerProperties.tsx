@@ -14,6 +14,7 @@ import { serversChanged, useServers } from '../api/servers';
 import { ConfirmDialog } from '../components/ui';
 import { AddressListDialog, REVERSE_DNS_WARNING } from './AddressListDialog';
 import { LockoutFields } from './LockoutFields';
+import { riskOf } from '../../server/contract/risk';
 import { TrustedDevicesDialog } from './TrustedDevicesDialog';
 
 const useStyles = makeStyles({
@@ -32,21 +33,6 @@ type TabId = 'general' | 'access' | 'messages' | 'delivery';
 type Editing = null | 'authentication' | 'certificate' | 'communication' | 'connection' | 'relay' | 'devices';
 
 const KB = 1024;
-
-/** Why this draft needs a second look before it is applied, or null. */
-export function riskOf(draft: VirtualServerConfig): { title: string; why: string } | null {
-  const a = draft.access;
-  if (a.anonymous && a.relayMode === 'all-except') {
-    return { title: 'This makes an open relay', why: 'Anonymous access is on and relaying is allowed for every computer not on the list. Anyone who can reach this server could send mail anywhere through it; spammers scan for exactly this, and your address will be blocklisted within hours.' };
-  }
-  if (a.connectionMode === 'only-list' && draft.connectionRules.length === 0) {
-    return { title: 'No computer could connect', why: 'Connection control is set to "Only the list below" and the list is empty: every client, including this machine, would be refused with 554.' };
-  }
-  if (!a.anonymous && !a.basicAuth && !a.cramMd5) {
-    return { title: 'Nobody could submit mail', why: 'Anonymous access is off and no authentication method is on, so no client can sign in and every MAIL command would be refused.' };
-  }
-  return null;
-}
 
 function numberOrNull(text: string): number | null {
   return text.trim() === '' ? null : Number(text);

@@ -147,6 +147,12 @@ export interface SmartHostSignInStatus {
   pending: null | { flow: 'browser' | 'device'; url: string | null; userCode: string | null; verificationUri: string | null; expiresAt: string | null };
 }
 
+export interface IisImportPreview {
+  servers: Array<{ name: string; listen: string; risk: { title: string; why: string } | null }>;
+  domains: AcceptedDomain[];
+  rows: Array<{ server: string; setting: string; iis: string; relaydesk: string; status: 'as-is' | 'changed' | 'not-imported'; note: string | null }>;
+}
+
 export interface FqdnCheck { fqdn: string; addresses: string[]; localAddresses: string[]; pointsHere: boolean; message: string }
 
 /** Retention and disk (one place): the live log, the queue's history, kept copies, and the free-space floor. */
@@ -305,6 +311,11 @@ export const ADMIN_METHODS = {
   'policy.simulate': method<SimulationResult>()(simulationInputSchema),
   /** sourceAddress: probe from that address of this machine (a trusted device's, on loopback). */
   'probe.run': method<ProbeReport>()(z.object({ server: z.string().min(1), user: z.string().optional(), password: z.string().optional(), sourceAddress: z.string().trim().optional() })),
+
+  /** IIS 6 SMTP settings (MetaBase.xml or the JSON of iis-export.ps1): what would be imported, setting by setting. */
+  'import.iisPreview': method<IisImportPreview>()(z.object({ content: z.string().min(1, 'choose MetaBase.xml or the export file').max(50 * 1024 * 1024) })),
+  /** Import them: every server and domain, or nothing; confirmRisks is needed for an open relay or a lock-out. */
+  'import.iisApply': method<{ created: string[] }>()(z.object({ content: z.string().min(1).max(50 * 1024 * 1024), confirmRisks: z.boolean().default(false) })),
 
   'dns.checkFqdn': method<FqdnCheck>()(name),
   'dns.lookup': method<string[]>()(z.object({ hostname: z.string().trim().min(1).max(253) })),

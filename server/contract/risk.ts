@@ -1,0 +1,22 @@
+// Settings that need a second look before they are applied: an open relay, a server nobody can
+// connect to, a server nobody can submit to. One definition for the property sheets, the CLI and
+// the IIS import, so each warns the same way. Pure: settings in, a warning out.
+import type { VirtualServerConfig } from './settings';
+
+export interface Risk { title: string; why: string }
+
+type RiskInput = Pick<VirtualServerConfig, 'connectionRules'> & { access: Pick<VirtualServerConfig['access'], 'anonymous' | 'relayMode' | 'connectionMode' | 'basicAuth' | 'cramMd5' | 'trustedDevices'> };
+
+export function riskOf(draft: RiskInput): Risk | null {
+  const a = draft.access;
+  if (a.anonymous && a.relayMode === 'all-except') {
+    return { title: 'This makes an open relay', why: 'Anonymous access is on and relaying is allowed for every computer not on the list. Anyone who can reach this server could send mail anywhere through it; spammers scan for exactly this, and your address will be blocklisted within hours.' };
+  }
+  if (a.connectionMode === 'only-list' && draft.connectionRules.length === 0) {
+    return { title: 'No computer could connect', why: 'Connection control is set to "Only the list below" and the list is empty: every client, including this machine, would be refused with 554.' };
+  }
+  if (!a.anonymous && !a.basicAuth && !a.cramMd5 && a.trustedDevices.length === 0) {
+    return { title: 'Nobody could submit mail', why: 'Anonymous access is off, no authentication method is on and no trusted device is listed, so every MAIL command would be refused.' };
+  }
+  return null;
+}
