@@ -1,6 +1,9 @@
 // The one implementation of the AdminApi, over the App. Electron IPC and the headless web
 // console both call these handlers with arguments already parsed by the contract's schemas.
+import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
+import { packageRoot } from './paths';
 import type { AdminApiHandlers, CertificateSummary, QueueSummary, ServerSummary, UserSummary } from './contract/admin-api';
 import { AdminError } from './contract/errors';
 import { addressRuleSchema, ipAddressSchema, oauth2SettingsSchema, oauthEndpoints, parseAddressRuleText, type VirtualServerConfig } from './contract/settings';
@@ -277,6 +280,7 @@ export function createAdminHandlers(app: App): AdminApiHandlers {
         domains: plan.acceptedDomains, rows: plan.rows,
       };
     },
+    'import.iisScript': async () => fs.promises.readFile(path.join(packageRoot(), 'server', 'import', 'iis-export.ps1'), 'utf8'),
     'import.iisApply': async ({ content, confirmRisks }) => {
       const { created } = applyIisImport(store, content, { confirmRisks });
       await engine.reconcile();

@@ -1,5 +1,5 @@
 // Virtual servers: state, listeners and sessions of each, with Start/Stop/Pause/Properties and
-// the New virtual server wizard.
+// the New virtual server wizard and the import from IIS SMTP.
 import { Badge, Button, Link, Menu, MenuItem, MenuList, MenuPopover, MenuTrigger, Table, TableBody, TableCell, TableHeader, TableHeaderCell, TableRow } from '@fluentui/react-components';
 import { AddRegular, MoreHorizontalRegular } from '@fluentui/react-icons';
 import { useState } from 'react';
@@ -9,16 +9,19 @@ import { STATE_BADGE } from '../components/ServerNav';
 import { ErrorBar, Loading, PageHeader, useUiStyles } from '../components/ui';
 import { ServerProperties } from '../sheets/ServerProperties';
 import { NewServerWizard } from '../wizards/NewServerWizard';
+import { IisImportWizard } from '../wizards/IisImportWizard';
 
 export function ServersPage() {
   const styles = useUiStyles();
   const { servers, error } = useServers();
   const [wizard, setWizard] = useState(false);
+  const [importing, setImporting] = useState(false);
   const [properties, setProperties] = useState<string | null>(null);
   return (
     <div className={styles.page}>
       <PageHeader title="Virtual servers" description="Each virtual server listens on its own address and port, with its own access, message and delivery settings.">
         <Button appearance="primary" icon={<AddRegular />} onClick={() => setWizard(true)}>New virtual server…</Button>
+        <Button onClick={() => setImporting(true)}>Import from IIS SMTP…</Button>
       </PageHeader>
       <ErrorBar error={error} />
       {!servers && !error && <Loading />}
@@ -62,6 +65,7 @@ export function ServersPage() {
           </Table>
         </div>
       )}
+      {importing && <IisImportWizard onClose={(created) => { setImporting(false); if (created?.[0]) navigate({ page: 'server', name: created[0] }); }} />}
       {wizard && <NewServerWizard template={servers?.[0]?.config} onClose={(created) => { setWizard(false); if (created) navigate({ page: 'server', name: created }); }} />}
       {properties && <ServerProperties name={properties} onClose={() => setProperties(null)} />}
     </div>

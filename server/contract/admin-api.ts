@@ -315,6 +315,8 @@ export const ADMIN_METHODS = {
   /** IIS 6 SMTP settings (MetaBase.xml or the JSON of iis-export.ps1): what would be imported, setting by setting. */
   'import.iisPreview': method<IisImportPreview>()(z.object({ content: z.string().min(1, 'choose MetaBase.xml or the export file').max(50 * 1024 * 1024) })),
   /** Import them: every server and domain, or nothing; confirmRisks is needed for an open relay or a lock-out. */
+  /** The PowerShell script that exports IIS SMTP settings on the old Windows machine. */
+  'import.iisScript': method<string>()(nothing),
   'import.iisApply': method<{ created: string[] }>()(z.object({ content: z.string().min(1).max(50 * 1024 * 1024), confirmRisks: z.boolean().default(false) })),
 
   'dns.checkFqdn': method<FqdnCheck>()(name),

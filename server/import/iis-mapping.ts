@@ -89,7 +89,8 @@ function mapServer(iis: IisServer, context: MappingContext, taken: Set<string>, 
   const maxConnections = limit(p.get('MaxConnections'), 100_000);
   row('Limit number of connections', p.get('MaxConnections') ?? '(not set)', maxConnections === null ? 'no limit' : String(maxConnections), 'as-is');
   const timeout = clamp(num(p.get('ConnectionTimeout')) ?? 600, 5, 3600);
-  row('Connection time-out (seconds)', p.get('ConnectionTimeout') ?? '600', String(timeout), num(p.get('ConnectionTimeout')) === timeout || !p.has('ConnectionTimeout') ? 'as-is' : 'changed', 'Relaydesk allows 5 to 3600 seconds');
+  const timeoutKept = num(p.get('ConnectionTimeout')) === timeout || !p.has('ConnectionTimeout');
+  row('Connection time-out (seconds)', p.get('ConnectionTimeout') ?? '600', String(timeout), timeoutKept ? 'as-is' : 'changed', timeoutKept ? null : 'Relaydesk allows 5 to 3600 seconds');
   const logging = p.has('LogType') ? num(p.get('LogType')) !== 0 : true;
   row('Enable logging', p.get('LogType') ?? '(not set)', logging ? 'on (live log, W3C/CSV export)' : 'off', 'as-is');
   row('Running state', p.get('ServerAutoStart') ?? '(not set)', 'stopped', 'changed', 'imported stopped: start it once the IIS server no longer listens on the same port');

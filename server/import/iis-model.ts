@@ -1,5 +1,5 @@
 // What Relaydesk reads of an IIS 6 SMTP service, whichever way it came (MetaBase.xml, or the JSON
-// of scripts/iis-export.ps1): per virtual server its properties by their metabase names, its IP
+// of server/import/iis-export.ps1): per virtual server its properties by their metabase names, its IP
 // security lists (already decoded, or as the hex of MetaBase.xml), and the domains under it.
 import type { IpSecurityList } from './iis-ip-security';
 

@@ -413,6 +413,27 @@ describe.runIf(haveChromium)('admin console in Chromium', () => {
     await status.getByText('No warnings').waitFor({ timeout: 10_000 });
   });
 
+  it('imports an IIS metabase in the Import from IIS SMTP wizard: a preview per setting, then every server at once', async () => {
+    await page.goto(`${url}#/servers`);
+    await page.getByRole('button', { name: 'Import from IIS SMTP…' }).click();
+    const wizard = page.getByRole('dialog', { name: 'Import from IIS SMTP' });
+    await wizard.getByLabel('MetaBase.xml or export file').setInputFiles(path.resolve(__dirname, '..', 'fixtures', 'iis', 'truncated.MetaBase.xml'));
+    await wizard.getByText(/not well-formed XML \(line \d+, column \d+\)/).waitFor();
+    await wizard.getByLabel('MetaBase.xml or export file').setInputFiles(path.resolve(__dirname, '..', 'fixtures', 'iis', 'MetaBase.xml'));
+    await wizard.getByRole('table', { name: 'What is imported' }).waitFor();
+    await wizard.getByRole('row', { name: /Scanners.*IP address and TCP port.*192\.168\.1\.10:2525/ }).waitFor();
+    await wizard.getByRole('row', { name: /Integrated Windows authentication.*CRAM-MD5 offered.*changed/ }).waitFor();
+    await wizard.getByRole('row', { name: /Certificate.*not imported/ }).first().waitFor();
+    await checkPage('iis-import');
+    await wizard.getByRole('button', { name: 'Import', exact: true }).click();
+    await wizard.waitFor({ state: 'detached' });
+    await page.goto(`${url}#/servers`);
+    await page.getByRole('main').getByText('Scanners').first().waitFor();
+    const list = await cli(['server', 'list', '--data', dir]);
+    // An earlier test made a "Scanners" server here: the imported one is renamed, never merged.
+    expect(list.stdout).toMatch(/^Scanners \(IIS\)\tstopped\t192\.168\.1\.10 2525 \(starttls\)/m);
+  });
+
   it('every main page passes axe (no serious or critical violations)', async () => {
     for (const [route, name] of [['servers', 'virtual-servers'], ['users', 'users'], ['queues', 'queues'], ['sessions', 'sessions'], [`server/${encodeURIComponent('Default SMTP virtual server')}`, 'server']] as const) {
       await page.goto(`${url}#/${route}`);
