@@ -1,7 +1,7 @@
 // Bounded SMTP load generator: N messages, C concurrent clients, one message per connection
 // (like scanners and most applications). Plain, or STARTTLS + AUTH PLAIN with a TLS 1.2 client.
 // Every loop is bounded in count and in time; only loopback targets.
-import { RawSmtp, plainAuth } from '../server/probe/smtp-line-client';
+import { RawSmtp, plainAuth } from '../server/smtp/line-client';
 
 export interface LoadOptions {
   host: string;

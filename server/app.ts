@@ -54,6 +54,7 @@ export interface AppOptions {
 const INITIALIZED_KEY = 'initialized';
 const EXPIRY_CHECK_MS = 12 * 60 * 60_000;
 const RETENTION_SWEEP_MS = 10 * 60_000;
+const STORE_WATCH_MS = 500;
 const MIB = 1024 * 1024;
 
 export class App {
@@ -75,6 +76,7 @@ export class App {
   private expiryTimer: NodeJS.Timeout | null = null;
   private retentionTimer: NodeJS.Timeout | null = null;
   private signInTimer: NodeJS.Timeout | null = null;
+  private storeTimer: NodeJS.Timeout | null = null;
   private readonly resolvers = new Map<string, ReverseResolver>();
 
   constructor(private readonly options: AppOptions) {
@@ -271,7 +273,7 @@ export class App {
     this.signInTimer.unref();
     refreshSignIns();
     await this.engine.reconcile();
-    this.engine.watch();
+    this.watchStore();
     this.localDelivery.wake();
     this.remoteDelivery.start();
     this.pickup.start();
@@ -279,6 +281,21 @@ export class App {
     this.expiryTimer = setInterval(() => this.warnAboutExpiry(), EXPIRY_CHECK_MS);
     this.expiryTimer.unref();
     return { orphansRemoved, reindexed, unreadable };
+  }
+
+  /**
+   * Changes made by another process (the CLI while `serve` runs) are noticed through SQLite's
+   * PRAGMA data_version and handed to the engine within a second.
+   */
+  private watchStore(): void {
+    let seen = this.store.dataVersion();
+    this.storeTimer = setInterval(() => {
+      const version = this.store.dataVersion();
+      if (version === seen) return;
+      seen = version;
+      void this.engine.reconcile();
+    }, STORE_WATCH_MS);
+    this.storeTimer.unref();
   }
 
   /** Graceful: stop accepting, let in-flight DATA finish (up to graceMs), flush, close the store. */
@@ -293,6 +310,7 @@ export class App {
     if (this.expiryTimer) clearInterval(this.expiryTimer);
     if (this.retentionTimer) clearInterval(this.retentionTimer);
     if (this.signInTimer) clearInterval(this.signInTimer);
+    if (this.storeTimer) clearInterval(this.storeTimer);
     await this.diskWatch.stop();
     await this.engine.shutdown(graceMs);
     await this.spool.drain();

@@ -9,7 +9,6 @@ import { App } from './app';
 import { type ConsoleServer, DEFAULT_CONSOLE_PORT, isLoopback, setAdminPassword, startConsole } from './web/console-server';
 import { AdminError } from './contract/errors';
 import type { RelaydeskEvent } from './contract/events';
-import { replyLine } from './policy/decision';
 import { checkFqdn } from './dns/fqdn-check';
 import { resolveDestinations } from './dns/mx';
 import { presentedSmartHostCertificate, trustSmartHostCertificate } from './delivery/smart-host-certificate';
@@ -21,9 +20,11 @@ import { fileKeySecretBox } from './oauth/secret-box';
 import { SmartHostTokens } from './oauth/smart-host-tokens';
 import { defaultDataDir, packageRoot } from './paths';
 import { openStore, type Store } from './store/store';
+import { formatEventLine } from './contract/log-view';
 import { RETENTION_OPTIONS, RETENTION_USAGE, retentionCommand } from './cli/retention-command';
 import { DEVICE_USAGE, deviceCommand, userLimitCommand } from './cli/device-command';
 import { IMPORT_USAGE, importCommand } from './cli/import-command';
+import { LOG_USAGE, logCommand } from './cli/log-command';
 import { inspectCertificate } from './tls/certificates';
 import { loadCertificateTools } from './tls/load-certificate-tools';
 import { CertificateService, parseKeySpec } from './tls/certificate-service';
@@ -64,6 +65,7 @@ const USAGE = `Usage: relaydesk <command> [options]
   queue list [--state queued|done|frozen] [--destination DOMAIN|local|remote]
   queue show ID | queue retry ID | queue freeze ID | queue thaw ID
   queue delete ID [--ndr]                  remove a message (--ndr: tell the sender)
+${LOG_USAGE}
 ${DEVICE_USAGE}
 ${IMPORT_USAGE}
 ${RETENTION_USAGE}
@@ -157,6 +159,14 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         destination: { type: 'string' },
         clear: { type: 'boolean' },
         address: { type: 'string' },
+        client: { type: 'string' },
+        since: { type: 'string' },
+        last: { type: 'string' },
+        format: { type: 'string' },
+        limit: { type: 'string' },
+        verdict: { type: 'string' },
+        follow: { type: 'boolean' },
+        server: { type: 'string' },
         'recipient-domain': { type: 'string', multiple: true },
         'per-hour': { type: 'string' },
         'recipients-per-day': { type: 'string' },
@@ -331,6 +341,8 @@ async function runStoreCommand(store: Store, command: string, sub: string | unde
       }
       return 0;
     }
+    case 'log':
+      return logCommand(store, values, io);
     case 'retention':
       return retentionCommand(store, values, io);
     case 'device add':
@@ -620,19 +632,9 @@ function formatEvent(event: RelaydeskEvent): string | null {
   }
 }
 
+/** serve --verbose prints the same line as `relaydesk log` and the live log (contract/log-view.ts). */
 function formatSessionEvent(event: RelaydeskEvent): string | null {
-  if (!('session' in event)) return null;
-  const head = `${event.at} ${event.server} ${event.session} ${event.address}${event.device ? ` (device "${event.device}")` : ''}`;
-  switch (event.type) {
-    case 'connect': return `${head} connect ${replyLine(event.decision)} [${event.decision.rule}]`;
-    case 'ehlo': return `${head} ehlo ${event.hostname}`;
-    case 'starttls': return `${head} tls ${event.protocol} ${event.cipher} ${event.bits} bits`;
-    case 'auth': return `${head} auth ${event.mechanism} ${event.login} ${event.outcome}${event.reason ? ` (${event.reason})` : ''}`;
-    case 'mail': return `${head} mail from <${event.from}> ${replyLine(event.decision)} [${event.decision.rule}]`;
-    case 'rcpt': return `${head} rcpt to <${event.to}> ${replyLine(event.decision)} [${event.decision.rule}]`;
-    case 'data': return `${head} data ${event.size} bytes ${replyLine(event.decision)}`;
-    case 'close': return `${head} close after ${event.durationMs} ms`;
-  }
+  return 'session' in event ? formatEventLine(event) : null;
 }
 
 interface ServeOptions { verbose: boolean; console: { host: string; port: number } | null; consoleHostNames: string[] }

@@ -2,13 +2,13 @@
 // transcript on click, exports in IIS's W3C extended format and CSV, and a per-minute chart.
 import {
   Badge, Button, Dialog, DialogActions, DialogBody, DialogContent, DialogSurface, DialogTitle, Dropdown, Field, Input, makeStyles,
-  Option, Switch, Text, tokens,
+  MessageBar, MessageBarBody, Option, Switch, Text, tokens,
 } from '@fluentui/react-components';
 import { ArrowDownloadRegular } from '@fluentui/react-icons';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { LoggedEvent } from '../../server/contract/admin-api';
-import type { SessionEvent } from '../../server/contract/events';
+import { describeEvent, type LogView, matchesLogView, verdictOf } from '../../server/contract/log-view';
 import { api, errorMessage } from '../api/client';
 import { useApiData, useEvents } from '../api/hooks';
 import { useServers } from '../api/servers';
@@ -29,34 +29,11 @@ const useStyles = makeStyles({
   transcript: { fontFamily: tokens.fontFamilyMonospace, fontSize: tokens.fontSizeBase200, whiteSpace: 'pre-wrap', maxHeight: '60vh', overflowY: 'auto', margin: 0 },
 });
 
-function describe(e: SessionEvent): string {
-  switch (e.type) {
-    case 'connect': return `connect → ${e.decision.code} ${e.decision.text}`;
-    case 'ehlo': return `EHLO ${e.hostname}`;
-    case 'starttls': return `STARTTLS ${e.protocol} ${e.cipher}`;
-    case 'auth': return `AUTH ${e.mechanism} as ${e.login}: ${e.outcome}${e.decision ? ` (${e.decision.code})` : ''}`;
-    case 'mail': return `MAIL FROM:<${e.from}> → ${e.decision.code} ${e.decision.enhanced} ${e.decision.text}`;
-    case 'rcpt': return `RCPT TO:<${e.to}> → ${e.decision.code} ${e.decision.enhanced} ${e.decision.text}`;
-    case 'data': return `DATA ${e.size} bytes → ${e.decision.code} ${e.decision.text}`;
-    case 'close': return `closed after ${e.durationMs} ms`;
-  }
-}
-
-function verdictOf(e: SessionEvent): 'allow' | 'refuse' | 'defer' | null {
-  if ('decision' in e && e.decision) return e.decision.verdict;
-  if (e.type === 'auth') return e.outcome === 'success' ? 'allow' : 'refuse';
-  return null;
-}
-
+/** Screen filters use the contract's predicate, as the store query and the exports do. */
 interface Filters { server: string; address: string; user: string; verdict: string; text: string }
 
-function matches(e: SessionEvent, f: Filters): boolean {
-  if (f.server && e.server !== f.server) return false;
-  if (f.address && !e.address.includes(f.address)) return false;
-  if (f.user && !(e.user ?? '').toLowerCase().includes(f.user.toLowerCase())) return false;
-  if (f.verdict && verdictOf(e) !== f.verdict) return false;
-  if (f.text && !JSON.stringify(e).toLowerCase().includes(f.text.toLowerCase())) return false;
-  return true;
+function viewOf(f: Filters): LogView {
+  return { server: f.server || undefined, address: f.address || undefined, user: f.user || undefined, verdict: (f.verdict || undefined) as LogView['verdict'], text: f.text || undefined };
 }
 
 export function LiveLogPage() {
@@ -88,7 +65,8 @@ export function LiveLogPage() {
     return () => clearInterval(timer);
   }, []);
 
-  const shown = useMemo(() => events.filter((e) => matches(e, filters)), [events, filters]);
+  const shown = useMemo(() => events.filter((e) => matchesLogView(e, viewOf(filters))), [events, filters]);
+  const unlogged = servers?.filter((s) => !s.config.loggingEnabled).map((s) => s.config.name) ?? [];
   const scroller = useRef<HTMLDivElement>(null);
   const virtualizer = useVirtualizer({ count: shown.length, getScrollElement: () => scroller.current, estimateSize: () => ROW_HEIGHT, overscan: 20 });
   useEffect(() => {
@@ -97,7 +75,8 @@ export function LiveLogPage() {
 
   const exportLog = async (format: 'w3c' | 'csv') => {
     try {
-      const filter = { limit: 5000, ...(filters.server ? { server: filters.server } : {}), ...(filters.address ? { address: filters.address } : {}), ...(filters.user ? { user: filters.user } : {}), ...(filters.verdict ? { verdict: filters.verdict as 'allow' } : {}), ...(filters.text ? { text: filters.text } : {}) };
+      const view = viewOf(filters);
+      const filter = { limit: 5000, ...Object.fromEntries(Object.entries(view).filter(([, v]) => v !== undefined)) };
       const text = await api['log.export']({ format, filter });
       downloadText(format === 'w3c' ? 'relaydesk-smtp.log' : 'relaydesk-smtp.csv', text, format === 'csv' ? 'text/csv' : 'text/plain');
     } catch (err) {
@@ -122,6 +101,11 @@ export function LiveLogPage() {
       </PageHeader>
       {counters.data && <ActivityChart perMinute={counters.data.perMinute} />}
       <ErrorBar error={error} />
+      {unlogged.length > 0 && (
+        <MessageBar intent="info"><MessageBarBody>
+          Logging is off for {unlogged.join(', ')}: its sessions show here while this page is open and count in the chart, but no history is kept (nothing to search or export later).
+        </MessageBarBody></MessageBar>
+      )}
       <div className={styles.filters} role="search">
         <Field label="Server">
           <Dropdown value={filters.server || 'All servers'} selectedOptions={[filters.server]} onOptionSelect={(_e, d) => set({ server: d.optionValue ?? '' })}>
@@ -129,14 +113,14 @@ export function LiveLogPage() {
             {servers?.map((s) => <Option key={s.config.name} value={s.config.name}>{s.config.name}</Option>)}
           </Dropdown>
         </Field>
-        <Field label="Client address"><Input value={filters.address} onChange={(_e, d) => set({ address: d.value })} /></Field>
-        <Field label="User"><Input value={filters.user} onChange={(_e, d) => set({ user: d.value })} /></Field>
+        <Field label="Client address"><Input value={filters.address} placeholder="part of it: 192.0.2." onChange={(_e, d) => set({ address: d.value })} /></Field>
+        <Field label="User"><Input value={filters.user} placeholder="part of a user or device" onChange={(_e, d) => set({ user: d.value })} /></Field>
         <Field label="Verdict">
           <Dropdown value={{ '': 'Any', allow: 'Allowed', refuse: 'Refused', defer: 'Deferred' }[filters.verdict] ?? 'Any'} selectedOptions={[filters.verdict]} onOptionSelect={(_e, d) => set({ verdict: d.optionValue ?? '' })}>
             <Option value="">Any</Option><Option value="allow">Allowed</Option><Option value="refuse">Refused</Option><Option value="defer">Deferred</Option>
           </Dropdown>
         </Field>
-        <Field label="Search"><Input value={filters.text} onChange={(_e, d) => set({ text: d.value })} placeholder="address, rule, text…" /></Field>
+        <Field label="Search"><Input value={filters.text} onChange={(_e, d) => set({ text: d.value })} placeholder="part of the line: command, reply, rule" /></Field>
         <Text size={200}>{shown.length} of {events.length} events</Text>
       </div>
       <div className={styles.table} role="table" aria-label="Live log" aria-rowcount={shown.length}>
@@ -156,7 +140,7 @@ export function LiveLogPage() {
                   <span role="cell" className={styles.cell}>{e.server}</span>
                   <span role="cell" className={styles.cell}>{e.address}</span>
                   <span role="cell" className={styles.cell}>{e.user ?? (e.device ? `device: ${e.device}` : '')}</span>
-                  <span role="cell" className={styles.cell}>{describe(e)}{rule && verdict !== 'allow' ? `  [${rule}]` : ''}</span>
+                  <span role="cell" className={styles.cell}>{describeEvent(e)}</span>
                   <span role="cell">{verdict && <Badge size="small" appearance="tint" color={verdict === 'allow' ? 'success' : verdict === 'refuse' ? 'danger' : 'warning'}>{verdict}</Badge>}</span>
                 </div>
               );

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { type AcceptedDomain, acceptedDomainSchema, addressRuleSchema, emailSchema, serverStateSchema, type ServerState, type VirtualServerConfig, virtualServerSchema } from './settings';
 import { senderPatternSchema, userNameSchema } from './config';
-import type { Decision } from '../policy/decision';
+import type { Decision } from './decision';
 import type { RelaydeskEvent, SessionEvent } from './events';
 
 // ── result types ─────────────────────────────────────────────────────────────────────────

@@ -1,6 +1,6 @@
 // Session events: what the engine reports for the live log, the console and the CLI. Decisions
 // are carried unchanged. Credentials never appear in an event (AUTH carries only user and result).
-import type { Decision } from '../policy/decision';
+import type { Decision } from './decision';
 
 interface EventBase {
   /** ISO time. */
@@ -12,16 +12,21 @@ interface EventBase {
   user: string | null;
   /** The trusted device the client is, by name, when it did not sign in. */
   device?: string;
+  /** Bytes the client had sent and been sent on this connection when the event happened. */
+  bytesIn?: number;
+  bytesOut?: number;
 }
 
 export type SessionEvent = EventBase & (
   | { type: 'connect'; port: number; decision: Decision }
   | { type: 'ehlo'; hostname: string }
   | { type: 'starttls'; protocol: string; cipher: string; bits: number; decision: Decision }
-  | { type: 'auth'; mechanism: string; /** The name the client gave (whether or not it exists). */ login: string; outcome: 'success' | 'failure' | 'blocked'; reason?: string; decision?: Decision }
+  | { type: 'auth'; mechanism: string; /** The name the client gave (whether or not it exists). */ login: string; outcome: 'success' | 'failure' | 'blocked' | 'refused'; reason?: string; decision?: Decision }
   | { type: 'mail'; from: string; decision: Decision }
   | { type: 'rcpt'; to: string; decision: Decision }
   | { type: 'data'; size: number; queueId: string | null; decision: Decision }
+  /** A reply that is not about a step above: a protocol refusal (unknown command, syntax, time-out, line too long). */
+  | { type: 'reply'; command: string | null; decision: Decision }
   | { type: 'close'; bytesIn: number; bytesOut: number; durationMs: number }
 );
 

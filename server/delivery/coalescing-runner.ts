@@ -7,7 +7,8 @@ export class CoalescingRunner {
   private stopped = false;
   private idle: Promise<void> = Promise.resolve();
 
-  constructor(private readonly job: () => Promise<void>) {}
+  /** onError: a run that failed is reported (a warning event), never swallowed in silence. */
+  constructor(private readonly job: () => Promise<void>, private readonly onError: (err: Error) => void = () => undefined) {}
 
   get isStopped(): boolean {
     return this.stopped;
@@ -20,7 +21,11 @@ export class CoalescingRunner {
       return;
     }
     this.running = true;
-    this.idle = this.job().catch(() => undefined).finally(() => {
+    this.idle = this.job().catch((err: unknown) => {
+      try {
+        this.onError(err instanceof Error ? err : new Error(String(err)));
+      } catch { /* reporting must not stop the runner */ }
+    }).finally(() => {
       this.running = false;
       if (this.again && !this.stopped) {
         this.again = false;

@@ -24,7 +24,9 @@ const RETRY_AFTER_FAILURE_MS = 30_000;
 
 export class LocalDelivery {
   private retryTimer: NodeJS.Timeout | null = null;
-  private readonly runner = new CoalescingRunner(() => this.run());
+  private readonly runner = new CoalescingRunner(() => this.run(), (err) => {
+    this.deps.bus.emit({ type: 'warning', at: this.deps.now().toISOString(), message: `drop-folder delivery stopped with an error and is tried again at the next wake: ${err.message}` });
+  });
 
   constructor(private readonly deps: LocalDeliveryDeps) {}
 

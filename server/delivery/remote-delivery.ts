@@ -53,7 +53,9 @@ type SendAuth = { user: string; pass: string; type?: undefined } | { type: 'OAut
 
 export class RemoteDelivery {
   private timer: NodeJS.Timeout | null = null;
-  private readonly runner = new CoalescingRunner(() => this.run());
+  private readonly runner = new CoalescingRunner(() => this.run(), (err) => {
+    this.deps.bus.emit({ type: 'warning', at: this.deps.now().toISOString(), message: `delivery to other domains stopped with an error and is tried again at the next wake: ${err.message}` });
+  });
   private readonly destinations = new Map<string, { active: number; waiting: Array<() => void> }>();
 
   constructor(private readonly deps: RemoteDeliveryDeps) {}

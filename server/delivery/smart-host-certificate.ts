@@ -9,7 +9,7 @@ import type { SmartHostCertificate } from '../contract/admin-api';
 import type { SmartHost, VirtualServerConfig } from '../contract/settings';
 import type { Store } from '../store/store';
 import { AdminError } from '../contract/errors';
-import { RawSmtp } from '../probe/smtp-line-client';
+import { RawSmtp } from '../smtp/line-client';
 
 
 export function normalizeFingerprint(value: string): string {

@@ -1,7 +1,7 @@
-// The engine: runs every virtual server the store says should run, and keeps them in step with
-// the store. Changes made by another process (the CLI while `serve` runs) are noticed through
-// SQLite's PRAGMA data_version and applied within a second, without dropping sessions that the
-// change does not concern (only an address or port change re-opens a listener).
+// The engine: runs every virtual server the store says should run, and brings them in line with
+// the store when asked (reconcile), without dropping sessions that the change does not concern
+// (only an address or port change re-opens a listener). It does not watch the store itself: the
+// app tells it when the store changed (app.ts).
 import type { AcceptedDomain, VirtualServerConfig } from '../contract/settings';
 import { AdminError } from '../contract/errors';
 import { compilePolicy } from '../policy/session-policy';
@@ -9,7 +9,6 @@ import type { Store } from '../store/store';
 import { buildSniOptions, buildTlsOptions } from '../tls/tls-options';
 import { type EngineDeps, type RuntimeSettings, type StartResult, VirtualServer } from './virtual-server';
 
-export const WATCH_INTERVAL_MS = 500;
 
 export interface EngineOptions extends EngineDeps {
   store: Store;
@@ -28,8 +27,6 @@ export interface ServerStatus {
 export class Engine {
   private readonly running = new Map<string, VirtualServer>();
   private readonly bindFailures = new Map<string, StartResult['failures']>();
-  private watchTimer: NodeJS.Timeout | null = null;
-  private lastDataVersion = -1;
   private reconciling: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: EngineOptions) {}
@@ -40,23 +37,7 @@ export class Engine {
     return this.reconciling;
   }
 
-  /** Poll the store for changes made by other processes. */
-  watch(intervalMs = WATCH_INTERVAL_MS): void {
-    if (this.watchTimer) return;
-    this.lastDataVersion = this.options.store.dataVersion();
-    this.watchTimer = setInterval(() => {
-      const version = this.options.store.dataVersion();
-      if (version !== this.lastDataVersion) {
-        this.lastDataVersion = version;
-        void this.reconcile();
-      }
-    }, intervalMs);
-    this.watchTimer.unref();
-  }
-
   async shutdown(graceMs?: number): Promise<void> {
-    if (this.watchTimer) clearInterval(this.watchTimer);
-    this.watchTimer = null;
     await this.reconciling.catch(() => undefined);
     await Promise.all([...this.running.values()].map((server) => server.stop(graceMs)));
     this.running.clear();

@@ -1,35 +1,64 @@
 // Adaptations of smtp-server 3.21.6 (pinned exactly in package.json) that its options cannot
-// express. Each one is checked against the library's source at load time, so an upgrade that
-// changes the patched code fails loudly here (and in test/unit/smtp-server-patches.test.ts)
+// express. Each applies only to Relaydesk's own servers (those created with `relaydesk` hooks in
+// their options): any other SMTPServer in the process — the test sinks, the benchmark's bare
+// server — runs stock. Each one is checked against the library's source at load time, so an
+// upgrade that changes the patched code fails loudly here (and in test/unit/smtp-server-patches.test.ts)
 // instead of silently bringing the old behaviour back. Only server/engine imports this.
+//
+// What would let each patch go (upstream changes to ask for):
+//  1. init: an option for the early-talker delay (greetingDelay: 0) and a hook for maxClients refusals.
+//  2. send: keep an enhanced status code the application already put at the start of its message.
+//  3. parser errors: answer an over-long line with 500 (RFC 5321 §4.5.3.1.4) instead of 421.
+//  4. EHLO: an authMethods callback per connection (TLS state), or a hideAUTH-before-TLS option.
+//  5. AUTH: an onAuthCommand hook that runs before any credentials are read.
+//  6. SASL: strict base64 (RFC 4954 §4: 501 for a response that is not base64).
+//  7. commands: refuse a bare CR inside a command line (RFC 5321 §2.3.8).
+//  8. replies: an onReply hook, so the library's own refusals can be logged with a reason.
 import fs from 'node:fs';
+import type { Socket } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import SASL from 'smtp-server/lib/sasl.js';
+import type { Decision } from '../policy/decision';
+import type { ProtocolEvent } from '../policy/protocol-policy';
 
-/** Hooks a virtual server passes in its smtp-server options. */
+/** The connection as the hooks see it. */
+export interface HookConnection { sessionId: string; remoteAddress: string }
+
+/** Hooks a virtual server passes in its smtp-server options; their presence turns the patches on. */
 export interface RelaydeskHooks {
   /** AUTH mechanisms to advertise in EHLO for this connection's TLS state. */
   ehloAuthMechanisms(session: { secure: boolean }): string[];
   /** Called after a successful EHLO/HELO with the name the client gave (for the live log). */
   ehloSeen(sessionId: string, hostname: string): void;
-  /** A reply refusing the AUTH command before any credentials are read, or null to go on. */
-  authGate(session: { secure: boolean; authenticated: boolean }, mechanism: string): string | null;
+  /** The AUTH command before any credentials are read: a refusal (logged by the engine), or null to go on. */
+  authGate(connection: HookConnection, session: { secure: boolean; authenticated: boolean }, mechanism: string): Decision | null;
+  /** A protocol-level refusal these patches make: the engine decides (policy), logs, and returns it. */
+  protocolEvent(connection: HookConnection, event: ProtocolEvent): Decision;
+  /** A new connection's socket (its byte counts go into the log and Current sessions). */
+  socketOpened(sessionId: string, socket: Socket): void;
+  /** A refusal smtp-server wrote by itself (unknown command, time-out, syntax): logged, never changed. */
+  stockReply(connection: HookConnection, code: number, enhanced: string, text: string): void;
 }
 
 export const PINNED_SMTP_SERVER_VERSION = '3.21.6';
 
 /** The internals we rely on; smtp-server ships no types for them. */
 interface ConnectionInternals {
+  id: string;
   secure: boolean;
+  remoteAddress: string;
+  _socket: Socket;
   session: { id: string; user?: unknown };
   hostNameAppearsAs: string | false;
   _server: { options: { authMethods: string[]; relaydesk?: RelaydeskHooks; maxClients?: number }; connections: Set<unknown> };
   _setListeners(callback: () => void): void;
   connectionReady(next?: () => void): void;
   send(code: number, data?: string | string[], context?: string | false): void;
+  _getEnhancedStatusCode(code: number, context?: string | false): string;
   close(): void;
   name: string;
+  init(): void;
   _createParser(): NodeJS.EventEmitter;
   handler_EHLO(command: Buffer, callback: () => void): void;
   handler_AUTH(command: Buffer, callback: () => void): void;
@@ -40,8 +69,9 @@ interface ConnectionInternals {
 const proto = SMTPConnection.prototype as unknown as ConnectionInternals;
 
 const EXPECTED_SOURCE: Array<[keyof ConnectionInternals, string]> = [
+  ['init', 'setTimeout(() => this.connectionReady(), 100)'],
   ['_setListeners', 'this._socket.pipe(this._parser)'],
-  ['send', '_getEnhancedStatusCode(code, context)'],
+  ['send', 'this._getEnhancedStatusCode(code, context)'],
   ['_createParser', "this.send(421, 'Error: ' + err.message)"],
   ['handler_EHLO', 'this._server.options.authMethods.length'],
   ['handler_AUTH', 'Must issue a STARTTLS command first'],
@@ -54,7 +84,7 @@ const saslSteps = SASL as unknown as Record<string, SaslStep>;
 const BASE64_STEPS = ['PLAIN_token', 'LOGIN_username', 'LOGIN_password', 'CRAM-MD5_token'];
 const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-const ORIGINAL_INIT = (SMTPConnection.prototype as unknown as { init: () => void }).init.toString();
+const ORIGINAL_INIT = proto.init.toString();
 
 /** Throws when the installed smtp-server is not the code these patches were written for. */
 export function assertPatchable(): void {
@@ -63,7 +93,7 @@ export function assertPatchable(): void {
     throw new Error(`smtp-server ${version} is installed; server/engine/smtp-server-patches.ts was written for ${PINNED_SMTP_SERVER_VERSION}. Review the patches before upgrading.`);
   }
   for (const [method, needle] of EXPECTED_SOURCE) {
-    const source = String(proto[method]);
+    const source = method === 'init' ? ORIGINAL_INIT : String(proto[method]);
     if (!source.includes(needle)) throw new Error(`smtp-server's ${String(method)} changed; review server/engine/smtp-server-patches.ts`);
   }
   for (const step of BASE64_STEPS) {
@@ -79,6 +109,19 @@ export function stockInitDelaysGreeting(): boolean {
 const ENHANCED_PREFIX = /^([245]\.\d{1,3}\.\d{1,3}) (.*)$/s;
 let applied = false;
 
+function hooksOf(connection: ConnectionInternals): RelaydeskHooks | undefined {
+  return connection._server.options.relaydesk;
+}
+
+function who(connection: ConnectionInternals): HookConnection {
+  return { sessionId: connection.session?.id ?? connection.id, remoteAddress: connection.remoteAddress };
+}
+
+/** Send a decision as it is: "<code> <enhanced> <text>". */
+function sendDecision(connection: ConnectionInternals, decision: Decision): void {
+  connection.send(decision.code, `${decision.enhanced} ${decision.text}`);
+}
+
 export function applySmtpServerPatches(): void {
   if (applied) return;
   assertPatchable();
@@ -87,11 +130,15 @@ export function applySmtpServerPatches(): void {
   // 1. No fixed greeting delay. Stock init() waits 100 ms before the 220 "to detect early
   //    talkers", which caps a one-message-per-connection client at 10 messages/s. Early
   //    talkers are still refused: input before the greeting is answered 421 (this._ready).
-  (SMTPConnection.prototype as unknown as { init: () => void }).init = function init(this: ConnectionInternals) {
+  const originalInit = proto.init;
+  proto.init = function init(this: ConnectionInternals) {
+    const hooks = hooksOf(this);
+    if (!hooks) return originalInit.call(this);
+    hooks.socketOpened(this.id, this._socket);
     this._setListeners(() => {
       const { maxClients } = this._server.options;
       if (maxClients && this._server.connections.size > maxClients) {
-        this.send(421, `${this.name} Too many connected clients, try again in a moment`, false);
+        sendDecision(this, hooks.protocolEvent(who(this), 'too-many-clients')); // 421: smtp-server closes after it
         return;
       }
       this.connectionReady();
@@ -100,12 +147,16 @@ export function applySmtpServerPatches(): void {
 
   // 2. A reply text that starts with an enhanced status code ("5.7.1 Unable to relay") keeps
   //    it, instead of the library prepending its default for the reply code ("550 5.1.1 5.7.1").
+  //    8. Any other refusal is smtp-server's own: reported to the engine, which logs it.
   const originalSend = proto.send;
   proto.send = function send(this: ConnectionInternals, code, data, context) {
+    const hooks = hooksOf(this);
+    if (!hooks) return originalSend.call(this, code, data, context);
     if (typeof data === 'string') {
       const match = ENHANCED_PREFIX.exec(data);
       if (match) return originalSend.call(this, code, `${match[1]} ${match[2]}`, false);
     }
+    if (code >= 400) hooks.stockReply(who(this), code, this._getEnhancedStatusCode(code, context), Array.isArray(data) ? data.join(' ') : data ?? '');
     return originalSend.call(this, code, data, context);
   };
 
@@ -114,10 +165,12 @@ export function applySmtpServerPatches(): void {
   const originalCreateParser = proto._createParser;
   proto._createParser = function createParser(this: ConnectionInternals) {
     const parser = originalCreateParser.call(this);
+    const hooks = hooksOf(this);
+    if (!hooks) return parser;
     parser.removeAllListeners('error');
     parser.on('error', (err: Error) => {
       if (/too long/i.test(err.message)) {
-        this.send(500, '5.5.2 Line too long');
+        sendDecision(this, hooks.protocolEvent(who(this), 'line-too-long'));
         this.close();
       } else {
         this.send(421, `Error: ${err.message}`);
@@ -130,7 +183,7 @@ export function applySmtpServerPatches(): void {
   //    authMethods is read synchronously by the stock handler, so it is swapped for that call only.
   const originalEhlo = proto.handler_EHLO;
   proto.handler_EHLO = function handlerEhlo(this: ConnectionInternals, command, callback) {
-    const hooks = this._server.options.relaydesk;
+    const hooks = hooksOf(this);
     if (!hooks) return originalEhlo.call(this, command, callback);
     const options = this._server.options;
     const all = options.authMethods;
@@ -147,48 +200,42 @@ export function applySmtpServerPatches(): void {
   //    (538 5.7.11 before TLS, 530 5.7.0 under "require secure channel", 504 when not offered).
   const originalAuth = proto.handler_AUTH;
   proto.handler_AUTH = function handlerAuth(this: ConnectionInternals, command, callback) {
-    const hooks = this._server.options.relaydesk;
+    const hooks = hooksOf(this);
     if (hooks) {
       const mechanism = command.toString().trim().split(/\s+/)[1] ?? '';
-      const refusal = hooks.authGate({ secure: this.secure, authenticated: Boolean(this.session.user) }, mechanism);
+      const refusal = hooks.authGate(who(this), { secure: this.secure, authenticated: Boolean(this.session.user) }, mechanism);
       if (refusal !== null) {
-        const [code, ...rest] = refusal.split(' ');
-        this.send(Number(code), rest.join(' '));
+        sendDecision(this, refusal);
         return callback();
       }
     }
     return originalAuth.call(this, command, callback);
   };
 
-  patchBareCarriageReturn();
-
   // 6. RFC 4954 §4: a response that is not valid base64 is refused with 501 5.5.2 (the stock
   //    steps decode it leniently and answer 501 5.5.4 "invalid userdata" or try the garbage).
   for (const step of BASE64_STEPS) {
     const original = saslSteps[step] as SaslStep;
     saslSteps[step] = function checkedStep(this: ConnectionInternals, ...args: unknown[]) {
+      const hooks = hooksOf(this);
       const token = String(args[args.length - 2] ?? '').trim();
       const callback = args[args.length - 1] as () => void;
-      if (token !== '*' && !BASE64_RE.test(token)) {
-        this.send(501, '5.5.2 Invalid base64 data');
+      if (hooks && token !== '*' && !BASE64_RE.test(token)) {
+        sendDecision(this, hooks.protocolEvent(who(this), 'invalid-base64'));
         return callback();
       }
       return original.apply(this, args);
     };
   }
-}
 
-/**
- * 7. RFC 5321 §2.3.8: a bare CR inside a command line is refused with 501 (stock smtp-server
- *    splits the line on whitespace and accepts "MAIL FROM:<a@b>\rX-INJECT=1"). A bare LF ends a
- *    command line, as it does in Postfix (smtpd_forbid_bare_newline = normalize): old devices
- *    send it. Only Relaydesk's own servers (those with hooks) are affected.
- */
-export function patchBareCarriageReturn(): void {
+  // 7. RFC 5321 §2.3.8: a bare CR inside a command line is refused with 501 (stock smtp-server
+  //    splits the line on whitespace and accepts "MAIL FROM:<a@b>\rX-INJECT=1"). A bare LF ends a
+  //    command line, as it does in Postfix (smtpd_forbid_bare_newline = normalize): old devices send it.
   const originalOnCommand = proto._onCommand;
   proto._onCommand = function onCommand(this: ConnectionInternals, command, callback) {
-    if (this._server.options.relaydesk && !this._upgrading && command?.includes(0x0d)) {
-      this.send(501, '5.5.2 Syntax error: bare CR in command line');
+    const hooks = hooksOf(this);
+    if (hooks && !this._upgrading && command?.includes(0x0d)) {
+      sendDecision(this, hooks.protocolEvent(who(this), 'bare-cr'));
       return (callback ?? (() => undefined))();
     }
     return originalOnCommand.call(this, command, callback);

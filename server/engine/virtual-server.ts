@@ -20,7 +20,9 @@ import type { ReverseResolver } from '../dns/reverse-resolver';
 import type { EventBus } from '../log/event-bus';
 import { type Spool, SpoolError } from '../spool/spool';
 import { cipherBits, type TlsServerOptions } from '../tls/tls-options';
-import { applySmtpServerPatches, type RelaydeskHooks, SMTPServer } from './smtp-server-patches';
+import { applySmtpServerPatches, type HookConnection, type RelaydeskHooks, SMTPServer } from './smtp-server-patches';
+import { classifyProtocolReply, evaluateCredentials, evaluatePaused, evaluateProtocolEvent, evaluateQueued, evaluateSpoolFailure, evaluateThrottle } from '../policy/protocol-policy';
+import type { Socket } from 'node:net';
 import type { RateCounters } from './rate-counters';
 import type { TrustedDevice } from '../contract/settings';
 
@@ -93,6 +95,8 @@ export class VirtualServer {
   readonly sessions = new Map<string, SessionInfo>();
   private listeners: Array<{ smtp: SMTPServer; status: ListenerStatus }> = [];
   private paused = false;
+  /** Each open connection's socket, for the byte counts the log and Current sessions show. */
+  private readonly sockets = new Map<string, Socket>();
 
   constructor(private settings: RuntimeSettings, private readonly deps: EngineDeps) {}
 
@@ -180,18 +184,11 @@ export class VirtualServer {
 
   /** The sessions open right now, with their byte counts, for "Current sessions". */
   liveSessions(): LiveSession[] {
-    const sockets = new Map<string, { bytesRead: number; bytesWritten: number }>();
-    for (const { smtp } of this.listeners) {
-      for (const connection of smtp.connections) {
-        const c = connection as unknown as { id: string; _socket?: { bytesRead: number; bytesWritten: number } };
-        if (c._socket) sockets.set(c.id, c._socket);
-      }
-    }
     return [...this.sessions.values()].map((s) => ({
       id: s.id, server: s.server, address: s.address, reverseName: s.reverseName.status === 'confirmed' ? s.reverseName.name : null,
       state: s.state, tlsProtocol: s.tls?.protocol ?? null, tlsCipher: s.tls?.cipher ?? null, user: s.user?.name ?? null, device: s.user ? null : s.device,
-      mechanism: s.mechanism, startedAt: s.startedAt.toISOString(), bytesIn: sockets.get(s.id)?.bytesRead ?? 0,
-      bytesOut: sockets.get(s.id)?.bytesWritten ?? 0, messages: s.messagesAccepted,
+      mechanism: s.mechanism, startedAt: s.startedAt.toISOString(), bytesIn: this.sockets.get(s.id)?.bytesRead ?? 0,
+      bytesOut: this.sockets.get(s.id)?.bytesWritten ?? 0, messages: s.messagesAccepted,
     }));
   }
 
@@ -246,9 +243,20 @@ export class VirtualServer {
         const info = this.sessions.get(sessionId);
         if (info) this.emit(info, { type: 'ehlo', hostname });
       },
-      authGate: ({ secure, authenticated }, mechanism) => {
+      authGate: (connection, { secure, authenticated }, mechanism) => {
         const decision = evaluateAuthCommand(this.settings.policy, { tls: secure ? PRESENT_TLS : null, user: authenticated ? ANONYMOUS_USER : null }, mechanism);
-        return decision.verdict === 'allow' ? null : `${decision.code} ${decision.enhanced} ${decision.text}`;
+        if (decision.verdict === 'allow') return null;
+        this.emit(this.infoFor(connection), { type: 'auth', mechanism: mechanism.toUpperCase(), login: '', outcome: 'refused', decision });
+        return decision;
+      },
+      protocolEvent: (connection, event) => {
+        const decision = evaluateProtocolEvent(event);
+        this.emit(this.infoFor(connection), { type: 'reply', command: null, decision });
+        return decision;
+      },
+      socketOpened: (sessionId, socket) => { this.sockets.set(sessionId, socket); },
+      stockReply: (connection, code, enhanced, text) => {
+        this.emit(this.infoFor(connection), { type: 'reply', command: null, decision: classifyProtocolReply(code, `${enhanced} ${text}`) });
       },
     };
     return {
@@ -276,9 +284,24 @@ export class VirtualServer {
     } as SMTPServerOptions & { relaydesk: RelaydeskHooks };
   }
 
+  /**
+   * The one place a session's step becomes a log event: every decision a client is answered with
+   * passes here with its rule (persisting it is the log's business: "logging off" stops only that).
+   */
   private emit(info: SessionInfo, event: DistributiveOmit<SessionEvent, 'at' | 'server' | 'session' | 'address' | 'user'>): void {
-    if (!this.settings.config.loggingEnabled) return;
-    this.deps.bus.emit({ ...event, at: this.deps.now().toISOString(), server: info.server, session: info.id, address: info.address, user: info.user?.name ?? null, ...(info.device && !info.user ? { device: info.device } : {}) } as SessionEvent);
+    const socket = this.sockets.get(info.id);
+    this.deps.bus.emit({
+      ...event, at: this.deps.now().toISOString(), server: info.server, session: info.id, address: info.address, user: info.user?.name ?? null,
+      ...(info.device && !info.user ? { device: info.device } : {}), ...(socket ? { bytesIn: socket.bytesRead, bytesOut: socket.bytesWritten } : {}),
+    } as SessionEvent);
+  }
+
+  /** The session of a connection, or a stand-in for one refused before it had a session. */
+  private infoFor(connection: HookConnection): SessionInfo {
+    return this.sessions.get(connection.sessionId) ?? {
+      id: connection.sessionId, server: this.name, address: connection.remoteAddress.replace(/^::ffff:/, ''), localPort: 0, reverseName: { status: 'skipped' },
+      startedAt: this.deps.now(), tls: null, user: null, mechanism: null, device: null, messagesAccepted: 0, sessionBytes: 0, state: 'connected',
+    };
   }
 
   private facts(info: SessionInfo): SessionFacts {
@@ -311,7 +334,7 @@ export class VirtualServer {
       messagesAccepted: 0, sessionBytes: 0, state: 'connected',
     };
     if (this.paused) {
-      const decision: Decision = { verdict: 'defer', code: 421, enhanced: '4.3.2', text: 'Service paused, try again later', rule: 'server:paused', close: true };
+      const decision = evaluatePaused();
       this.emit(info, { type: 'connect', port: info.localPort, decision });
       throw smtpError(decision);
     }
@@ -349,9 +372,7 @@ export class VirtualServer {
     const lockout = { slowAfter: access.lockout.slowAfter, blockAfter: access.lockout.blockAfter, windowMs: access.lockout.windowMinutes * 60_000, blockMs: access.lockout.blockMinutes * 60_000 };
     const blocked = this.deps.throttle.check(attempt, lockout);
     if (blocked.blocked !== null) {
-      const decision: Decision = blocked.blocked === 'address'
-        ? { verdict: 'defer', code: 421, enhanced: '4.7.0', text: 'Too many failed logins from your address, try again later', rule: blocked.rule, close: true }
-        : { verdict: 'defer', code: 454, enhanced: '4.7.0', text: 'Too many failed logins for this user, try again later', rule: blocked.rule };
+      const decision = evaluateThrottle({ scope: blocked.blocked, rule: blocked.rule });
       this.emit(info, { type: 'auth', mechanism: auth.method, login: name, outcome: 'blocked', decision });
       throw smtpError(decision);
     }
@@ -364,11 +385,11 @@ export class VirtualServer {
       this.deps.knownAddresses.recordSuccess(result.user.name, info.address);
       info.user = { name: result.user.name, senders: result.user.senders, perHour: result.user.perHour, recipientsPerDay: result.user.recipientsPerDay };
       info.mechanism = auth.method;
-      this.emit(info, { type: 'auth', mechanism: auth.method, login: name, outcome: 'success' });
+      this.emit(info, { type: 'auth', mechanism: auth.method, login: name, outcome: 'success', decision: evaluateCredentials({ ok: true }) });
       return { user: result.user.name };
     }
     const delayMs = this.deps.throttle.recordFailure(attempt, lockout);
-    const decision: Decision = { verdict: 'refuse', code: 535, enhanced: '5.7.8', text: 'Authentication credentials invalid', rule: `auth:${result.reason}` };
+    const decision = evaluateCredentials(result);
     this.emit(info, { type: 'auth', mechanism: auth.method, login: name, outcome: 'failure', reason: result.reason, decision });
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     throw smtpError(decision);
@@ -418,7 +439,7 @@ export class VirtualServer {
       info.state = 'connected';
       const device = info.user ? null : matchTrustedDevice(this.settings.policy, info.address);
       if ((device && device.perHour !== null) || info.user?.perHour != null || info.user?.recipientsPerDay != null) this.deps.rates.record(this.rateKey(info, device), recipients.length);
-      this.emit(info, { type: 'data', size: message.size, queueId: message.id, decision: { verdict: 'allow', code: 250, enhanced: '2.6.0', text: `Queued as ${message.id}`, rule: 'data:queued' } });
+      this.emit(info, { type: 'data', size: message.size, queueId: message.id, decision: evaluateQueued(message.id) });
       return message.id;
     } catch (err) {
       info.state = 'connected';
@@ -426,20 +447,22 @@ export class VirtualServer {
       // half-way must not leave the client waiting for a reply until it times out.
       discardRest(stream as Readable);
       if (err instanceof SpoolError && err.enhanced === '4.3.1') this.deps.storageFailed();
-      if (err instanceof SpoolError) {
-        if (err.code !== 552) this.emit(info, { type: 'data', size: 0, queueId: null, decision: { verdict: 'defer', code: err.code, enhanced: err.enhanced, text: err.message, rule: 'spool:error' } });
-        throw smtpError({ code: err.code, enhanced: err.enhanced, text: err.message });
-      }
-      throw smtpError({ code: 451, enhanced: '4.3.0', text: 'Local error in processing, try again later' });
+      // A size refusal was logged by the check above; a write failure is decided (and logged) here.
+      if (err instanceof SpoolError && err.code === 552) throw smtpError({ code: err.code, enhanced: err.enhanced, text: err.message });
+      const decision = evaluateSpoolFailure(err instanceof SpoolError && err.enhanced === '4.3.1' ? 'no-space' : 'write-failed');
+      this.emit(info, { type: 'data', size: 0, queueId: null, decision });
+      throw smtpError(decision);
     }
   }
 
   private onClose(session: SMTPServerSession): void {
     const info = this.sessions.get(session.id);
+    const socket = this.sockets.get(session.id);
+    this.sockets.delete(session.id);
     if (!info) return;
     this.sessions.delete(session.id);
     info.state = 'closing';
-    this.emit(info, { type: 'close', bytesIn: info.sessionBytes, bytesOut: 0, durationMs: this.deps.now().getTime() - info.startedAt.getTime() });
+    this.emit(info, { type: 'close', bytesIn: socket?.bytesRead ?? 0, bytesOut: socket?.bytesWritten ?? 0, durationMs: this.deps.now().getTime() - info.startedAt.getTime() });
   }
 }
 

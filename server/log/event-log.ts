@@ -42,7 +42,8 @@ export class EventLog {
 
   start(): void {
     this.unsubscribe = this.bus.subscribe((event) => {
-      if (!('session' in event)) return;
+      // "Logging off" for a server stops only the history: its events still reach the live view and the counters.
+      if (!('session' in event) || !this.keepsHistory(event.server)) return;
       if (this.buffer.length >= MAX_BUFFERED) {
         this.buffer.shift();
         this.dropped++;
@@ -57,6 +58,16 @@ export class EventLog {
     this.pruneTimer.unref();
     this.prune();
   }
+
+  /** Servers with logging off, read at most once a second (this runs for every event). */
+  private keepsHistory(server: string): boolean {
+    const now = Date.now();
+    if (!this.loggingOff || now - this.loggingOff.at > 1000) {
+      this.loggingOff = { at: now, names: new Set(this.store.listServers().filter((s) => !s.loggingEnabled).map((s) => s.name)) };
+    }
+    return !this.loggingOff.names.has(server);
+  }
+  private loggingOff: { at: number; names: Set<string> } | null = null;
 
   stop(): void {
     this.unsubscribe?.();
@@ -121,10 +132,11 @@ export function transcriptLines(e: SessionEvent): string[] {
     case 'connect': return [`${t} -- connect from ${e.address} to port ${e.port}`, `${t} ${reply(e)}`];
     case 'ehlo': return [`${t} C: EHLO ${e.hostname}`];
     case 'starttls': return [`${t} C: STARTTLS`, `${t} -- ${e.protocol} ${e.cipher} (${e.bits} bits)`, ...(e.decision.verdict === 'allow' ? [] : [`${t} ${reply(e)}`])];
-    case 'auth': return [`${t} C: AUTH ${e.mechanism} ***`, `${t} S: ${e.outcome === 'success' ? '235 2.7.0 Authentication successful' : e.decision ? `${e.decision.code} ${e.decision.enhanced} ${e.decision.text}` : e.outcome} (login ${e.login})`];
+    case 'auth': return [`${t} C: AUTH ${e.mechanism} ***`, `${t} S: ${e.decision ? `${e.decision.code} ${e.decision.enhanced} ${e.decision.text}` : e.outcome === 'success' ? '235 2.7.0 Authentication successful' : e.outcome}${e.login ? ` (login ${e.login})` : ''}${e.decision && e.decision.verdict !== 'allow' ? `   [${e.decision.rule}]` : ''}`];
     case 'mail': return [`${t} C: MAIL FROM:<${e.from}>`, `${t} ${reply(e)}`];
     case 'rcpt': return [`${t} C: RCPT TO:<${e.to}>`, `${t} ${reply(e)}`];
     case 'data': return [`${t} C: DATA (${e.size} bytes)`, `${t} ${reply(e)}`];
-    case 'close': return [`${t} -- closed after ${e.durationMs} ms`];
+    case 'reply': return [...(e.command ? [`${t} C: ${e.command}`] : []), `${t} ${reply(e)}`];
+    case 'close': return [`${t} -- closed after ${e.durationMs} ms (${e.bytesIn} bytes in, ${e.bytesOut} out)`];
   }
 }

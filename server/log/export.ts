@@ -10,7 +10,7 @@ function w3c(value: string | number | null | undefined): string {
   return String(value).replace(/\s+/g, '+');
 }
 
-function command(e: SessionEvent): { method: string; query: string; status: number; csBytes: number; timeTaken: number; agent: string } {
+function command(e: SessionEvent): { method: string; query: string; status: number | null; csBytes: number; timeTaken: number; agent: string } {
   const none = { csBytes: 0, timeTaken: 0, agent: '-' };
   switch (e.type) {
     case 'connect': return { ...none, method: 'CONNECT', query: e.decision.rule, status: e.decision.code };
@@ -20,26 +20,40 @@ function command(e: SessionEvent): { method: string; query: string; status: numb
     case 'mail': return { ...none, method: 'MAIL', query: `FROM:<${e.from}>`, status: e.decision.code };
     case 'rcpt': return { ...none, method: 'RCPT', query: `TO:<${e.to}>`, status: e.decision.code };
     case 'data': return { ...none, method: 'DATA', query: e.queueId ?? e.decision.rule, status: e.decision.code, csBytes: e.size };
-    case 'close': return { ...none, method: 'QUIT', query: '-', status: 0, timeTaken: e.durationMs };
+    case 'reply': return { ...none, method: e.command ?? '-', query: e.decision.rule, status: e.decision.code };
+    // The connection ended: whether with QUIT (221) or not is not recorded, so no status.
+    case 'close': return { ...none, method: 'QUIT', query: '-', status: null, timeTaken: e.durationMs };
   }
 }
 
+/**
+ * IIS's SMTP log: one line per command with its reply code (sc-status), the bytes each way for
+ * that command (cs-bytes, sc-bytes: the difference of the connection's counters since the
+ * previous line) and the time it took (time-taken, ms since the previous line). '-' only where a
+ * value does not exist (no user before AUTH, no port for a line without a connect).
+ */
 export function toW3c(events: readonly SessionEvent[], context: { computerName: string; serverAddress(server: string): string }, now: Date): string {
   const lines = ['#Software: Relaydesk', '#Version: 1.0', `#Date: ${now.toISOString().replace('T', ' ').slice(0, 19)}`, `#Fields: ${W3C_FIELDS}`];
-  const ports = new Map<string, number>();
+  const sessions = new Map<string, { port: number | null; at: number; bytesIn: number; bytesOut: number }>();
   for (const e of events) {
-    if (e.type === 'connect') ports.set(e.session, e.port);
+    const at = Date.parse(e.at);
+    const before = sessions.get(e.session) ?? { port: null, at, bytesIn: 0, bytesOut: 0 };
+    const port = e.type === 'connect' ? e.port : before.port;
+    const bytesIn = e.bytesIn ?? (e.type === 'close' ? e.bytesIn : before.bytesIn);
+    const bytesOut = e.bytesOut ?? (e.type === 'close' ? e.bytesOut : before.bytesOut);
+    sessions.set(e.session, { port, at, bytesIn, bytesOut });
     const c = command(e);
+    const csBytes = e.type === 'data' ? Math.max(e.size, bytesIn - before.bytesIn) : Math.max(0, bytesIn - before.bytesIn);
     lines.push([
-      e.at.slice(0, 10), e.at.slice(11, 19), w3c(e.address), w3c(e.user), w3c(e.server), w3c(context.computerName),
-      w3c(context.serverAddress(e.server)), w3c(ports.get(e.session)), c.method, w3c(c.query), c.status, 0, 0, c.csBytes, c.timeTaken,
-      'SMTP', '-', w3c(c.agent), '-', '-',
+      e.at.slice(0, 10), e.at.slice(11, 19), w3c(e.address), w3c(e.user ?? (e.device ? `device:${e.device}` : null)), w3c(e.server), w3c(context.computerName),
+      w3c(context.serverAddress(e.server)), w3c(port), c.method, w3c(c.query), w3c(c.status), 0, Math.max(0, bytesOut - before.bytesOut), csBytes,
+      e.type === 'close' ? e.durationMs : Math.max(0, at - before.at), 'SMTP', '-', w3c(c.agent), '-', '-',
     ].join(' '));
   }
   return `${lines.join('\r\n')}\r\n`;
 }
 
-const CSV_COLUMNS = ['at', 'server', 'session', 'address', 'user', 'type', 'command', 'code', 'enhanced', 'text', 'rule'];
+const CSV_COLUMNS = ['at', 'server', 'session', 'address', 'user', 'device', 'type', 'command', 'code', 'enhanced', 'text', 'rule', 'bytes_in', 'bytes_out'];
 
 function csv(value: string | number | null | undefined): string {
   const text = value === null || value === undefined ? '' : String(value);
@@ -51,7 +65,7 @@ export function toCsv(events: readonly SessionEvent[]): string {
   for (const e of events) {
     const c = command(e);
     const decision = 'decision' in e ? e.decision : undefined;
-    rows.push([e.at, e.server, e.session, e.address, e.user, e.type, `${c.method} ${c.query}`.trim(), c.status || '', decision?.enhanced, decision?.text, decision?.rule].map(csv).join(','));
+    rows.push([e.at, e.server, e.session, e.address, e.user, e.device, e.type, `${c.method} ${c.query}`.trim(), c.status ?? '', decision?.enhanced, decision?.text, decision?.rule, e.bytesIn, e.bytesOut].map(csv).join(','));
   }
   return `${rows.join('\r\n')}\r\n`;
 }

@@ -12,12 +12,15 @@ export interface CompiledPolicy {
   relayList: CompiledAddressList;
   /** Accepted (local) domains, lower case. */
   acceptedDomains: ReadonlySet<string>;
+  /** The greeting's text after 220: "<FQDN> ESMTP[ banner]", as smtp-server writes it. */
+  greeting: string;
   /** Trusted devices in list order, each with its compiled address entry. */
   devices: ReadonlyArray<{ device: TrustedDevice; list: CompiledAddressList }>;
 }
 
-export function compilePolicy(server: Pick<VirtualServerConfig, 'access' | 'messages' | 'connectionRules' | 'relayRules'>, acceptedDomains: Iterable<string>): CompiledPolicy {
+export function compilePolicy(server: Pick<VirtualServerConfig, 'access' | 'messages' | 'connectionRules' | 'relayRules'> & Partial<Pick<VirtualServerConfig, 'fqdn' | 'banner'>>, acceptedDomains: Iterable<string>): CompiledPolicy {
   return {
+    greeting: `${server.fqdn ?? 'localhost'} ESMTP${server.banner ? ` ${server.banner}` : ''}`,
     access: server.access,
     messages: server.messages,
     connectionList: compileAddressList(server.connectionRules),
@@ -110,7 +113,7 @@ export function evaluateConnection(policy: CompiledPolicy, client: ClientFacts, 
   const mode = policy.access.connectionMode;
   const match = matchClient(policy.connectionList, client);
   if (mode === 'only-list') {
-    if (match.matched) return allow(`connection:listed ${match.label}`, 'Ready', 220);
+    if (match.matched) return allow(`connection:listed ${match.label}`, policy.greeting, 220, '');
     return refuse(554, '5.7.1', 'Access denied', match.unknown ? 'connection:not-listed (reverse DNS unavailable)' : 'connection:not-listed', true);
   }
   if (match.matched) return refuse(554, '5.7.1', 'Access denied', `connection:excluded ${match.label}`, true);
@@ -118,7 +121,7 @@ export function evaluateConnection(policy: CompiledPolicy, client: ClientFacts, 
     // All-except with domain entries and no answer from DNS: do not guess in the client's favour.
     return refuse(421, '4.7.0', 'Cannot verify your host name, try again later', 'connection:reverse-dns-unavailable', true);
   }
-  return allow('connection:not-excluded', 'Ready', 220);
+  return allow('connection:not-excluded', policy.greeting, 220, '');
 }
 
 export type AuthMechanism = 'PLAIN' | 'LOGIN' | 'CRAM-MD5';

@@ -5,7 +5,7 @@ import crypto from 'node:crypto';
 import tls from 'node:tls';
 import type { ProbeCheck, ProbeReport } from '../contract/admin-api';
 import type { TrustedDevice, VirtualServerConfig } from '../contract/settings';
-import { plainAuth, RawSmtp, type Reply } from './smtp-line-client';
+import { plainAuth, RawSmtp, type Reply } from '../smtp/line-client';
 
 export interface ProbeTarget {
   config: VirtualServerConfig;

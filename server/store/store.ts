@@ -15,14 +15,15 @@ import {
 } from '../contract/config';
 import { AdminError, parseOrThrow } from '../contract/errors';
 import type { SessionEvent } from '../contract/events';
+import { type LogView, matchesLogView } from '../contract/log-view';
 import { MIGRATIONS } from './migrations';
 import { cramMd5Contexts, isCramMd5Contexts } from '../auth/cram-md5';
 import { fileKeySecretBox, type SecretBox } from '../oauth/secret-box';
 import { openSealedSecrets, sealSecrets } from './sealed-secrets';
 
-export interface EventQuery {
-  server?: string; address?: string; user?: string; verdict?: string; type?: string; session?: string;
-  from?: string; to?: string; text?: string; beforeId?: number; limit: number; oldestFirst?: boolean;
+export interface EventQuery extends LogView {
+  /** Newest first: events with an id below this one; oldest first: above afterId. */
+  beforeId?: number | undefined; afterId?: number | undefined; limit: number; oldestFirst?: boolean | undefined;
 }
 
 export const STORE_FILE = 'relaydesk.db';
@@ -695,24 +696,42 @@ export class Store {
     });
   }
 
+  /**
+   * Events by the contract's filter (log-view.ts): exact fields narrow the SQL query, the rest
+   * (parts of an address, user or line) is the same predicate the live log applies on screen,
+   * so the store returns exactly the rows the console shows.
+   */
   queryEvents(filter: EventQuery): Array<SessionEvent & { id: number }> {
     const where: string[] = [];
     const params: unknown[] = [];
     const add = (sql: string, value: unknown) => { where.push(sql); params.push(value); };
-    if (filter.server) add('server = ?', filter.server);
-    if (filter.address) add('address = ?', filter.address);
-    if (filter.user) add('user = ? COLLATE NOCASE', filter.user);
+    if (filter.server) add('server = ? COLLATE NOCASE', filter.server);
     if (filter.verdict) add('verdict = ?', filter.verdict);
     if (filter.type) add('type = ?', filter.type);
     if (filter.session) add('session = ?', filter.session);
     if (filter.from) add('at >= ?', filter.from);
     if (filter.to) add('at <= ?', filter.to);
-    if (filter.beforeId) add('id < ?', filter.beforeId);
-    if (filter.text) add(`event_json LIKE ? ESCAPE '\\'`, `%${filter.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
     const order = filter.oldestFirst ? 'ASC' : 'DESC';
-    const rows = this.db.prepare(`SELECT id, event_json FROM session_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id ${order} LIMIT ?`)
-      .all(...params, filter.limit) as Array<{ id: number; event_json: string }>;
-    return rows.map((r) => ({ ...(JSON.parse(r.event_json) as SessionEvent), id: r.id }));
+    const needsPredicate = Boolean(filter.address || filter.user || filter.text || filter.verdict);
+    const batch = needsPredicate ? Math.max(filter.limit * 4, 2000) : filter.limit;
+    const results: Array<SessionEvent & { id: number }> = [];
+    let cursor = filter.beforeId ?? null;
+    let after: number | null = filter.afterId ?? null;
+    for (;;) {
+      const page = [...where, ...(filter.oldestFirst ? (after !== null ? ['id > ?'] : []) : (cursor !== null ? ['id < ?'] : []))];
+      const pageParams = [...params, ...(filter.oldestFirst ? (after !== null ? [after] : []) : (cursor !== null ? [cursor] : []))];
+      const rows = this.db.prepare(`SELECT id, event_json FROM session_events ${page.length ? `WHERE ${page.join(' AND ')}` : ''} ORDER BY id ${order} LIMIT ?`)
+        .all(...pageParams, batch) as Array<{ id: number; event_json: string }>;
+      for (const row of rows) {
+        const event = { ...(JSON.parse(row.event_json) as SessionEvent), id: row.id };
+        if (!needsPredicate || matchesLogView(event, filter)) results.push(event);
+        if (results.length >= filter.limit) return results;
+      }
+      if (rows.length < batch) return results;
+      const last = rows[rows.length - 1]?.id ?? 0;
+      if (filter.oldestFirst) after = last;
+      else cursor = last;
+    }
   }
 
   /** Delete events older than the cut-off, then the oldest beyond maxEvents. Returns rows deleted. */

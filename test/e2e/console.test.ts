@@ -8,7 +8,7 @@ import path from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { plainAuth, RawSmtp } from '../../server/probe/smtp-line-client';
+import { plainAuth, RawSmtp } from '../../server/smtp/line-client';
 import { type OAuthTestServer, PUBLIC_CLIENT, startOAuthServer } from '../helpers/oauth-server';
 import { openStore } from '../../server/store/store';
 import { cli, preparedDataDir, serve, type Served } from '../helpers/serve-process';

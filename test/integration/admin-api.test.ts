@@ -9,7 +9,7 @@ import type { AdminApiHandlers } from '../../server/contract/admin-api';
 import type { SessionEvent } from '../../server/contract/events';
 import { DEFAULT_ACCESS, DEFAULT_MESSAGES, DEFAULT_SERVER_NAME, type AccessSettings, type AddressRuleInput, type MessageSettings } from '../../server/contract/settings';
 import { W3C_FIELDS } from '../../server/log/export';
-import { plainAuth, RawSmtp } from '../../server/probe/smtp-line-client';
+import { plainAuth, RawSmtp } from '../../server/smtp/line-client';
 import { eventually, startTestApp, type TestApp } from '../helpers/test-app';
 
 const PASSWORD = 'correct horse battery';
@@ -156,11 +156,19 @@ describe('AdminApi against a running engine', () => {
     for (const record of records) expect(record).toHaveLength(fields.length);
     const column = (name: string) => records.map((r) => r[fields.indexOf(name)]);
     expect(column('cs-method')).toEqual(['CONNECT', 'EHLO', 'STARTTLS', 'EHLO', 'AUTH', 'MAIL', 'RCPT', 'QUIT']);
-    expect(column('sc-status')).toEqual(['220', '250', '220', '250', '235', '250', '250', '0']);
+    expect(column('sc-status')).toEqual(['220', '250', '220', '250', '235', '250', '250', '-']);
+    // Real bytes each way (the connection's counters): the lines add up to what the connection carried.
+    const closed = (await api['log.query']({ address: '127.0.0.9', type: 'close', limit: 1 }))[0];
+    const sum = (name: string) => column(name).reduce((total, b) => total + Number(b), 0);
+    expect(closed?.type === 'close' && closed.bytesIn > 500).toBe(true);
+    expect(sum('cs-bytes')).toBe(closed?.type === 'close' ? closed.bytesIn : -1);
+    expect(sum('sc-bytes')).toBe(closed?.type === 'close' ? closed.bytesOut : -1);
+    expect(new Set(column('s-port')).size).toBe(1);
+    expect(column('s-port')[0]).toBe(String(t.port));
     expect(new Set(column('c-ip'))).toEqual(new Set(['127.0.0.9']));
     expect(column('cs-username').slice(5)).toEqual(['alice', 'alice', 'alice']);
     const csv = await api['log.export']({ format: 'csv', filter: { address: '127.0.0.9', limit: 100 } });
-    expect(csv.split('\r\n')[0]).toBe('at,server,session,address,user,type,command,code,enhanced,text,rule');
+    expect(csv.split('\r\n')[0]).toBe('at,server,session,address,user,device,type,command,code,enhanced,text,rule,bytes_in,bytes_out');
     expect(csv.trim().split('\r\n')).toHaveLength(records.length + 1);
   });
 

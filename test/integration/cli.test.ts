@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_SERVER_NAME } from '../../server/contract/settings';
-import { plainAuth, RawSmtp } from '../../server/probe/smtp-line-client';
+import { plainAuth, RawSmtp } from '../../server/smtp/line-client';
 import { cli, preparedDataDir as prepareDir, serve as startServe, type Served } from '../helpers/serve-process';
 import { eventually, tempDir } from '../helpers/test-app';
 
@@ -198,5 +198,34 @@ describe('relaydesk retention', () => {
     }, 15_000);
     expect(refusedMail).toBe('452 4.3.1 Insufficient system storage, try again later');
     client.close();
+  }, 60_000);
+});
+
+describe('relaydesk log and serve --verbose', () => {
+  it('prints the refusal of AUTH before TLS with its 530 and rule, and `relaydesk log` finds it through the same filter and formats', async () => {
+    const dir = await preparedDataDir();
+    const served = await serve(dir, ['--verbose']);
+    const { client } = await RawSmtp.connect(served.port, { localAddress: '127.0.0.31' });
+    await client.command('EHLO verbose.test');
+    expect((await client.command('AUTH PLAIN AGFsaWNlAHg=')).raw).toBe('530 5.7.0 Must issue a STARTTLS command first');
+    client.close();
+    const line = await eventually(() => served.output().split('\n').find((l) => l.includes('127.0.0.31') && l.includes('530 5.7.0')), 5000);
+    expect(line).toMatch(/AUTH PLAIN: refused → 530 5\.7\.0 Must issue a STARTTLS command first \[access:require-secure-channel\]$/);
+    // The log is written in batches: give it a moment, then ask as a headless admin would.
+    const text = await eventually(async () => {
+      const out = (await cli(['log', '--client', '127.0.0.31', '--verdict', 'refuse', '--data', dir])).stdout;
+      return out.includes('530') ? out : null;
+    }, 5000);
+    expect(text.trim()).toBe(line?.replace(/^relaydesk: /, '').trim());
+    const csv = (await cli(['log', '--client', '127.0.0.31', '--format', 'csv', '--last', '10m', '--data', dir])).stdout.trim().split(/\r?\n/);
+    expect(csv[0]).toBe('at,server,session,address,user,device,type,command,code,enhanced,text,rule,bytes_in,bytes_out');
+    expect(csv.some((row) => row.includes(',530,5.7.0,') && row.includes('access:require-secure-channel'))).toBe(true);
+    const w3c = (await cli(['log', '--client', '127.0.0.31', '--format', 'w3c', '--data', dir])).stdout;
+    expect(w3c).toMatch(/^#Fields: date time c-ip cs-username/m);
+    expect(w3c).toMatch(/ AUTH PLAIN 530 /);
+    const json = (await cli(['log', '--client', '127.0.0.31', '--format', 'json', '--data', dir])).stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string });
+    expect(json.map((e) => e.type)).toEqual(expect.arrayContaining(['connect', 'ehlo', 'auth', 'close']));
+    expect((await cli(['log', '--client', '127.0.0.99', '--data', dir])).stdout.trim()).toBe('');
+    expect((await cli(['log', '--verdict', 'maybe', '--data', dir])).stderr).toMatch(/--verdict takes allow, refuse or defer/);
   }, 60_000);
 });

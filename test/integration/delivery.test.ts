@@ -10,7 +10,7 @@ import { SMTPServer } from 'smtp-server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createSelfSignedCertificate } from '../../server/tls/certificate-tools';
 import { DEFAULT_SERVER_NAME } from '../../server/contract/settings';
-import { plainAuth, RawSmtp } from '../../server/probe/smtp-line-client';
+import { plainAuth, RawSmtp } from '../../server/smtp/line-client';
 import { cli } from '../helpers/serve-process';
 import { eventually, startTestApp, type TestApp } from '../helpers/test-app';
 

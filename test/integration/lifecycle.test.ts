@@ -6,7 +6,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RelaydeskEvent } from '../../server/contract/events';
 import { DEFAULT_ACCESS, DEFAULT_DELIVERY, DEFAULT_MESSAGES, DEFAULT_SERVER_NAME, type VirtualServerInput } from '../../server/contract/settings';
-import { plainAuth, RawSmtp } from '../../server/probe/smtp-line-client';
+import { plainAuth, RawSmtp } from '../../server/smtp/line-client';
 import { eventually, startTestApp, type TestApp } from '../helpers/test-app';
 
 const open: TestApp[] = [];

@@ -12,7 +12,7 @@ import { createAdminHandlers } from '../../server/admin';
 import type { RelaydeskEvent } from '../../server/contract/events';
 import { DEFAULT_SERVER_NAME } from '../../server/contract/settings';
 import { fileKeySecretBox } from '../../server/oauth/secret-box';
-import { plainAuth, RawSmtp } from '../../server/probe/smtp-line-client';
+import { plainAuth, RawSmtp } from '../../server/smtp/line-client';
 import { createSelfSignedCertificate } from '../../server/tls/certificate-tools';
 import { APP_CLIENT, APP_SECRET, type OAuthTestServer, PUBLIC_CLIENT, startOAuthServer } from '../helpers/oauth-server';
 import { BIN, cli } from '../helpers/serve-process';

@@ -3,7 +3,7 @@
 import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SERVER_NAME } from '../../server/contract/settings';
-import { plainAuth, RawSmtp } from '../../server/probe/smtp-line-client';
+import { plainAuth, RawSmtp } from '../../server/smtp/line-client';
 import { startTestApp, type TestApp } from '../helpers/test-app';
 
 const PASSWORD = 'correct horse battery';

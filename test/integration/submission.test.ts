@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { App } from '../../server/app';
 import type { RelaydeskEvent } from '../../server/contract/events';
 import { DEFAULT_SERVER_NAME } from '../../server/contract/settings';
-import { plainAuth, RawSmtp } from '../../server/probe/smtp-line-client';
+import { plainAuth, RawSmtp } from '../../server/smtp/line-client';
 import { eventually, startTestApp, type TestApp, tempDir, wrap } from '../helpers/test-app';
 
 const PASSWORD = 'correct horse battery';

@@ -9,7 +9,7 @@ import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_SERVER_NAME } from '../../server/contract/settings';
 import { preparePemImport } from '../../server/tls/certificates';
-import { RawSmtp } from '../../server/probe/smtp-line-client';
+import { RawSmtp } from '../../server/smtp/line-client';
 import { eventually, startTestApp, type TestApp, tempDir } from '../helpers/test-app';
 
 const open: TestApp[] = [];

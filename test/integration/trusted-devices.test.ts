@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAdminHandlers } from '../../server/admin';
 import { DEFAULT_SERVER_NAME, type TrustedDeviceInput, trustedDeviceSchema } from '../../server/contract/settings';
-import { plainAuth, RawSmtp } from '../../server/probe/smtp-line-client';
+import { plainAuth, RawSmtp } from '../../server/smtp/line-client';
 import { cli } from '../helpers/serve-process';
 import { startTestApp, type TestApp } from '../helpers/test-app';
 

@@ -8,7 +8,7 @@ import nodemailer from 'nodemailer';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAdminHandlers } from '../../server/admin';
 import { DEFAULT_SERVER_NAME } from '../../server/contract/settings';
-import { plainAuth, RawSmtp } from '../../server/probe/smtp-line-client';
+import { plainAuth, RawSmtp } from '../../server/smtp/line-client';
 import { eventually, startTestApp, type TestApp } from '../helpers/test-app';
 
 const PASSWORD = 'correct horse battery';

@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_ACCESS } from '../../server/contract/settings';
-import { plainAuth, RawSmtp } from '../../server/probe/smtp-line-client';
+import { plainAuth, RawSmtp } from '../../server/smtp/line-client';
 import { openStore, STORE_FILE } from '../../server/store/store';
 import { eventually, startTestApp, type TestApp, tempDir } from '../helpers/test-app';
 

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SERVER_NAME } from '../../server/contract/settings';
-import { RawSmtp } from '../../server/probe/smtp-line-client';
+import { RawSmtp } from '../../server/smtp/line-client';
 import { openStore } from '../../server/store/store';
 import { Retention } from '../../server/spool/retention';
 import { DEFAULT_LOG_SETTINGS } from '../../server/log/event-log';

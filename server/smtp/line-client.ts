@@ -1,5 +1,6 @@
-// A line-oriented SMTP client over a real socket: send a line, read the (multi-line) reply,
-// upgrade with STARTTLS. The self-probe uses it, and so do the tests where exact replies matter.
+// A line-oriented SMTP client over a real socket: send a line, read the (multi-line) reply, upgrade
+// with STARTTLS. A layer of its own (no policy, no store): the self-probe, the smart host certificate
+// check and the tests where exact replies matter all use it.
 import net from 'node:net';
 import tls from 'node:tls';
 

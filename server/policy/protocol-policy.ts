@@ -1,0 +1,70 @@
+// The replies that are not about who may send what, as decisions like the others: server paused,
+// the login throttle, the outcome of a credential check, the message queued or not stored, and
+// the protocol's own refusals (line too long, bare CR, bad base64, too many clients, an unknown
+// command, a time-out, a command out of sequence). The engine logs each one with its rule and sends
+// it unchanged, so the log holds every reply a client was given. Pure: facts in, a Decision out.
+import { allow, type Decision, refuse } from './decision';
+
+export function evaluatePaused(): Decision {
+  return refuse(421, '4.3.2', 'Service paused, try again later', 'server:paused', true);
+}
+
+/** The login throttle said this attempt is blocked: for the address (closed), or for the user there. */
+export function evaluateThrottle(blocked: { scope: 'address' | 'user'; rule: string }): Decision {
+  return blocked.scope === 'address'
+    ? refuse(421, '4.7.0', 'Too many failed logins from your address, try again later', blocked.rule, true)
+    : refuse(454, '4.7.0', 'Too many failed logins for this user, try again later', blocked.rule);
+}
+
+export function evaluateCredentials(result: { ok: true } | { ok: false; reason: string }): Decision {
+  return result.ok ? allow('auth:success', 'Authentication successful', 235, '2.7.0') : refuse(535, '5.7.8', 'Authentication credentials invalid', `auth:${result.reason}`);
+}
+
+export function evaluateQueued(queueId: string): Decision {
+  return allow('data:queued', `Queued as ${queueId}`, 250, '2.6.0');
+}
+
+/** The spool could not store the message: no space (452 4.3.1) or another write failure (451 4.3.0). */
+export function evaluateSpoolFailure(kind: 'no-space' | 'write-failed'): Decision {
+  return kind === 'no-space'
+    ? refuse(452, '4.3.1', 'Insufficient system storage, try again later', 'spool:no-space')
+    : refuse(451, '4.3.0', 'Local error in processing, try again later', 'spool:write-failed');
+}
+
+export type ProtocolEvent = 'too-many-clients' | 'line-too-long' | 'bare-cr' | 'invalid-base64';
+
+export function evaluateProtocolEvent(event: ProtocolEvent): Decision {
+  switch (event) {
+    case 'too-many-clients': return refuse(421, '4.7.0', 'Too many connected clients, try again in a moment', 'connection:server-limit', true);
+    case 'line-too-long': return refuse(500, '5.5.2', 'Line too long', 'protocol:line-too-long', true);
+    case 'bare-cr': return refuse(501, '5.5.2', 'Syntax error: bare CR in command line', 'protocol:bare-cr');
+    case 'invalid-base64': return refuse(501, '5.5.2', 'Invalid base64 data', 'auth:invalid-base64');
+  }
+}
+
+const STOCK_RULES: Array<[RegExp, string]> = [
+  [/timeout/i, 'protocol:timeout'],
+  [/command not recognized|not allowed in LMTP|wizard|mortals|shell|kill Mom/i, 'protocol:unknown-command'],
+  [/too many unrecognized commands/i, 'protocol:too-many-unknown-commands'],
+  [/too many unauthenticated commands/i, 'protocol:too-many-unauthenticated-commands'],
+  [/talk too soon/i, 'protocol:early-talker'],
+  [/HTTP requests/i, 'protocol:http-request'],
+  [/shutting down/i, 'server:shutting-down'],
+  [/send HELO\/EHLO first|nested MAIL|need MAIL|need RCPT|TLS already active|transaction in progress|identity changes/i, 'protocol:bad-sequence'],
+  [/syntax|Bad (sender|recipient) address|Bad hostname|parameter/i, 'protocol:syntax'],
+  [/too many recipients/i, 'messages:recipient-limit'],
+  [/exceeds fixed maximum message size/i, 'messages:size-limit'],
+  [/Not allowed/i, 'protocol:command-disabled'],
+  [/internal server error/i, 'server:internal-error'],
+];
+
+/**
+ * A refusal the SMTP library wrote by itself (its own syntax and sequence checks, time-outs, unknown
+ * commands): named by rule so the log can say why, with the enhanced code of its reply class.
+ */
+export function classifyProtocolReply(code: number, text: string): Decision {
+  const rule = STOCK_RULES.find(([pattern]) => pattern.test(text))?.[1] ?? 'protocol:other';
+  const enhanced = /^([245]\.\d{1,3}\.\d{1,3}) /.exec(text)?.[1] ?? (code >= 500 ? '5.5.0' : '4.0.0');
+  const clean = text.replace(/^([245]\.\d{1,3}\.\d{1,3}) /, '');
+  return refuse(code, enhanced, clean, rule, code === 421);
+}
