@@ -40,6 +40,7 @@ export type Route =
 
 function parseRoute(hash: string): Route {
   const [, page, name] = /^#\/([a-z-]+)(?:\/(.+))?$/.exec(hash) ?? [];
+  // Pages other than a server's may take a view in the rest of the hash (#/queues/failed): they read it themselves.
   switch (page) {
     case 'server': return name ? { page: 'server', name: decodeURIComponent(name) } : { page: 'servers' };
     case 'users': case 'certificates': case 'queues': case 'log': case 'sessions': case 'test': return { page };

@@ -1,10 +1,11 @@
 // The one implementation of the AdminApi, over the App. Electron IPC and the headless web
 // console both call these handlers with arguments already parsed by the contract's schemas.
+import { promises as dnsPromises } from 'node:dns';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { packageRoot } from './paths';
-import type { AdminApiHandlers, CertificateSummary, QueueSummary, ServerSummary, UserSummary } from './contract/admin-api';
+import type { AdminApiHandlers, CertificateSummary, QueueStatus, QueueSummary, ServerSummary, UserSummary } from './contract/admin-api';
 import { AdminError } from './contract/errors';
 import { addressRuleSchema, ipAddressSchema, oauth2SettingsSchema, oauthEndpoints, parseAddressRuleText, type VirtualServerConfig } from './contract/settings';
 
@@ -37,9 +38,21 @@ function withoutSecrets(config: VirtualServerConfig): VirtualServerConfig {
   return { ...config, delivery: { ...config.delivery, smartHost: { ...host, password: null, oauth2: host.oauth2 ? { ...host.oauth2, clientSecret: null } : null } } };
 }
 
+/** A reply that says the message waits for someone to sign in to the smart host (remote-delivery.ts). */
+const WAITS_FOR_SIGN_IN = /^4\d\d 4\.7\.0 (Sign-in to the smart host needed|No OAuth2 token yet|The smart host refused the sign-in)/;
+
+/** The state an admin understands, from the record: never from hope. */
+export function queueStatus(m: QueueEntry): QueueStatus {
+  if (m.state === 'frozen') return 'frozen';
+  if (m.state === 'done') return m.recipients.some((r) => r.state === 'failed') ? 'failed' : 'delivered';
+  const open = m.recipients.filter((r) => r.state === 'queued');
+  if (open.some((r) => WAITS_FOR_SIGN_IN.test(r.lastReply ?? ''))) return 'waiting-for-sign-in';
+  return open.some((r) => r.attempts > 0) ? 'retrying' : 'queued';
+}
+
 function queueSummary(m: QueueEntry): QueueSummary {
   return {
-    id: m.id, server: m.serverName, receivedAt: m.receivedAt, from: m.mailFrom, size: m.size, state: m.state, body: m.body, finishedAt: m.finishedAt,
+    id: m.id, server: m.serverName, receivedAt: m.receivedAt, from: m.mailFrom, size: m.size, state: m.state, status: queueStatus(m), body: m.body, finishedAt: m.finishedAt,
     recipients: m.recipients.map((r) => ({ address: r.address, route: r.route, state: r.state, attempts: r.attempts, lastReply: r.lastReply })),
   };
 }
@@ -121,8 +134,17 @@ export function createAdminHandlers(app: App): AdminApiHandlers {
       await engine.reconcile();
       return withoutSecrets(updated);
     },
+    'servers.dependents': async ({ name }) => {
+      const config = store.getServer(name);
+      return store.serverDependents(config.name);
+    },
     'servers.delete': async ({ name }) => {
-      store.deleteServer(name);
+      // As in IIS: the server goes with its queue (bodies and records) and its log history.
+      const config = store.getServer(name);
+      await engine.setState(config.name, 'stopped').catch(() => undefined);
+      for (const id of store.messageIdsOf(config.name)) await app.remoteDelivery.deleteMessage(id, false).catch(() => undefined);
+      store.deleteServer(config.name);
+      store.deleteEventsOf(config.name);
       await engine.reconcile();
       return null;
     },
@@ -204,7 +226,12 @@ export function createAdminHandlers(app: App): AdminApiHandlers {
       return null;
     },
 
-    'queue.list': async ({ state, destination }) => store.listQueue({ ...(state ? { state } : {}), ...(destination ? { destination } : {}) }).map(queueSummary),
+    'queue.list': async ({ state, status, destination }) => {
+      // A status narrows the stored state first (delivered and failed are done; the rest are not).
+      const stored = state ?? (status === 'delivered' || status === 'failed' ? 'done' : status === 'frozen' ? 'frozen' : status ? 'queued' : undefined);
+      const list = store.listQueue({ ...(stored ? { state: stored } : {}), ...(destination ? { destination } : {}) }).map(queueSummary);
+      return status ? list.filter((m) => m.status === status) : list;
+    },
 
     'queue.show': async ({ id }) => {
       const m = store.requireMessage(id);
@@ -245,7 +272,7 @@ export function createAdminHandlers(app: App): AdminApiHandlers {
     'status.warnings': async () => app.activeWarnings(),
 
     'policy.simulate': async (input) => {
-      const config = store.getServer(input.server);
+      const config = input.draft ?? store.getServer(input.server);
       const policy = compilePolicy(config, store.listAcceptedDomains().map((d) => d.domain));
       const user = input.user ? store.findUser(input.user) : null;
       if (input.user && !user) throw new AdminError('invalid', `no user named "${input.user}"`, 'user');
@@ -288,9 +315,13 @@ export function createAdminHandlers(app: App): AdminApiHandlers {
     },
     'dns.checkFqdn': async ({ name }) => checkFqdn(store.getServer(name).fqdn),
     'dns.lookup': async ({ hostname }) => {
-      const addresses = await app.resolverFor([]).addressesOf(hostname).catch(() => []);
-      if (addresses.length === 0) throw new AdminError('not-found', `${hostname} has no A or AAAA record`, 'hostname');
-      return addresses;
+      // The system resolver, as Check DNS and every other program on this machine (hosts file included).
+      const found = await dnsPromises.lookup(hostname, { all: true }).catch(() => []);
+      if (found.length === 0) throw new AdminError('not-found', `${hostname} does not resolve on this machine (system resolver, hosts file included)`, 'hostname');
+      return [...new Set(found.map((a) => a.address))];
     },
+    'system.addresses': async () => Object.entries(os.networkInterfaces()).flatMap(([name, list]) => (list ?? []).map((i) => ({
+      address: i.address.replace(/%.*$/, ''), family: i.family === 'IPv6' ? 'IPv6' as const : 'IPv4' as const, interface: name, internal: i.internal,
+    }))),
   };
 }

@@ -32,6 +32,7 @@ import { openStore, type Store } from './store/store';
 import { inspectCertificate } from './tls/certificates';
 import { loadCertificateTools } from './tls/load-certificate-tools';
 import { CertificateService } from './tls/certificate-service';
+import { certificateWarnings } from './tls/certificate-warnings';
 import { fileKeySecretBox, type SecretBox } from './oauth/secret-box';
 import { SIGN_IN_CHECK_MS, SmartHostTokens } from './oauth/smart-host-tokens';
 
@@ -52,6 +53,7 @@ export interface AppOptions {
 }
 
 const INITIALIZED_KEY = 'initialized';
+export const ENGINE_STATUS_KEY = 'engine.status';
 const EXPIRY_CHECK_MS = 12 * 60 * 60_000;
 const RETENTION_SWEEP_MS = 10 * 60_000;
 const STORE_WATCH_MS = 500;
@@ -112,6 +114,12 @@ export class App {
       storageLow: () => this.diskWatch.low,
       storageFailed: () => void this.diskWatch.check(),
       rates: new RateCounters(() => this.now().getTime()),
+      published: (status) => {
+        // What this process observes, for `relaydesk server list` in another process (not the saved setting).
+        try {
+          this.store.setMeta(ENGINE_STATUS_KEY, JSON.stringify({ pid: process.pid, at: this.now().toISOString(), servers: status }));
+        } catch { /* a full disk must not stop the engine; the CLI then says it cannot tell */ }
+      },
       resolverFor: (servers) => this.resolverFor(servers),
       now: this.now,
     });
@@ -175,8 +183,34 @@ export class App {
     }
   }
 
-  /** What needs the admin now: the observed conditions (disk) and each smart host sign-in that is lost or failing. */
-  activeWarnings(): ActiveWarning[] {
+  /**
+   * What needs the admin now, as observed: the disk, each smart host sign-in that is lost or
+   * failing, mail that failed in the last 24 hours, and what is wrong with each running server's
+   * certificate.
+   */
+  async activeWarnings(): Promise<ActiveWarning[]> {
+    const warnings = [...this.signInWarnings()];
+    const failed = this.store.countFailedSince(new Date(this.now().getTime() - 86_400_000).toISOString());
+    if (failed > 0) {
+      warnings.push({ id: 'delivery-failed', link: 'queues?status=failed', since: this.now().toISOString(),
+        message: `${failed} message(s) could not be delivered in the last 24 hours; their senders were sent a report.`, action: 'See Queues → Failed for the replies.' });
+    }
+    const running = new Set(this.engine.status().filter((s) => s.running).map((s) => s.name));
+    const summaries = await this.certificates.list();
+    for (const server of this.store.listServers()) {
+      if (!running.has(server.name) || !server.certificate) continue;
+      const summary = summaries.find((c) => c.name === server.certificate);
+      const stored = this.store.findCertificate(server.certificate);
+      if (!summary || !stored) continue;
+      for (const [i, message] of certificateWarnings(server, { ...summary, certPem: stored.certPem, chainPem: stored.chainPem }, this.now()).entries()) {
+        warnings.push({ id: `certificate:${server.name}:${i}`, server: server.name, certificate: summary.name, link: 'certificates', message, action: '', since: this.now().toISOString() });
+      }
+    }
+    return warnings;
+  }
+
+  /** The disk watch's conditions and each smart host sign-in that is lost or failing (sync: serve prints them at start). */
+  signInWarnings(): ActiveWarning[] {
     const warnings = this.warnings.list();
     for (const server of this.store.listServers()) {
       const host = server.delivery.smartHost;
@@ -185,11 +219,11 @@ export class App {
       const id = `sign-in:${server.name}`;
       const since = row?.lastRefreshAt ?? row?.signedInAt ?? this.now().toISOString();
       if (host.oauth2.flow !== 'app' && !row) {
-        warnings.push({ id, since, message: `${server.name}: the smart host's OAuth2 sign-in has not been done; mail for other domains waits in the queue.`, action: 'Sign in under Properties → Delivery → Outbound authentication (or relaydesk smarthost signin).' });
+        warnings.push({ id, server: server.name, since, message: `${server.name}: the smart host's OAuth2 sign-in has not been done; mail for other domains waits in the queue.`, action: 'Sign in under Properties → Delivery → Outbound authentication (or relaydesk smarthost signin).' });
       } else if (row?.needsSignIn) {
-        warnings.push({ id, since, message: `${server.name}: the smart host sign-in of ${row.account} is no longer valid (${row.lastError ?? 'refresh refused'}); mail for other domains waits in the queue.`, action: 'Sign in again under Properties → Delivery → Outbound authentication (or relaydesk smarthost signin).' });
+        warnings.push({ id, server: server.name, since, message: `${server.name}: the smart host sign-in of ${row.account} is no longer valid (${row.lastError ?? 'refresh refused'}); mail for other domains waits in the queue.`, action: 'Sign in again under Properties → Delivery → Outbound authentication (or relaydesk smarthost signin).' });
       } else if (row?.lastError) {
-        warnings.push({ id, since, message: `${server.name}: the last token refresh for ${row.account} failed (${row.lastError}); it is tried again.`, action: 'Check that this machine reaches the provider; nothing to do if the next refresh succeeds.' });
+        warnings.push({ id, server: server.name, since, message: `${server.name}: the last token refresh for ${row.account} failed (${row.lastError}); it is tried again.`, action: 'Check that this machine reaches the provider; nothing to do if the next refresh succeeds.' });
       }
     }
     return warnings;
@@ -313,6 +347,9 @@ export class App {
     if (this.storeTimer) clearInterval(this.storeTimer);
     await this.diskWatch.stop();
     await this.engine.shutdown(graceMs);
+    try {
+      this.store.setMeta(ENGINE_STATUS_KEY, JSON.stringify({ pid: process.pid, at: this.now().toISOString(), servers: [], stopped: true }));
+    } catch { /* see published() */ }
     await this.spool.drain();
     await this.localDelivery.stop();
     this.smartHostTokens.stop();

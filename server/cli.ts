@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createAdminHandlers } from './admin';
-import { App } from './app';
+import { App, ENGINE_STATUS_KEY } from './app';
 import { type ConsoleServer, DEFAULT_CONSOLE_PORT, isLoopback, setAdminPassword, startConsole } from './web/console-server';
 import { AdminError } from './contract/errors';
 import type { RelaydeskEvent } from './contract/events';
@@ -243,6 +243,31 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   }
 }
 
+interface ObservedServer { name: string; running: boolean; paused: boolean; listening: Array<{ address: string; port: number; mode: string }>; lastBindFailure: Array<{ address: string; port: number; message: string }> }
+
+/** What a running `serve` last observed (its engine publishes it), or null when none runs. */
+function observedStatus(store: Store): ObservedServer[] | null {
+  const raw = store.getMeta(ENGINE_STATUS_KEY);
+  if (!raw) return null;
+  const status = JSON.parse(raw) as { pid: number; servers: ObservedServer[]; stopped?: boolean };
+  if (status.stopped) return null;
+  try {
+    process.kill(status.pid, 0);
+  } catch {
+    return null; // that process is gone
+  }
+  return status.servers;
+}
+
+function describeObserved(name: string, desired: string, observed: ObservedServer[] | null): string {
+  if (observed === null) return 'relaydesk serve is not running';
+  const s = observed.find((o) => o.name.toLowerCase() === name.toLowerCase());
+  if (desired === 'stopped') return 'stopped';
+  if (s?.running) return `${s.paused ? 'paused, ' : ''}listening on ${s.listening.map((l) => `${l.address === 'all' ? '*' : l.address}:${l.port}`).join(', ')}`;
+  const failure = s?.lastBindFailure[0];
+  return failure ? `CANNOT LISTEN on ${failure.address}:${failure.port}: ${failure.message}` : 'not listening';
+}
+
 function need(value: string | undefined, what: string): string {
   if (!value) throw new UsageError(`missing ${what}`);
   return value;
@@ -265,9 +290,10 @@ async function runStoreCommand(store: Store, command: string, sub: string | unde
     case 'server list': {
       const servers = store.listServers();
       if (servers.length === 0) io.out('No virtual servers yet: `relaydesk serve` creates the default one on first start.');
+      const observed = observedStatus(store);
       for (const s of servers) {
         const ports = [`${s.port} (starttls)`, ...(s.tlsPort !== null ? [`${s.tlsPort} (implicit-tls)`] : [])].join(', ');
-        io.out(`${s.name}\t${s.state}\t${s.bindAddress === 'all' ? 'all addresses' : s.bindAddress} ${ports}\t${s.fqdn}`);
+        io.out(`${s.name}\t${s.state}\t${s.bindAddress === 'all' ? 'all addresses' : s.bindAddress} ${ports}\t${s.fqdn}\t${describeObserved(s.name, s.state, observed)}`);
       }
       return 0;
     }
@@ -668,7 +694,7 @@ async function serve(dataDir: string, options: ServeOptions, io: Io): Promise<nu
   }
   if (app.engine.status().every((s) => !s.running)) io.err('relaydesk: no virtual server is running (see `relaydesk server list`)');
   // What needs the admin from the first minute: a lost smart host sign-in, a disk below its floor.
-  for (const warning of app.activeWarnings().filter((w) => w.id.startsWith('sign-in:'))) io.err(`relaydesk: warning: ${warning.message} ${warning.action}`);
+  for (const warning of app.signInWarnings().filter((w) => w.id.startsWith('sign-in:'))) io.err(`relaydesk: warning: ${warning.message} ${warning.action}`);
   let consoleServer: ConsoleServer | null = null;
   if (options.console) {
     consoleServer = await startConsole({

@@ -15,7 +15,9 @@ const useStyles = makeStyles({
 
 export function FirstRunGuide() {
   const styles = useStyles();
-  const users = useApiData(() => api['users.list']({}), []);
+  // Followed, not read once: a user added on the Users page (or with the CLI) ends the guide.
+  const users = useApiData(() => api['users.list']({}), [], 5000);
+  const addresses = useApiData(() => api['system.addresses']({}), []);
   const { servers } = useServers();
   const [name, setName] = useState('');
   const [password, setPassword] = useState('');
@@ -25,7 +27,12 @@ export function FirstRunGuide() {
   if (!users.data || (users.data.length > 0 && !done)) return null;
   const server = servers?.[0];
   const listener = server?.listening.find((l) => l.mode === 'starttls');
-  const host = server && server.config.bindAddress !== 'all' ? server.config.bindAddress : 'this computer';
+  const failure = server?.bindFailures[0];
+  // What clients should use: the bound address, or on "all addresses" this machine's LAN addresses.
+  const lan = (addresses.data ?? []).filter((a) => !a.internal && a.family === 'IPv4').map((a) => a.address);
+  const host = !server ? '127.0.0.1' : server.config.bindAddress !== 'all' ? server.config.bindAddress : lan.length ? lan.join(' or ') : 'this computer\'s address';
+  const a = server?.config.access;
+  const relayRules = server?.config.relayRules.length ?? 0;
 
   const add = async () => {
     if (password !== confirm) return setError({ message: 'The two passwords differ', field: 'confirm' });
@@ -42,19 +49,21 @@ export function FirstRunGuide() {
     <section className={styles.guide} aria-label="First run">
       <div>
         <Text weight="semibold" size={400} block>Welcome to Relaydesk</Text>
-        <Text block>Your server is secure by default:</Text>
+        <Text block>Your server right now:</Text>
         <ul className={styles.list}>
-          <li>listens on {server ? `${host}:${listener?.port ?? server.config.port}` : '127.0.0.1'} only</li>
-          <li>requires TLS (STARTTLS) before anything else, with strong encryption only</li>
-          <li>requires every client to sign in; anonymous access is off</li>
-          <li>relays only for signed-in users; the relay list is empty</li>
+          {listener
+            ? <li>listens on {server?.config.bindAddress === 'all' ? 'every address' : host} port {listener.port}</li>
+            : <li style={{ color: tokens.colorPaletteRedForeground1 }}>is NOT listening{failure ? `: ${failure.message}` : server?.config.state === 'stopped' ? ': it is stopped' : ''}</li>}
+          <li>{a?.requireSecureChannel ? 'requires TLS (STARTTLS) before anything else' : 'accepts clients without TLS'}{a?.requireStrongEncryption ? ', with strong encryption only' : ''}</li>
+          <li>{a?.anonymous ? 'lets clients send without signing in (anonymous access is on)' : 'requires every client to sign in; anonymous access is off'}{a && a.trustedDevices.length > 0 ? `, except ${a.trustedDevices.length} trusted device(s)` : ''}</li>
+          <li>relays {a?.relayForAuthenticated ? 'for signed-in users' : 'not even for signed-in users'}{relayRules === 0 ? '; the relay list is empty' : `; the relay list has ${relayRules} entr${relayRules === 1 ? 'y' : 'ies'}`}</li>
         </ul>
         <Text block style={{ marginTop: 12 }} weight="semibold">In the mail client or scanner</Text>
         <table className={styles.table}>
           <tbody>
             <tr><td>Server</td><td>{host}</td></tr>
-            <tr><td>Port</td><td>{listener?.port ?? server?.config.port ?? 2525}</td></tr>
-            <tr><td>Security</td><td>STARTTLS</td></tr>
+            <tr><td>Port</td><td>{listener ? listener.port : `${server?.config.port ?? 2525} (not listening yet)`}</td></tr>
+            <tr><td>Security</td><td>{a?.requireSecureChannel === false ? 'STARTTLS (recommended)' : 'STARTTLS'}</td></tr>
             <tr><td>Authentication</td><td>Normal password (PLAIN or LOGIN), with the user below</td></tr>
           </tbody>
         </table>

@@ -1,6 +1,6 @@
 // Status bar: servers running, sessions now, messages accepted since start, and warnings
 // (certificate expiry, a port that cannot be bound, low disk space, a lost smart host sign-in).
-import { Badge, makeStyles, Text, tokens } from '@fluentui/react-components';
+import { Badge, Link, makeStyles, Text, tokens } from '@fluentui/react-components';
 import { WarningRegular } from '@fluentui/react-icons';
 import { api } from '../api/client';
 import { useApiData } from '../api/hooks';
@@ -22,8 +22,12 @@ export function StatusBar() {
   const messages = Object.values(counters.data?.perServer ?? {}).reduce((sum, s) => sum + s.messagesAccepted, 0);
   const warnings: string[] = [];
   for (const s of servers ?? []) if (serverState(s) === 'failed') warnings.push(`${s.config.name}: ${s.bindFailures[0]?.message ?? 'cannot listen'}`);
-  // Observed by the engine: low disk space, a lost or failing smart host sign-in.
-  for (const w of active.data ?? []) warnings.push(w.message);
+  // Observed by the engine: low disk space, a lost or failing sign-in, failed mail, certificate problems.
+  const links: Array<{ text: string; href: string }> = [];
+  for (const w of active.data ?? []) {
+    if (w.link) links.push({ text: w.message, href: `#/${w.link.replace('?status=', '/')}` });
+    else warnings.push(w.message);
+  }
   for (const c of certificates.data ?? []) {
     if (c.assignedTo.length && c.daysLeft < 30) warnings.push(c.daysLeft < 0 ? `Certificate ${c.name} has expired` : `Certificate ${c.name} expires in ${c.daysLeft} days`);
   }
@@ -32,8 +36,11 @@ export function StatusBar() {
       <Text size={200}>Servers running: <b>{running}</b> of {servers?.length ?? 0}</Text>
       <Text size={200}>Sessions now: <b>{sessions.data?.length ?? 0}</b></Text>
       <Text size={200}>Messages accepted since start: <b>{messages}</b></Text>
-      {warnings.length > 0 ? (
-        <span className={styles.warning} title={warnings.join("\n")}><WarningRegular /> <Text size={200}>{warnings.join(" · ")}</Text></span>
+      {warnings.length + links.length > 0 ? (
+        <span className={styles.warning} title={[...warnings, ...links.map((l) => l.text)].join('\n')}>
+          <WarningRegular /> <Text size={200}>{warnings.length + links.length} warning{warnings.length + links.length === 1 ? '' : 's'}: {warnings.join(' · ')}</Text>
+          {links.map((l) => <Link key={l.text} href={l.href} style={{ fontSize: tokens.fontSizeBase200 }}>{l.text}</Link>)}
+        </span>
       ) : <Badge appearance="ghost" color="success">No warnings</Badge>}
     </div>
   );

@@ -1,6 +1,6 @@
 // Certificates: subject, names, issuer, validity, SHA-256 fingerprint and where each is used,
 // with expiry warnings, the Certificate wizard and removal.
-import { Badge, Button, Table, TableBody, TableCell, TableHeader, TableHeaderCell, TableRow, Text } from '@fluentui/react-components';
+import { Badge, Button, MessageBar, MessageBarBody, Table, TableBody, TableCell, TableHeader, TableHeaderCell, TableRow, Text } from '@fluentui/react-components';
 import { CertificateRegular } from '@fluentui/react-icons';
 import { useState } from 'react';
 import { api, errorMessage } from '../api/client';
@@ -11,6 +11,7 @@ import { CertificateWizard } from '../wizards/CertificateWizard';
 export function CertificatesPage() {
   const ui = useUiStyles();
   const certificates = useApiData(() => api['certificates.list']({}), []);
+  const warnings = useApiData(() => api['status.warnings']({}), [], 10_000);
   const [wizard, setWizard] = useState(false);
   const [removing, setRemoving] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -20,6 +21,9 @@ export function CertificatesPage() {
         <Button appearance="primary" icon={<CertificateRegular />} onClick={() => setWizard(true)}>Certificate wizard…</Button>
       </PageHeader>
       <ErrorBar error={certificates.error ?? error} />
+      {warnings.data?.filter((w) => w.certificate).map((w) => (
+        <MessageBar key={w.id} intent="warning"><MessageBarBody>{w.message}</MessageBarBody></MessageBar>
+      ))}
       {!certificates.data && certificates.loading && <Loading />}
       {certificates.data && (
         <div className={ui.tableWrap}>

@@ -1,19 +1,36 @@
 // Queues: accepted messages with their state and each recipient's route and state.
 import { Badge, Button, Dialog, DialogActions, DialogBody, DialogContent, DialogSurface, DialogTitle, Dropdown, Input, Option, Table, TableBody, TableCell, TableHeader, TableHeaderCell, TableRow, Text } from '@fluentui/react-components';
-import type { LogSettings, QueueDetails } from '../../server/contract/admin-api';
+import type { LogSettings, QueueDetails, QueueStatus } from '../../server/contract/admin-api';
 import { RetentionDialog } from './RetentionDialog';
 import { useState } from 'react';
 import { api } from '../api/client';
 import { useAction, useApiData } from '../api/hooks';
 import { ErrorBar, formatBytes, formatTime, Loading, PageHeader, useUiStyles } from '../components/ui';
 
-type Filter = 'queued' | 'done' | 'frozen' | 'all';
+type Filter = QueueStatus | 'waiting' | 'all';
+
+const FILTER_LABELS: Record<Filter, string> = {
+  waiting: 'Waiting to be sent', queued: 'Queued (not tried yet)', retrying: 'Retrying', 'waiting-for-sign-in': 'Waiting for sign-in', frozen: 'Frozen',
+  delivered: 'Delivered', failed: 'Failed (report sent)', all: 'All messages',
+};
+const STATUS_PILL: Record<QueueStatus, { label: string; color: 'informative' | 'warning' | 'danger' | 'success' | 'subtle' }> = {
+  queued: { label: 'queued', color: 'informative' }, retrying: { label: 'retrying', color: 'warning' }, 'waiting-for-sign-in': { label: 'waiting for sign-in', color: 'danger' },
+  frozen: { label: 'frozen', color: 'subtle' }, delivered: { label: 'delivered', color: 'success' }, failed: { label: 'failed, report sent', color: 'danger' },
+};
+
+/** "#/queues/failed" opens the page on that filter (the status bar links there). */
+function initialFilter(): Filter {
+  const wanted = /^#\/queues\/([a-z-]+)/.exec(window.location.hash)?.[1];
+  return wanted && wanted in FILTER_LABELS ? wanted as Filter : 'waiting';
+}
 
 export function QueuesPage() {
   const ui = useUiStyles();
-  const [filter, setFilter] = useState<Filter>('queued');
+  const [filter, setFilter] = useState<Filter>(initialFilter);
   const [destination, setDestination] = useState('');
-  const queue = useApiData(() => api['queue.list']({ ...(filter === 'all' ? {} : { state: filter }), ...(destination.trim() ? { destination } : {}) }), [filter, destination], 5000);
+  const queue = useApiData(() => api['queue.list']({
+    ...(filter === 'all' ? {} : filter === 'waiting' ? { state: 'queued' as const } : { status: filter }), ...(destination.trim() ? { destination } : {}),
+  }), [filter, destination], 5000);
   const { error, run } = useAction(queue.reload);
   const act = (id: string, action: 'retry' | 'freeze' | 'thaw' | 'delete' | 'delete-with-report') => run(() => api['queue.action']({ id, action }));
   const [details, setDetails] = useState<QueueDetails | null>(null);
@@ -25,8 +42,8 @@ export function QueuesPage() {
   return (
     <div className={ui.page}>
       <PageHeader title="Queues" description="Accepted messages and each recipient's state: local domains are dropped at once; other domains go through the smart host or by MX, with retries.">
-        <Dropdown aria-label="Show" value={{ queued: 'Queued', done: 'Done', frozen: 'Frozen', all: 'All messages' }[filter]} selectedOptions={[filter]} onOptionSelect={(_e, d) => setFilter(d.optionValue as Filter)}>
-          <Option value="queued">Queued</Option><Option value="done">Done</Option><Option value="frozen">Frozen</Option><Option value="all">All messages</Option>
+        <Dropdown aria-label="Show" value={FILTER_LABELS[filter]} selectedOptions={[filter]} onOptionSelect={(_e, d) => setFilter(d.optionValue as Filter)}>
+          {(Object.keys(FILTER_LABELS) as Filter[]).map((f) => <Option key={f} value={f}>{FILTER_LABELS[f]}</Option>)}
         </Dropdown>
         <Input aria-label="Destination" placeholder="Destination: domain, local or remote" value={destination} onChange={(_e, v) => setDestination(v.value)} style={{ width: 300 }} />
         <Button onClick={() => void editRetention()}>Retention and disk…</Button>
@@ -49,7 +66,10 @@ export function QueuesPage() {
                     <div key={r.address} title={r.lastReply ?? undefined}>{r.address} <Badge size="small" appearance="tint" color={r.state === 'delivered' ? 'success' : r.state === 'failed' ? 'danger' : 'informative'}>{r.route === 'local' ? 'local' : 'remote'} · {r.state}{r.attempts ? ` · ${r.attempts} attempt${r.attempts === 1 ? '' : 's'}` : ''}</Badge>{r.lastReply && r.state !== 'delivered' && <div><Text size={200}>{r.lastReply}</Text></div>}</div>
                   ))}</TableCell>
                   <TableCell>{formatBytes(m.size)}</TableCell>
-                  <TableCell>{m.state}{m.state === 'done' && <div><Text size={200}>{m.body === 'kept' ? 'copy kept' : m.body === 'removed' ? 'body removed' : ''}</Text></div>}</TableCell>
+                  <TableCell>
+                    <Badge appearance="filled" color={STATUS_PILL[m.status].color} style={{ whiteSpace: 'nowrap' }}>{STATUS_PILL[m.status].label}</Badge>
+                    {m.state === 'done' && <div><Text size={200}>{m.body === 'kept' ? 'copy kept' : m.body === 'removed' ? 'body removed' : ''}</Text></div>}
+                  </TableCell>
                   <TableCell>
                     <div style={{ display: 'flex', gap: 4, flexWrap: 'wrap' }}>
                       <Button size="small" onClick={() => void show(m.id)}>Details</Button>

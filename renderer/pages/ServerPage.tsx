@@ -3,6 +3,8 @@ import { Badge, Button, makeStyles, MessageBar, MessageBarBody, Text, tokens } f
 import { PauseRegular, PlayRegular, SettingsRegular, StopRegular } from '@fluentui/react-icons';
 import { useState } from 'react';
 import { serverState, setServerState, useServers } from '../api/servers';
+import { api } from '../api/client';
+import { useApiData } from '../api/hooks';
 import { STATE_BADGE } from '../components/ServerNav';
 import { ErrorBar, formatBytes, Loading, PageHeader, useUiStyles } from '../components/ui';
 import { ServerProperties } from '../sheets/ServerProperties';
@@ -17,6 +19,7 @@ export function ServerPage({ name }: { name: string }) {
   const styles = useStyles();
   const { servers, error } = useServers();
   const [properties, setProperties] = useState(false);
+  const warnings = useApiData(() => api['status.warnings']({}), [name], 10_000);
   const summary = servers?.find((s) => s.config.name === name);
   if (!servers) return <div className={ui.page}><ErrorBar error={error} />{!error && <Loading />}</div>;
   if (!summary) return <div className={ui.page}><ErrorBar error={`No virtual server named "${name}".`} /></div>;
@@ -34,6 +37,9 @@ export function ServerPage({ name }: { name: string }) {
         <Button appearance="primary" icon={<SettingsRegular />} onClick={() => setProperties(true)}>Properties</Button>
       </PageHeader>
       {state === 'failed' && <MessageBar intent="error"><MessageBarBody>Cannot listen: {summary.bindFailures.map((f) => `${f.address}:${f.port}: ${f.message}`).join('; ')}</MessageBarBody></MessageBar>}
+      {warnings.data?.filter((w) => w.server === config.name).map((w) => (
+        <MessageBar key={w.id} intent="warning"><MessageBarBody>{w.message}{w.action ? ` ${w.action}` : ''}</MessageBarBody></MessageBar>
+      ))}
       <div className={styles.grid}>
         <section className={ui.card} aria-label="Listeners">
           <Text weight="semibold">Listening</Text>

@@ -4,9 +4,10 @@ import { Badge, Button, Link, Menu, MenuItem, MenuList, MenuPopover, MenuTrigger
 import { AddRegular, MoreHorizontalRegular } from '@fluentui/react-icons';
 import { useState } from 'react';
 import { navigate, routeHref } from '../App';
-import { serverState, setServerState, useServers } from '../api/servers';
+import { serverState, serversChanged, setServerState, useServers } from '../api/servers';
+import { api, errorMessage } from '../api/client';
 import { STATE_BADGE } from '../components/ServerNav';
-import { ErrorBar, Loading, PageHeader, useUiStyles } from '../components/ui';
+import { ConfirmDialog, ErrorBar, Loading, PageHeader, useUiStyles } from '../components/ui';
 import { ServerProperties } from '../sheets/ServerProperties';
 import { NewServerWizard } from '../wizards/NewServerWizard';
 import { IisImportWizard } from '../wizards/IisImportWizard';
@@ -17,13 +18,39 @@ export function ServersPage() {
   const [wizard, setWizard] = useState(false);
   const [importing, setImporting] = useState(false);
   const [properties, setProperties] = useState<string | null>(null);
+  const [deleting, setDeleting] = useState<{ name: string; queued: number; finished: number; events: number } | null>(null);
+  const [actionError, setActionError] = useState<string | null>(null);
+  const askDelete = async (name: string) => {
+    try {
+      setDeleting({ name, ...(await api['servers.dependents']({ name })) });
+    } catch (err) {
+      setActionError(errorMessage(err));
+    }
+  };
+  const confirmDelete = async () => {
+    const name = deleting?.name;
+    setDeleting(null);
+    if (!name) return;
+    try {
+      await api['servers.delete']({ name });
+      serversChanged();
+    } catch (err) {
+      setActionError(errorMessage(err));
+    }
+  };
   return (
     <div className={styles.page}>
       <PageHeader title="Virtual servers" description="Each virtual server listens on its own address and port, with its own access, message and delivery settings.">
         <Button appearance="primary" icon={<AddRegular />} onClick={() => setWizard(true)}>New virtual server…</Button>
         <Button onClick={() => setImporting(true)}>Import from IIS SMTP…</Button>
       </PageHeader>
-      <ErrorBar error={error} />
+      <ErrorBar error={error ?? actionError} />
+      {deleting && (
+        <ConfirmDialog open title={`Delete ${deleting.name}?`} confirmLabel="Delete" danger onCancel={() => setDeleting(null)} onConfirm={() => void confirmDelete()}>
+          The virtual server stops and is removed with its settings{deleting.queued > 0 ? `, its ${deleting.queued} message(s) still waiting in the queue (not delivered, senders not told)` : ''}
+          {deleting.finished > 0 ? `, the records of ${deleting.finished} finished message(s)` : ''}{deleting.events > 0 ? ` and its log history (${deleting.events} events)` : ' and its log history'}. This cannot be undone.
+        </ConfirmDialog>
+      )}
       {!servers && !error && <Loading />}
       {servers && (
         <div className={styles.tableWrap}>
@@ -38,7 +65,8 @@ export function ServersPage() {
               {servers.map((s) => {
                 const state = serverState(s);
                 const a = s.config.access;
-                const listening = s.listening.length ? s.listening.map((l) => `${l.address === 'all' ? '*' : l.address}:${l.port} (${l.mode})`).join(', ') : `${s.config.bindAddress}:${s.config.port}`;
+                // Observed listeners only: a configured port nobody listens on is not shown as one.
+                const listening = s.listening.length ? s.listening.map((l) => `${l.address === 'all' ? '*' : l.address}:${l.port} (${l.mode})`).join(', ') : `not listening (configured: ${s.config.bindAddress === 'all' ? '*' : s.config.bindAddress}:${s.config.port})`;
                 return (
                   <TableRow key={s.config.name}>
                     <TableCell><Link href={routeHref({ page: 'server', name: s.config.name })}>{s.config.name}</Link></TableCell>
@@ -55,6 +83,7 @@ export function ServersPage() {
                           <MenuItem disabled={state === 'stopped'} onClick={() => void setServerState(s.config.name, 'stopped')}>Stop</MenuItem>
                           <MenuItem disabled={state !== 'running'} onClick={() => void setServerState(s.config.name, 'paused')}>Pause</MenuItem>
                           <MenuItem onClick={() => setProperties(s.config.name)}>Properties</MenuItem>
+                          <MenuItem onClick={() => void askDelete(s.config.name)}>Delete…</MenuItem>
                         </MenuList></MenuPopover>
                       </Menu>
                     </TableCell>

@@ -107,11 +107,18 @@ function AddEntryDialog({ onAdd, onCancel }: { onAdd(rule: AddressRule): void; o
   const [lookup, setLookup] = useState<string | null>(null);
 
   const text = kind === 'address' ? address : kind === 'subnet' ? `${network}/${mask}` : domain;
+  /** The admin's words about the box they typed in, never an internal field path. */
+  const label = kind === 'address' ? 'IP address' : kind === 'subnet' ? 'Subnet address and mask' : 'Domain';
   const add = async () => {
+    const missing = kind === 'address' && !address.trim() ? 'IP address: enter the computer\'s address, such as 192.168.1.20'
+      : kind === 'subnet' && !network.trim() ? 'Subnet address: enter the network\'s address, such as 192.168.1.0'
+        : kind === 'subnet' && !mask.trim() ? 'Subnet mask: enter a mask such as 255.255.255.0, or a prefix length such as 24'
+          : kind === 'domain' && !domain.trim() ? 'Domain: enter a domain such as office.example' : null;
+    if (missing) return setError(missing);
     try {
       onAdd(await api['servers.validateRule']({ text }));
     } catch (err) {
-      setError(errorMessage(err).replace(/^text: /, ''));
+      setError(`${label}: ${errorMessage(err).replace(/^text(\.\w+)*: /, '')}`);
     }
   };
   const dnsLookup = async () => {

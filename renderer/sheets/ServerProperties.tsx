@@ -34,6 +34,26 @@ type Editing = null | 'authentication' | 'certificate' | 'communication' | 'conn
 
 const KB = 1024;
 
+/**
+ * Switching Connection control between "Only the list below" and "All except the list below" with
+ * entries turns an allow-list into a deny-list (or back): ask first, with what the simulator says
+ * for this machine's own address under the new settings.
+ */
+async function modeSwitchRisk(saved: VirtualServerConfig, draft: VirtualServerConfig): Promise<{ title: string; why: string } | null> {
+  if (saved.access.connectionMode === draft.access.connectionMode || draft.connectionRules.length === 0) return null;
+  const entries = draft.connectionRules.length;
+  const meaning = draft.access.connectionMode === 'all-except'
+    ? `the ${entries} listed computer(s) will be REFUSED and every other computer admitted`
+    : `ONLY the ${entries} listed computer(s) will be admitted and every other refused`;
+  let here = '';
+  try {
+    const result = await api['policy.simulate']({ server: saved.name, draft, address: '127.0.0.1', tls: true, mailFrom: '', rcptTo: ['postmaster@example.com'] });
+    const connect = result.steps[0]?.decision;
+    if (connect) here = ` For this machine (127.0.0.1) the simulator says: ${connect.code} ${connect.enhanced} ${connect.text} [${connect.rule}].`;
+  } catch { /* the warning stands without the simulator's line */ }
+  return { title: 'The list will mean the opposite', why: `Connection control changes from "${saved.access.connectionMode === 'only-list' ? 'Only the list below' : 'All except the list below'}" to "${draft.access.connectionMode === 'only-list' ? 'Only the list below' : 'All except the list below'}": ${meaning}.${here}` };
+}
+
 function numberOrNull(text: string): number | null {
   return text.trim() === '' ? null : Number(text);
 }
@@ -47,13 +67,16 @@ export function ServerProperties({ name, onClose }: { name: string; onClose(): v
   const [editing, setEditing] = useState<Editing>(null);
   const [confirm, setConfirm] = useState<{ title: string; why: string; then: () => void } | null>(null);
   const [busy, setBusy] = useState(false);
-  const [applied, setApplied] = useState(false);
+  /** What the engine did with the last Apply: listening (where), or cannot listen (why). */
+  const [applied, setApplied] = useState<{ ok: true; where: string } | { ok: false; why: string } | null>(null);
 
   useEffect(() => {
     api['servers.get']({ name }).then((config) => { setSaved(config); setDraft(config); }, (err: unknown) => setError({ message: errorMessage(err) }));
   }, [name]);
 
-  const change = (patch: Partial<VirtualServerConfig>) => { setDraft((d) => (d ? { ...d, ...patch } : d)); setApplied(false); };
+  const change = (patch: Partial<VirtualServerConfig>) => setDraft((d) => (d ? { ...d, ...patch } : d));
+  // Derived, never remembered: the draft differs from what the store holds.
+  const dirty = Boolean(draft && saved && JSON.stringify(draft) !== JSON.stringify(saved));
   const changeAccess = (patch: Partial<AccessSettings>) => setDraft((d) => (d ? { ...d, access: { ...d.access, ...patch } } : d));
   const fieldError = (...fields: string[]) => (error?.field && fields.some((f) => error.field === f || error.field?.startsWith(`${f}.`) || error.field?.startsWith(`${f}[`)) ? error.message.replace(/^[\w.[\]]+: /, '') : undefined);
 
@@ -67,8 +90,15 @@ export function ServerProperties({ name, onClose }: { name: string; onClose(): v
         setSaved(updated);
         setDraft(updated);
         setError(null);
-        setApplied(true);
         serversChanged();
+        // Say what the engine did, not what was saved: a port another program holds is not "applied".
+        const summary = (await api['servers.list']({})).find((s) => s.config.name === updated.name);
+        const failure = summary?.bindFailures[0];
+        if (updated.state !== 'stopped' && (!summary?.running) && failure) {
+          setApplied({ ok: false, why: `${failure.address === 'all' ? 'all addresses' : failure.address}:${failure.port}: ${failure.message}` });
+          return; // the dialog stays open with the reason, even after OK
+        }
+        setApplied({ ok: true, where: summary?.running ? summary.listening.map((l) => `${l.address === 'all' ? 'all addresses' : l.address}:${l.port}`).join(', ') : 'nowhere (the server is stopped)' });
         if (close) onClose();
       } catch (err) {
         const field = errorField(err);
@@ -78,7 +108,7 @@ export function ServerProperties({ name, onClose }: { name: string; onClose(): v
         setBusy(false);
       }
     };
-    const risk = riskOf(draft);
+    const risk = riskOf(draft) ?? await modeSwitchRisk(saved, draft);
     if (risk && (!saved || riskOf(saved)?.title !== risk.title)) setConfirm({ ...risk, then: () => void doApply() });
     else await doApply();
   };
@@ -100,7 +130,9 @@ export function ServerProperties({ name, onClose }: { name: string; onClose(): v
                 </TabList>
                 {error && !error.field && <MessageBar intent="error"><MessageBarBody>{error.message}</MessageBarBody></MessageBar>}
                 {error?.field && <MessageBar intent="error"><MessageBarBody><MessageBarTitle>Not applied</MessageBarTitle>{error.message}</MessageBarBody></MessageBar>}
-                {applied && <MessageBar intent="success"><MessageBarBody>Applied. The running server uses the new settings now.</MessageBarBody></MessageBar>}
+                {applied && !dirty && (applied.ok
+                  ? <MessageBar intent="success"><MessageBarBody>Applied. The server listens on {applied.where} with the new settings.</MessageBarBody></MessageBar>
+                  : <MessageBar intent="error"><MessageBarBody><MessageBarTitle>Saved, but the server is not listening</MessageBarTitle>It cannot listen on {applied.why}. Choose another port, or stop the program that holds it; clients cannot connect until then.</MessageBarBody></MessageBar>)}
                 {tab === 'general' && <GeneralTab draft={draft} saved={saved} change={change} fieldError={fieldError} />}
                 {tab === 'access' && <AccessTab draft={draft} open={setEditing} />}
                 {tab === 'messages' && <MessagesTab draft={draft} change={change} fieldError={fieldError} />}
@@ -111,7 +143,7 @@ export function ServerProperties({ name, onClose }: { name: string; onClose(): v
           <DialogActions>
             <Button appearance="primary" disabled={!draft || busy} onClick={() => void apply(true)}>OK</Button>
             <Button onClick={onClose}>Cancel</Button>
-            <Button disabled={!draft || busy || draft === saved} onClick={() => void apply(false)}>Apply</Button>
+            <Button disabled={!draft || busy || !dirty} onClick={() => void apply(false)}>Apply</Button>
           </DialogActions>
         </DialogBody>
         {/* Nested dialogs live inside the parent surface, so the parent is restored when they close. */}
@@ -144,6 +176,8 @@ type FieldError = (...fields: string[]) => string | undefined;
 
 function GeneralTab({ draft, saved, change, fieldError }: { draft: VirtualServerConfig; saved: VirtualServerConfig | null; change(p: Partial<VirtualServerConfig>): void; fieldError: FieldError }) {
   const styles = useStyles();
+  const addresses = useApiData(() => api['system.addresses']({}), []);
+  const [other, setOther] = useState(false);
   const [dns, setDns] = useState<{ text: string; ok: boolean } | null>(null);
   const checkDns = async () => {
     setDns(null);
@@ -159,14 +193,15 @@ function GeneralTab({ draft, saved, change, fieldError }: { draft: VirtualServer
       <Field label="Name" validationMessage={fieldError('name')}><Input value={draft.name} onChange={(_e, d) => change({ name: d.value })} /></Field>
       <div className={styles.row}>
         <Field label="IP address" validationMessage={fieldError('bindAddress')} style={{ minWidth: 260 }}>
-          <Dropdown value={draft.bindAddress === 'all' ? '(All Unassigned)' : draft.bindAddress} selectedOptions={[draft.bindAddress === 'all' ? 'all' : 'one']}
-            onOptionSelect={(_e, d) => change({ bindAddress: d.optionValue === 'all' ? 'all' : draft.bindAddress === 'all' ? '127.0.0.1' : draft.bindAddress })}>
+          <Dropdown value={draft.bindAddress === 'all' ? '(All Unassigned)' : draft.bindAddress} selectedOptions={[draft.bindAddress]}
+            onOptionSelect={(_e, d) => { if (d.optionValue && d.optionValue !== 'other') change({ bindAddress: d.optionValue }); else if (d.optionValue === 'other') setOther(true); }}>
             <Option value="all">(All Unassigned)</Option>
-            <Option value="one">One address…</Option>
+            {(addresses.data ?? []).map((a) => <Option key={`${a.interface}-${a.address}`} value={a.address} text={a.address}>{`${a.address} (${a.interface}${a.internal ? ', this machine only' : ''})`}</Option>)}
+            <Option value="other">Other address…</Option>
           </Dropdown>
         </Field>
-        {draft.bindAddress !== 'all' && (
-          <Field label="Address" hint="IPv4 or IPv6 of this machine"><Input value={draft.bindAddress} onChange={(_e, d) => change({ bindAddress: d.value })} /></Field>
+        {(other || (draft.bindAddress !== 'all' && !(addresses.data ?? []).some((a) => a.address === draft.bindAddress))) && (
+          <Field label="Address" hint="IPv4 or IPv6 of this machine"><Input value={draft.bindAddress === 'all' ? '' : draft.bindAddress} onChange={(_e, d) => change({ bindAddress: d.value })} /></Field>
         )}
         <Field label="TCP port" validationMessage={fieldError('port')}><Input type="number" value={String(draft.port)} onChange={(_e, d) => change({ port: Number(d.value) })} style={{ width: 110 }} /></Field>
       </div>

@@ -43,6 +43,9 @@ export interface CertificateSummary {
   assignedTo: string[];
 }
 
+export const QUEUE_STATUSES = ['queued', 'retrying', 'waiting-for-sign-in', 'frozen', 'delivered', 'failed'] as const;
+export type QueueStatus = (typeof QUEUE_STATUSES)[number];
+
 export interface QueueSummary {
   id: string;
   server: string;
@@ -50,6 +53,8 @@ export interface QueueSummary {
   from: string;
   size: number;
   state: 'queued' | 'done' | 'frozen';
+  /** What the admin reads: queued (not tried yet), retrying, waiting for sign-in, frozen, delivered, failed (report sent). */
+  status: QueueStatus;
   /** The body: still in the spool, kept as a copy after delivery, or removed (history only). */
   body: 'spool' | 'kept' | 'removed';
   finishedAt: string | null;
@@ -182,6 +187,11 @@ export const logSettingsSchema = z.object({
 export interface ActiveWarning {
   /** Stable key, e.g. "disk-low" or "sign-in:Default SMTP virtual server". */
   id: string;
+  /** The virtual server or certificate it concerns, for the pages that show their own. */
+  server?: string;
+  certificate?: string;
+  /** Where the admin sees more (a console route such as "queues?state=failed"). */
+  link?: string;
   message: string;
   /** What to do about it. */
   action: string;
@@ -218,6 +228,8 @@ function method<O>() {
 
 export const simulationInputSchema = z.object({
   server: z.string().min(1),
+  /** Simulate against these (unapplied) settings instead of the stored ones: what Apply would do. */
+  draft: virtualServerSchema.optional(),
   address: z.string().trim().min(1, 'give the client address'),
   reverseName: z.string().trim().optional(),
   user: z.string().trim().optional(),
@@ -276,7 +288,7 @@ export const ADMIN_METHODS = {
   'certificates.exportPem': method<string>()(name),
 
   /** destination: a recipient domain (subdomains too), or "local" / "remote". */
-  'queue.list': method<QueueSummary[]>()(z.object({ state: z.enum(['queued', 'done', 'frozen']).optional(), destination: z.string().trim().max(253).optional() })),
+  'queue.list': method<QueueSummary[]>()(z.object({ state: z.enum(['queued', 'done', 'frozen']).optional(), status: z.enum(QUEUE_STATUSES).optional(), destination: z.string().trim().max(253).optional() })),
   'queue.show': method<QueueDetails>()(z.object({ id: z.string().min(1) })),
   /** Retry now, freeze, thaw, delete silently, or delete and tell the sender. */
   'queue.action': method<null>()(z.object({ id: z.string().min(1), action: z.enum(['retry', 'freeze', 'thaw', 'delete', 'delete-with-report']) })),
@@ -320,7 +332,12 @@ export const ADMIN_METHODS = {
   'import.iisApply': method<{ created: string[] }>()(z.object({ content: z.string().min(1).max(50 * 1024 * 1024), confirmRisks: z.boolean().default(false) })),
 
   'dns.checkFqdn': method<FqdnCheck>()(name),
+  /** The system resolver (hosts file included, as Check DNS): the addresses of a name. */
   'dns.lookup': method<string[]>()(z.object({ hostname: z.string().trim().min(1).max(253) })),
+  /** This machine's addresses, per interface (for the IP address box and what clients should use). */
+  'system.addresses': method<Array<{ address: string; family: 'IPv4' | 'IPv6'; interface: string; internal: boolean }>>()(nothing),
+  /** What deleting a virtual server takes with it: its queued messages and its log history. */
+  'servers.dependents': method<{ queued: number; finished: number; events: number }>()(name),
 };
 
 export type AdminMethodName = keyof typeof ADMIN_METHODS;

@@ -12,6 +12,8 @@ import { type EngineDeps, type RuntimeSettings, type StartResult, VirtualServer 
 
 export interface EngineOptions extends EngineDeps {
   store: Store;
+  /** Told the observed state after every reconcile (the app shares it with the CLI through the store). */
+  published?(status: ServerStatus[]): void;
 }
 
 export interface ServerStatus {
@@ -120,6 +122,7 @@ export class Engine {
         bus.emit({ type: 'state', at: now().toISOString(), server: config.name, state: config.state });
       }
     }
+    this.options.published?.(this.status());
   }
 
   /** Set the desired state of a server and apply it now. */

@@ -675,6 +675,30 @@ export class Store {
     return this.stmt('DELETE FROM login_addresses WHERE last_success_at < ?').run(cutoff).changes;
   }
 
+  /** What deleting a server takes with it. */
+  serverDependents(serverName: string): { queued: number; finished: number; events: number } {
+    const count = (sql: string) => (this.db.prepare(sql).get(serverName) as { n: number }).n;
+    return {
+      queued: count(`SELECT COUNT(*) AS n FROM messages WHERE server_name = ? AND state != 'done'`),
+      finished: count(`SELECT COUNT(*) AS n FROM messages WHERE server_name = ? AND state = 'done'`),
+      events: count('SELECT COUNT(*) AS n FROM session_events WHERE server = ?'),
+    };
+  }
+
+  messageIdsOf(serverName: string): string[] {
+    return (this.db.prepare('SELECT id FROM messages WHERE server_name = ?').all(serverName) as Array<{ id: string }>).map((r) => r.id);
+  }
+
+  deleteEventsOf(serverName: string): number {
+    return this.db.prepare('DELETE FROM session_events WHERE server = ?').run(serverName).changes;
+  }
+
+  /** Messages that failed (a report was sent, or the badmail folder) and finished after the cut-off. */
+  countFailedSince(cutoff: string): number {
+    return (this.db.prepare(`SELECT COUNT(DISTINCT m.id) AS n FROM messages m JOIN recipients r ON r.message_id = m.id
+      WHERE m.state = 'done' AND r.state = 'failed' AND m.finished_at >= ?`).get(cutoff) as { n: number }).n;
+  }
+
   /** Spool files the index knows, to tell orphans (written, never acknowledged) from queued mail. */
   knownSpoolPaths(): Set<string> {
     const rows = this.db.prepare('SELECT spool_path FROM messages').all() as Array<{ spool_path: string }>;

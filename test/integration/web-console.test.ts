@@ -103,7 +103,7 @@ describe('web console', () => {
       'policy.simulate': { server: DEFAULT_SERVER_NAME, address: '127.0.0.1', tls: true, mailFrom: 'a@example.com', rcptTo: ['b@example.com'] },
       'smarthost.status': { server: DEFAULT_SERVER_NAME }, 'smarthost.signIn': { server: DEFAULT_SERVER_NAME }, 'smarthost.signOut': { server: DEFAULT_SERVER_NAME },
       'smarthost.fetchCertificate': { server: DEFAULT_SERVER_NAME }, 'smarthost.trust': { server: DEFAULT_SERVER_NAME, fingerprint: null },
-      'probe.run': { server: DEFAULT_SERVER_NAME }, 'import.iisPreview': { content: 'not a metabase' }, 'import.iisScript': {}, 'import.iisApply': { content: 'not a metabase' }, 'dns.checkFqdn': { name: DEFAULT_SERVER_NAME }, 'dns.lookup': { hostname: 'localhost' },
+      'probe.run': { server: DEFAULT_SERVER_NAME }, 'import.iisPreview': { content: 'not a metabase' }, 'import.iisScript': {}, 'system.addresses': {}, 'servers.dependents': { name: DEFAULT_SERVER_NAME }, 'import.iisApply': { content: 'not a metabase' }, 'dns.checkFqdn': { name: DEFAULT_SERVER_NAME }, 'dns.lookup': { hostname: 'localhost' },
     };
     const expectedErrors: Partial<Record<AdminMethodName, string>> = {
       'certificates.importPem': 'invalid', 'certificates.complete': 'invalid', 'certificates.importPfx': 'invalid', 'dns.lookup': 'not-found', 'queue.action': 'not-found', 'queue.show': 'not-found', 'queue.source': 'not-found', 'import.iisPreview': 'invalid', 'import.iisApply': 'invalid',

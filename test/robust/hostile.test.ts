@@ -208,7 +208,7 @@ describe('hostile conditions', () => {
       fs.writeFileSync(filler, Buffer.alloc(bavail * bsize - 512 * 1024));
       await eventually(() => t.app.diskWatch.low, 5000);
       expect(await mail()).toBe('452 4.3.1 Insufficient system storage, try again later');
-      expect(t.app.activeWarnings().map((w) => w.id)).toEqual(['disk-low']);
+      expect((await t.app.activeWarnings()).map((w) => w.id)).toEqual(['disk-low']);
       fs.rmSync(filler);
       await eventually(() => !t.app.diskWatch.low, 5000);
       expect(await mail()).toMatch(/^250 /);
