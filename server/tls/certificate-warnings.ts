@@ -3,6 +3,7 @@
 // incomplete (clients cannot build a path to a root they trust), or it is self-signed on a
 // listener other computers reach. Shown on the server page, the Certificates page and the status bar.
 import crypto from 'node:crypto';
+import net from 'node:net';
 import tls from 'node:tls';
 import type { CertificateSummary } from '../contract/admin-api';
 import type { VirtualServerConfig } from '../contract/settings';
@@ -10,14 +11,10 @@ import type { VirtualServerConfig } from '../contract/settings';
 const DAY_MS = 86_400_000;
 let roots: crypto.X509Certificate[] | null = null;
 
-/** Does a name match a certificate name (one wildcard label at the left, as RFC 6125 allows)? */
-export function nameCovered(name: string, certificateNames: readonly string[]): boolean {
-  const lower = name.toLowerCase();
-  return certificateNames.some((entry) => {
-    const n = entry.toLowerCase();
-    if (n === lower) return true;
-    return n.startsWith('*.') && lower.endsWith(n.slice(1)) && !lower.slice(0, -n.length + 1).includes('.');
-  });
+/** Does the certificate cover the name? Node's own RFC 6125 check (wildcards, IP addresses). */
+export function certificateCovers(certPem: string, name: string): boolean {
+  const leaf = new crypto.X509Certificate(certPem);
+  return net.isIP(name) ? leaf.checkIP(name) !== undefined : leaf.checkHost(name) !== undefined;
 }
 
 function isLoopbackBinding(bindAddress: string): boolean {
@@ -43,7 +40,7 @@ function chainIncomplete(certPem: string, chainPem: string): boolean {
 
 export function certificateWarnings(server: VirtualServerConfig, certificate: CertificateSummary & { certPem: string; chainPem: string }, now: Date): string[] {
   const warnings: string[] = [];
-  if (!nameCovered(server.fqdn, certificate.altNames)) {
+  if (!certificateCovers(certificate.certPem, server.fqdn)) {
     warnings.push(`${server.name}: its certificate "${certificate.name}" does not cover ${server.fqdn} (it names ${certificate.altNames.join(', ') || 'no host name'}); clients that check names will refuse it. Create or import one for ${server.fqdn} (Certificates).`);
   }
   const daysLeft = Math.floor((Date.parse(certificate.notAfter) - now.getTime()) / DAY_MS);
