@@ -106,7 +106,7 @@ describe('web console', () => {
       'probe.run': { server: DEFAULT_SERVER_NAME }, 'import.iisPreview': { content: 'not a metabase' }, 'import.iisScript': {}, 'system.addresses': {}, 'servers.dependents': { name: DEFAULT_SERVER_NAME }, 'import.iisApply': { content: 'not a metabase' }, 'dns.checkFqdn': { name: DEFAULT_SERVER_NAME }, 'dns.lookup': { hostname: 'localhost' },
     };
     const expectedErrors: Partial<Record<AdminMethodName, string>> = {
-      'certificates.importPem': 'invalid', 'certificates.complete': 'invalid', 'certificates.importPfx': 'invalid', 'dns.lookup': 'not-found', 'queue.action': 'not-found', 'queue.show': 'not-found', 'queue.source': 'not-found', 'import.iisPreview': 'invalid', 'import.iisApply': 'invalid',
+      'certificates.importPem': 'invalid', 'certificates.complete': 'invalid', 'certificates.importPfx': 'invalid', 'queue.action': 'not-found', 'queue.show': 'not-found', 'queue.source': 'not-found', 'import.iisPreview': 'invalid', 'import.iisApply': 'invalid',
       'smarthost.fetchCertificate': 'conflict', 'smarthost.trust': 'conflict',
       'smarthost.status': 'conflict', 'smarthost.signIn': 'conflict', 'smarthost.signOut': 'conflict',
     };
