@@ -3,7 +3,7 @@ import {
   Button, Dialog, DialogActions, DialogBody, DialogContent, DialogSurface, DialogTitle, makeStyles, MessageBar, MessageBarBody,
   MessageBarTitle, Spinner, Subtitle1, Text, tokens,
 } from '@fluentui/react-components';
-import type { ReactNode } from 'react';
+import { type ReactNode, useCallback, useEffect, useRef, useState } from 'react';
 
 export const useUiStyles = makeStyles({
   page: { display: 'flex', flexDirection: 'column', gap: tokens.spacingVerticalM, padding: `${tokens.spacingVerticalL} ${tokens.spacingHorizontalXL}`, minWidth: 0 },
@@ -81,4 +81,27 @@ export function downloadText(filename: string, text: string, type = 'text/plain'
   link.download = filename;
   link.click();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+/**
+ * State for which nested dialog is open that hands focus back to the control that opened it when
+ * the dialog closes. A nested dialog that unmounts leaves focus on the page body (Fluent restores
+ * focus only for a DialogTrigger), and then Escape no longer reaches the outer dialog.
+ */
+export function useNestedDialog<T extends string>(): [T | null, (next: T | null) => void] {
+  const [open, setOpen] = useState<T | null>(null);
+  const opener = useRef<HTMLElement | null>(null);
+  const change = useCallback((next: T | null) => {
+    if (next !== null && document.activeElement instanceof HTMLElement) opener.current = document.activeElement;
+    setOpen(next);
+  }, []);
+  useEffect(() => {
+    if (open !== null || !opener.current) return;
+    const element = opener.current;
+    opener.current = null;
+    // After Fluent's own focus handling for the closing dialog has run.
+    const frame = requestAnimationFrame(() => { if (element.isConnected) element.focus(); });
+    return () => cancelAnimationFrame(frame);
+  }, [open]);
+  return [open, change];
 }

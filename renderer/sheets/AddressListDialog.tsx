@@ -6,6 +6,7 @@ import {
 } from '@fluentui/react-components';
 import { AddRegular, DeleteRegular } from '@fluentui/react-icons';
 import { useState } from 'react';
+import { useNestedDialog } from '../components/ui';
 import type { AddressRule, ListMode } from '../../server/contract/settings';
 import { api, errorMessage } from '../api/client';
 
@@ -42,7 +43,7 @@ export function AddressListDialog(props: Props) {
   const [mode, setMode] = useState<ListMode>(props.mode);
   const [rules, setRules] = useState<AddressRule[]>(props.rules);
   const [authRelay, setAuthRelay] = useState(props.authenticatedRelay);
-  const [adding, setAdding] = useState(false);
+  const [adding, setAdding] = useNestedDialog<'add'>();
   const hasDomains = rules.some((r) => r.kind === 'domain');
   return (
     <Dialog open onOpenChange={(_e, d) => { if (!d.open) props.onCancel(); }}>
@@ -74,7 +75,7 @@ export function AddressListDialog(props: Props) {
               </Table>
             </div>
             <div className={styles.row}>
-              <Button icon={<AddRegular />} onClick={() => setAdding(true)}>Add…</Button>
+              <Button icon={<AddRegular />} onClick={() => setAdding('add')}>Add…</Button>
             </div>
             {hasDomains && <MessageBar intent="warning"><MessageBarBody>{REVERSE_DNS_WARNING}</MessageBarBody></MessageBar>}
             {authRelay !== undefined && (
@@ -88,7 +89,7 @@ export function AddressListDialog(props: Props) {
           </DialogActions>
         </DialogBody>
         {/* Nested dialogs live inside the parent surface, so the parent is restored when they close. */}
-        {adding && <AddEntryDialog onAdd={(rule) => { setRules([...rules, rule]); setAdding(false); }} onCancel={() => setAdding(false)} />}
+        {adding && <AddEntryDialog onAdd={(rule) => { setRules([...rules, rule]); setAdding(null); }} onCancel={() => setAdding(null)} />}
       </DialogSurface>
     </Dialog>
   );

@@ -568,6 +568,30 @@ describe.runIf(haveChromium)('admin console in Chromium', () => {
     }
   }, 30_000);
 
+  it('a nested dialog hands focus back to the button that opened it, and Escape then closes the outer dialog', async () => {
+    await openProperties();
+    await accessDialog('Authentication…');
+    await page.getByRole('dialog', { name: 'Authentication' }).getByRole('button', { name: 'Cancel' }).click();
+    await page.getByRole('dialog', { name: 'Authentication' }).waitFor({ state: 'detached' });
+    await eventually(async () => (await page.evaluate('document.activeElement?.textContent')) === 'Authentication…');
+    // Two levels deep: Connection… → Add… → Cancel, by keyboard.
+    await page.keyboard.press('Tab');
+    await page.getByRole('button', { name: 'Connection…' }).focus();
+    await page.keyboard.press('Enter');
+    const connection = page.getByRole('dialog', { name: 'Connection' });
+    await connection.getByRole('button', { name: 'Add…' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('dialog', { name: 'Add computer' }).waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog', { name: 'Add computer' }).waitFor({ state: 'detached' });
+    await eventually(async () => (await page.evaluate('document.activeElement?.textContent')) === 'Add…');
+    await page.keyboard.press('Escape');
+    await connection.waitFor({ state: 'detached' });
+    await eventually(async () => (await page.evaluate('document.activeElement?.textContent')) === 'Connection…');
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog', { name: /Properties/ }).waitFor({ state: 'detached' });
+  }, 30_000);
+
   it('every main page passes axe (no serious or critical violations), in the light and the dark theme, after navigating there', async () => {
     const pages = [['servers', 'virtual-servers'], ['users', 'users'], ['certificates', 'certificates'], ['queues', 'queues'], ['log', 'live-log'], ['sessions', 'sessions'], ['test', 'test-settings'], [`server/${encodeURIComponent('Default SMTP virtual server')}`, 'server']] as const;
     for (const scheme of ['light', 'dark'] as const) {
