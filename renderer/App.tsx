@@ -26,7 +26,8 @@ const useStyles = makeStyles({
   top: { gridColumn: '1 / 3', display: 'flex', alignItems: 'center', gap: tokens.spacingHorizontalM, padding: `0 ${tokens.spacingHorizontalL}`, backgroundColor: tokens.colorBrandBackground, color: tokens.colorNeutralForegroundOnBrand },
   brand: { fontWeight: tokens.fontWeightSemibold, fontSize: tokens.fontSizeBase400, flexGrow: 1 },
   nav: { overflowY: 'auto', borderRight: `1px solid ${tokens.colorNeutralStroke2}`, backgroundColor: tokens.colorNeutralBackground1, padding: tokens.spacingVerticalS, display: 'flex', flexDirection: 'column', gap: '2px' },
-  main: { overflowY: 'auto', minWidth: 0 },
+  // A column, so a page that fills the window (the live log) can give its one scroll area the rest.
+  main: { overflowY: 'auto', minWidth: 0, display: 'flex', flexDirection: 'column' },
   navItem: { justifyContent: 'flex-start', width: '100%', fontWeight: tokens.fontWeightRegular },
   navSelected: { backgroundColor: tokens.colorNeutralBackground1Selected, fontWeight: tokens.fontWeightSemibold },
   section: { padding: `${tokens.spacingVerticalS} ${tokens.spacingHorizontalS} 2px`, color: tokens.colorNeutralForeground3 },

@@ -27,4 +27,8 @@ function Root() {
 const style = document.createElement('style');
 document.head.append(style);
 style.sheet?.insertRule('html, body { margin: 0; height: 100%; }');
+// Host names, addresses and replies have no spaces: a table cell wraps them anywhere rather than
+// letting them run into the next column; a status pill may wrap too.
+style.sheet?.insertRule('main td, main th, main [role=cell] { overflow-wrap: anywhere; }');
+style.sheet?.insertRule('main td .fui-Badge { white-space: normal; height: auto; max-width: 100%; }');
 createRoot(document.getElementById('root') as HTMLElement).render(<StrictMode><Root /></StrictMode>);

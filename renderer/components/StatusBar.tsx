@@ -3,6 +3,7 @@
 // problems of running servers), all as the engine observed them.
 import { Badge, Button, Link, makeStyles, Popover, PopoverSurface, PopoverTrigger, Text, tokens } from '@fluentui/react-components';
 import { WarningRegular } from '@fluentui/react-icons';
+import { useEffect, useState } from 'react';
 import { api } from '../api/client';
 import { useApiData } from '../api/hooks';
 import { serverState, useServers } from '../api/servers';
@@ -34,6 +35,13 @@ export function StatusBar() {
   for (const s of servers ?? []) if (serverState(s) === 'failed') items.push({ text: `${s.config.name}: ${s.bindFailures[0]?.message ?? 'cannot listen'}` });
   for (const w of active.data ?? []) items.push(w.link ? { text: w.message, href: `#/${w.link.replace('?status=', '/')}` } : { text: w.message });
   const first = items[0];
+  // The list closes when the admin goes to another page (a link in it, or the navigation).
+  const [listOpen, setListOpen] = useState(false);
+  useEffect(() => {
+    const close = () => setListOpen(false);
+    window.addEventListener('hashchange', close);
+    return () => window.removeEventListener('hashchange', close);
+  }, []);
   return (
     <div className={styles.bar} role="status">
       <Text size={200} wrap={false} className={styles.counter}>Servers running: <b>{running}</b> of {servers?.length ?? 0}</Text>
@@ -43,7 +51,7 @@ export function StatusBar() {
         <span className={styles.warning}>
           <WarningRegular className={styles.icon} />
           {/* The whole list is one click away; the first (most harmful) one is on the bar itself. */}
-          <Popover inline positioning={{ position: 'above', align: 'start', strategy: 'fixed' }} withArrow>
+          <Popover inline positioning={{ position: 'above', align: 'start', strategy: 'fixed' }} withArrow open={listOpen} onOpenChange={(_e, d) => setListOpen(d.open)}>
             <PopoverTrigger disableButtonEnhancement>
               <Button size="small" appearance="transparent" className={styles.count}>{items.length} warning{items.length === 1 ? '' : 's'}</Button>
             </PopoverTrigger>

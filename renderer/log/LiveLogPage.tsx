@@ -1,7 +1,7 @@
 // The live log: a virtualized table that follows new events (or pauses), filters, the session
 // transcript on click, exports in IIS's W3C extended format and CSV, and a per-minute chart.
 import {
-  Badge, Button, Dialog, DialogActions, DialogBody, DialogContent, DialogSurface, DialogTitle, Dropdown, Field, Input, makeStyles,
+  Badge, Button, Dialog, DialogActions, DialogBody, DialogContent, DialogSurface, DialogTitle, Dropdown, Field, Input, makeStyles, mergeClasses,
   MessageBar, MessageBarBody, Option, Switch, Text, tokens,
 } from '@fluentui/react-components';
 import { ArrowDownloadRegular } from '@fluentui/react-icons';
@@ -21,9 +21,12 @@ const COLUMNS = '170px 150px 130px 110px 1fr 90px';
 
 const useStyles = makeStyles({
   filters: { display: 'flex', gap: tokens.spacingHorizontalM, alignItems: 'flex-end', flexWrap: 'wrap' },
-  table: { border: `1px solid ${tokens.colorNeutralStroke2}`, borderRadius: tokens.borderRadiusMedium, backgroundColor: tokens.colorNeutralBackground1, display: 'flex', flexDirection: 'column', minHeight: 0 },
+  // The page fills the window and the log's scroller takes what is left: one scroll area, so the
+  // newest row is never below the window's edge (under the status bar).
+  fill: { flex: '1 1 0', minHeight: '560px' },
+  table: { flex: '1 1 0', minHeight: '200px', border: `1px solid ${tokens.colorNeutralStroke2}`, borderRadius: tokens.borderRadiusMedium, backgroundColor: tokens.colorNeutralBackground1, display: 'flex', flexDirection: 'column' },
   head: { display: 'grid', gridTemplateColumns: COLUMNS, gap: tokens.spacingHorizontalS, padding: `6px ${tokens.spacingHorizontalM}`, fontWeight: tokens.fontWeightSemibold, borderBottom: `1px solid ${tokens.colorNeutralStroke2}`, fontSize: tokens.fontSizeBase200 },
-  scroller: { height: '52vh', overflowY: 'auto', position: 'relative' },
+  scroller: { flex: '1 1 0', minHeight: 0, overflowY: 'auto', position: 'relative', ':focus-visible': { outline: `2px solid ${tokens.colorStrokeFocus2}`, outlineOffset: '-2px' } },
   row: { display: 'grid', gridTemplateColumns: COLUMNS, gap: tokens.spacingHorizontalS, padding: `0 ${tokens.spacingHorizontalM}`, alignItems: 'center', height: `${ROW_HEIGHT}px`, fontSize: tokens.fontSizeBase200, cursor: 'pointer', borderBottom: `1px solid ${tokens.colorNeutralStroke3}`, position: 'absolute', left: 0, right: 0, boxSizing: 'border-box', ':hover': { backgroundColor: tokens.colorNeutralBackground1Hover } },
   cell: { overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' },
   transcript: { fontFamily: tokens.fontFamilyMonospace, fontSize: tokens.fontSizeBase200, whiteSpace: 'pre-wrap', maxHeight: '60vh', overflowY: 'auto', margin: 0 },
@@ -93,7 +96,7 @@ export function LiveLogPage() {
   const set = (patch: Partial<Filters>) => setFilters({ ...filters, ...patch });
 
   return (
-    <div className={ui.page}>
+    <div className={mergeClasses(ui.page, styles.fill)}>
       <PageHeader title="Live log" description="Every connection, refusal (with the rule that decided), TLS, sign-in, MAIL, RCPT and DATA. Credentials are never shown or stored.">
         <Switch checked={follow} onChange={(_e, d) => setFollow(d.checked)} label={follow ? 'Following new events' : 'Paused'} />
         <Button icon={<ArrowDownloadRegular />} onClick={() => void exportLog('w3c')}>Export W3C</Button>
@@ -127,7 +130,8 @@ export function LiveLogPage() {
         <div className={styles.head} role="row">
           <span role="columnheader">Time</span><span role="columnheader">Server</span><span role="columnheader">Client</span><span role="columnheader">User</span><span role="columnheader">Event</span><span role="columnheader">Verdict</span>
         </div>
-        <div className={styles.scroller} ref={scroller} onWheel={() => setFollow(false)}>
+        <div className={styles.scroller} ref={scroller} tabIndex={0} role="rowgroup" aria-label="Events, newest last (arrow keys and Page Up/Down scroll)"
+          onWheel={() => setFollow(false)} onKeyDown={(k) => { if (['ArrowUp', 'PageUp', 'Home'].includes(k.key)) setFollow(false); }}>
           <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
             {virtualizer.getVirtualItems().map((item) => {
               const e = shown[item.index] as LoggedEvent;
