@@ -1,6 +1,7 @@
 // First run: names the secure defaults, asks for the first user, and shows what to type into a
-// mail client or scanner. Shown while no user exists.
-import { Button, Field, Input, makeStyles, MessageBar, MessageBarBody, MessageBarTitle, Text, tokens } from '@fluentui/react-components';
+// mail client or scanner. Shown in full while no user exists; after that it is one line,
+// "Getting started", that opens the same panel again.
+import { Button, Field, Input, Link, makeStyles, MessageBar, MessageBarBody, MessageBarTitle, Text, tokens } from '@fluentui/react-components';
 import { useState } from 'react';
 import { api, errorField, errorMessage } from '../api/client';
 import { useApiData } from '../api/hooks';
@@ -10,6 +11,7 @@ const useStyles = makeStyles({
   guide: { margin: `${tokens.spacingVerticalL} ${tokens.spacingHorizontalXL} 0`, padding: tokens.spacingHorizontalL, borderRadius: tokens.borderRadiusLarge, border: `1px solid ${tokens.colorBrandStroke2}`, backgroundColor: tokens.colorBrandBackground2, display: 'grid', gridTemplateColumns: 'minmax(260px, 1fr) minmax(260px, 1fr)', gap: tokens.spacingHorizontalXL },
   list: { margin: 0, paddingLeft: '1.2em', display: 'flex', flexDirection: 'column', gap: '4px' },
   form: { display: 'flex', flexDirection: 'column', gap: tokens.spacingVerticalS },
+  compact: { margin: `${tokens.spacingVerticalS} ${tokens.spacingHorizontalXL} 0`, fontSize: tokens.fontSizeBase200, color: tokens.colorNeutralForeground3 },
   table: { borderCollapse: 'collapse', '& td': { padding: '2px 12px 2px 0', verticalAlign: 'top' } },
 });
 
@@ -24,7 +26,16 @@ export function FirstRunGuide() {
   const [confirm, setConfirm] = useState('');
   const [error, setError] = useState<{ message: string; field?: string } | null>(null);
   const [done, setDone] = useState<string | null>(null);
-  if (!users.data || (users.data.length > 0 && !done)) return null;
+  const [reopened, setReopened] = useState(false);
+  if (!users.data) return null;
+  const hasUsers = users.data.length > 0;
+  if (hasUsers && !done && !reopened) {
+    return (
+      <div className={styles.compact}>
+        <Link as="button" onClick={() => setReopened(true)}>Getting started</Link>: what this server does now and what to type into a mail client or scanner.
+      </div>
+    );
+  }
   const server = servers?.[0];
   const listener = server?.listening.find((l) => l.mode === 'starttls');
   const failure = server?.bindFailures[0];
@@ -69,7 +80,12 @@ export function FirstRunGuide() {
         </table>
       </div>
       <div className={styles.form}>
-        {done ? (
+        {hasUsers && !done ? (
+          <>
+            <Text>{users.data.length} user{users.data.length === 1 ? '' : 's'} can sign in. Add more, reset passwords or set limits under Users.</Text>
+            <Button onClick={() => setReopened(false)}>Hide</Button>
+          </>
+        ) : done ? (
           <MessageBar intent="success"><MessageBarBody><MessageBarTitle>User {done} added</MessageBarTitle>Use it in your first client. Add more under Users.</MessageBarBody></MessageBar>
         ) : (
           <>

@@ -4,6 +4,7 @@ import {
   MessageBarTitle, Spinner, Subtitle1, Text, tokens,
 } from '@fluentui/react-components';
 import { type ReactNode, useCallback, useEffect, useRef, useState } from 'react';
+import { FolderOpenRegular } from '@fluentui/react-icons';
 
 export const useUiStyles = makeStyles({
   page: { display: 'flex', flexDirection: 'column', gap: tokens.spacingVerticalM, padding: `${tokens.spacingVerticalL} ${tokens.spacingHorizontalXL}`, minWidth: 0 },
@@ -45,10 +46,16 @@ export function Loading({ label = 'Loading…' }: { label?: string }) {
 }
 
 /** A confirmation that says why it asks. */
+/**
+ * A dialog opened from another dialog dims what is behind it, like a standalone one (Fluent leaves
+ * nested dialogs' backdrops transparent, so the outer dialog looked as live as the inner one).
+ */
+export const STACKED_BACKDROP = { appearance: 'dimmed' } as const;
+
 export function ConfirmDialog(props: { open: boolean; title: string; children: ReactNode; confirmLabel: string; onConfirm: () => void; onCancel: () => void; danger?: boolean }) {
   return (
     <Dialog open={props.open} onOpenChange={(_e, data) => { if (!data.open) props.onCancel(); }}>
-      <DialogSurface>
+      <DialogSurface backdrop={STACKED_BACKDROP}>
         <DialogBody>
           <DialogTitle>{props.title}</DialogTitle>
           <DialogContent>{props.children}</DialogContent>
@@ -104,4 +111,21 @@ export function useNestedDialog<T extends string>(): [T | null, (next: T | null)
     return () => cancelAnimationFrame(frame);
   }, [open]);
   return [open, change];
+}
+
+/**
+ * A file chooser in Fluent's look: a button that names the chosen file (the native input is kept
+ * for the browser's file dialog and for assistive technology, but not shown).
+ */
+export function FileButton({ accept, label, onFile }: { accept: string; label: string; onFile(file: File): void }) {
+  const input = useRef<HTMLInputElement>(null);
+  const [chosen, setChosen] = useState<string | null>(null);
+  return (
+    <span>
+      <input ref={input} type="file" accept={accept} aria-label={label} tabIndex={-1}
+        style={{ position: 'absolute', width: 1, height: 1, overflow: 'hidden', clip: 'rect(0 0 0 0)' }}
+        onChange={(e) => { const file = e.target.files?.[0]; if (file) { setChosen(file.name); onFile(file); } }} />
+      <Button icon={<FolderOpenRegular />} onClick={() => input.current?.click()}>{chosen ? `${chosen} (change…)` : `${label}…`}</Button>
+    </span>
+  );
 }

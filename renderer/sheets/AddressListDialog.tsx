@@ -6,7 +6,7 @@ import {
 } from '@fluentui/react-components';
 import { AddRegular, DeleteRegular } from '@fluentui/react-icons';
 import { useState } from 'react';
-import { useNestedDialog } from '../components/ui';
+import { STACKED_BACKDROP, useNestedDialog } from '../components/ui';
 import type { AddressRule, ListMode } from '../../server/contract/settings';
 import { api, errorMessage } from '../api/client';
 
@@ -47,7 +47,7 @@ export function AddressListDialog(props: Props) {
   const hasDomains = rules.some((r) => r.kind === 'domain');
   return (
     <Dialog open onOpenChange={(_e, d) => { if (!d.open) props.onCancel(); }}>
-      <DialogSurface>
+      <DialogSurface backdrop={STACKED_BACKDROP}>
         <DialogBody>
           <DialogTitle>{props.title}</DialogTitle>
           <DialogContent className={styles.stack}>
@@ -135,7 +135,7 @@ function AddEntryDialog({ onAdd, onCancel }: { onAdd(rule: AddressRule): void; o
   };
   return (
     <Dialog open onOpenChange={(_e, d) => { if (!d.open) onCancel(); }}>
-      <DialogSurface>
+      <DialogSurface backdrop={STACKED_BACKDROP}>
         <DialogBody>
           <DialogTitle>Add computer</DialogTitle>
           <DialogContent className={styles.stack}>

@@ -7,6 +7,7 @@ import {
 } from '@fluentui/react-components';
 import { AddRegular, DeleteRegular } from '@fluentui/react-icons';
 import { useState } from 'react';
+import { STACKED_BACKDROP } from '../components/ui';
 import { type AddressRule, type TrustedDevice, trustedDeviceSchema } from '../../server/contract/settings';
 import { api, errorMessage } from '../api/client';
 import { describeRule } from './AddressListDialog';
@@ -29,7 +30,7 @@ export function TrustedDevicesDialog({ devices, onDone, onCancel }: { devices: T
   const [adding, setAdding] = useState(false);
   return (
     <Dialog open onOpenChange={(_e, d) => { if (!d.open) onCancel(); }}>
-      <DialogSurface style={{ maxWidth: 760 }}>
+      <DialogSurface backdrop={STACKED_BACKDROP} style={{ maxWidth: 760 }}>
         <DialogBody>
           <DialogTitle>Trusted devices</DialogTitle>
           <DialogContent className={styles.stack}>

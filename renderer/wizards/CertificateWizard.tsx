@@ -9,7 +9,7 @@ import { useState } from 'react';
 import type { CertificateSummary } from '../../server/contract/admin-api';
 import { api, errorField, errorMessage } from '../api/client';
 import { useApiData } from '../api/hooks';
-import { downloadText } from '../components/ui';
+import { downloadText, FileButton } from '../components/ui';
 import { serversChanged, useServers } from '../api/servers';
 
 const useStyles = makeStyles({ form: { display: 'flex', flexDirection: 'column', gap: tokens.spacingVerticalS, minHeight: '260px' } });
@@ -113,9 +113,7 @@ export function CertificateWizard({ certificates, onClose }: { certificates: Cer
               <>
                 <Field label="Name in Relaydesk" validationMessage={msg('name')}><Input value={name} onChange={(_e, d) => setName(d.value)} /></Field>
                 <Field label="PFX file" validationMessage={msg('pfx') ?? msg('pfxBase64')}>
-                  <input type="file" accept=".pfx,.p12" aria-label="PFX file" onChange={(e) => {
-                    const fileChosen = e.target.files?.[0];
-                    if (!fileChosen) return;
+                  <FileButton accept=".pfx,.p12" label="PFX file" onFile={(fileChosen) => {
                     void fileChosen.arrayBuffer().then((buffer) => {
                       let binary = '';
                       new Uint8Array(buffer).forEach((b) => { binary += String.fromCharCode(b); });

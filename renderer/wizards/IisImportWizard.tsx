@@ -5,24 +5,22 @@ import {
   Badge, Button, Dialog, DialogActions, DialogBody, DialogContent, DialogSurface, DialogTitle, Field, makeStyles, MessageBar, MessageBarBody,
   MessageBarTitle, Table, TableBody, TableCell, TableHeader, TableHeaderCell, TableRow, Text, tokens,
 } from '@fluentui/react-components';
-import { useRef, useState } from 'react';
+import { useState } from 'react';
 import type { IisImportPreview } from '../../server/contract/admin-api';
 import { api, errorMessage } from '../api/client';
 import { serversChanged } from '../api/servers';
-import { downloadText } from '../components/ui';
+import { downloadText, FileButton } from '../components/ui';
 
 const useStyles = makeStyles({
   stack: { display: 'flex', flexDirection: 'column', gap: tokens.spacingVerticalM },
   table: { maxHeight: '46vh', overflowY: 'auto', border: `1px solid ${tokens.colorNeutralStroke2}`, borderRadius: tokens.borderRadiusMedium },
   cell: { overflowWrap: 'anywhere', verticalAlign: 'top' },
-  file: { position: 'absolute', width: '1px', height: '1px', overflow: 'hidden', clip: 'rect(0 0 0 0)' },
 });
 
 const STATUS = { 'as-is': { label: 'as is', color: 'success' }, changed: { label: 'changed', color: 'warning' }, 'not-imported': { label: 'not imported', color: 'danger' } } as const;
 
 export function IisImportWizard({ onClose }: { onClose(created?: string[]): void }) {
   const styles = useStyles();
-  const input = useRef<HTMLInputElement>(null);
   const [file, setFile] = useState<{ name: string; content: string } | null>(null);
   const [preview, setPreview] = useState<IisImportPreview | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -80,8 +78,7 @@ export function IisImportWizard({ onClose }: { onClose(created?: string[]): void
             </Text>
             <div style={{ display: 'flex', gap: 8, flexWrap: 'wrap', alignItems: 'center' }}>
               <Field label="File">
-                <input ref={input} className={styles.file} type="file" accept=".xml,.json" aria-label="MetaBase.xml or export file" onChange={(e) => void choose(e.target.files?.[0])} />
-                <Button onClick={() => input.current?.click()}>{file ? `Change file (${file.name})` : 'Choose MetaBase.xml or export…'}</Button>
+                <FileButton accept=".xml,.json" label="Choose MetaBase.xml or export file" onFile={(chosen) => void choose(chosen)} />
               </Field>
               <Button appearance="subtle" onClick={() => void script()}>Save the export script (iis-export.ps1)</Button>
             </div>

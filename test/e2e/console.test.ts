@@ -123,6 +123,14 @@ describe.runIf(haveChromium)('admin console in Chromium', () => {
     await guide.getByRole('button', { name: 'Add user' }).click();
     await guide.getByText('User scanner added').waitFor();
     await checkPage('first-run');
+    // Once a user exists the guide is one line, and opens again from it.
+    await guide.getByRole('button', { name: 'Close this guide' }).click();
+    await guide.waitFor({ state: 'detached' });
+    await page.getByRole('button', { name: 'Getting started' }).click();
+    await guide.getByText('1 user can sign in.').waitFor();
+    expect(await guide.innerText()).toMatch(/In the mail client or scanner[\s\S]*Port\s+\d+/);
+    await guide.getByRole('button', { name: 'Hide' }).click();
+    await page.getByRole('button', { name: 'Getting started' }).waitFor();
   });
 
   it('excludes 127.0.0.2 in Connection: that client is refused and the live log names the rule', async () => {
@@ -502,6 +510,7 @@ describe.runIf(haveChromium)('admin console in Chromium', () => {
     const confirm = page.getByRole('alertdialog').or(page.getByRole('dialog', { name: 'The list will mean the opposite' }));
     await confirm.getByText(/ONLY the 1 listed computer\(s\) will be admitted/).waitFor();
     expect(await confirm.innerText()).toContain('For this machine (127.0.0.1) the simulator says: 554 5.7.1 Access denied [connection:not-listed]');
+    await page.waitForTimeout(400); // the dialog's fade-in
     await page.screenshot({ path: path.join(SCREENSHOTS, 'connection-mode-switch.png') });
     await confirm.getByRole('button', { name: 'Cancel' }).click();
     await page.getByRole('dialog', { name: /Properties/ }).getByRole('button', { name: 'Cancel' }).click();
@@ -626,6 +635,10 @@ describe.runIf(haveChromium)('admin console in Chromium', () => {
     await connection.getByRole('button', { name: 'Add…' }).focus();
     await page.keyboard.press('Enter');
     await page.getByRole('dialog', { name: 'Add computer' }).waitFor();
+    // Three dialogs stacked, each dims what is behind it.
+    const backdrops = await page.evaluate(`[...document.querySelectorAll('.fui-DialogSurface__backdrop')].map((b) => getComputedStyle(b).backgroundColor)`) as string[];
+    expect(backdrops).toHaveLength(3);
+    for (const color of backdrops) expect(color).not.toMatch(/^(transparent|rgba\(0, 0, 0, 0\))$/);
     await page.keyboard.press('Escape');
     await page.getByRole('dialog', { name: 'Add computer' }).waitFor({ state: 'detached' });
     await eventually(async () => (await page.evaluate('document.activeElement?.textContent')) === 'Add…');

@@ -1,5 +1,5 @@
 // Delivery tab: retries, expiry, outbound connections, DNS, and the smart host section.
-import { Button, Checkbox, Field, Input, MessageBar, MessageBarBody, Text } from '@fluentui/react-components';
+import { Button, Checkbox, Field, Input, MessageBar, MessageBarBody, Tag, TagGroup, Text } from '@fluentui/react-components';
 import { useState } from 'react';
 import { type AccessSettings, type VirtualServerConfig } from '../../../server/contract/settings';
 import { api, errorMessage } from '../../api/client';
@@ -29,11 +29,14 @@ export function DeliveryTab({ draft, change, changeAccess, fieldError }: { draft
     <div className={styles.form}>
       <div className={styles.group}>
         <Text className={styles.groupTitle}>Local (accepted) domains — shared by all virtual servers, saved at once</Text>
-        <Text size={200}>{domains.data?.length ? domains.data.map((x) => x.domain).join(', ') : 'No local domains yet: every recipient is relaying.'}</Text>
+        {domains.data?.length ? (
+          <TagGroup aria-label="Local domains" onDismiss={(_e, d) => void api['domains.remove']({ domain: String(d.value) }).then(domains.reload)}>
+            {domains.data.map((x) => <Tag key={x.domain} value={x.domain} dismissible dismissIcon={{ 'aria-label': `Remove ${x.domain}` }}>{x.domain}</Tag>)}
+          </TagGroup>
+        ) : <Text size={200}>No local domains yet: every recipient is relaying.</Text>}
         <div className={styles.row}>
           <Field label="Add a domain" validationMessage={domainError ?? undefined}><Input value={newDomain} onChange={(_e, v) => setNewDomain(v.value)} placeholder="example.com" /></Field>
           <Button onClick={() => void addDomain()} disabled={!newDomain}>Add</Button>
-          {domains.data?.map((x) => <Button key={x.domain} size="small" onClick={() => void api['domains.remove']({ domain: x.domain }).then(domains.reload)}>Remove {x.domain}</Button>)}
         </div>
       </div>
       <Field label="Drop directory for local domains" hint="A full path (C:\Mail\Drop, /srv/mail/drop); one .eml per message; empty = the drop folder inside the data folder" validationMessage={fieldError('delivery.dropFolder')}>

@@ -3,6 +3,7 @@ import {
   Button, Checkbox, Dialog, DialogActions, DialogBody, DialogContent, DialogSurface, DialogTitle, Field, Input, makeStyles, tokens,
 } from '@fluentui/react-components';
 import { type ReactNode } from 'react';
+import { STACKED_BACKDROP } from '../../components/ui';
 
 export const usePropertyStyles = makeStyles({
   surface: { width: 'min(720px, 96vw)', maxWidth: '96vw' },
@@ -28,7 +29,7 @@ export function SubDialog({ title, children, onOk, onCancel }: { title: string; 
   const styles = usePropertyStyles();
   return (
     <Dialog open onOpenChange={(_e, d) => { if (!d.open) onCancel(); }}>
-      <DialogSurface>
+      <DialogSurface backdrop={STACKED_BACKDROP}>
         <DialogBody>
           <DialogTitle>{title}</DialogTitle>
           <DialogContent className={styles.form}>{children}</DialogContent>
