@@ -50,6 +50,9 @@ export function Loading({ label = 'Loading…' }: { label?: string }) {
  * A dialog opened from another dialog dims what is behind it, like a standalone one (Fluent leaves
  * nested dialogs' backdrops transparent, so the outer dialog looked as live as the inner one).
  */
+/** Read by screen readers, not shown: names a column of buttons ("Actions") without a visible header. */
+export const VISUALLY_HIDDEN = { position: 'absolute', width: 1, height: 1, overflow: 'hidden', clip: 'rect(0 0 0 0)', whiteSpace: 'nowrap' } as const;
+
 export const STACKED_BACKDROP = { appearance: 'dimmed' } as const;
 
 export function ConfirmDialog(props: { open: boolean; title: string; children: ReactNode; confirmLabel: string; onConfirm: () => void; onCancel: () => void; danger?: boolean }) {

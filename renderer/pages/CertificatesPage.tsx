@@ -5,7 +5,7 @@ import { CertificateRegular } from '@fluentui/react-icons';
 import { useState } from 'react';
 import { api, errorMessage } from '../api/client';
 import { useApiData } from '../api/hooks';
-import { ConfirmDialog, ErrorBar, Loading, PageHeader, useUiStyles } from '../components/ui';
+import { ConfirmDialog, ErrorBar, Loading, PageHeader, useUiStyles, VISUALLY_HIDDEN } from '../components/ui';
 import { CertificateWizard } from '../wizards/CertificateWizard';
 
 export function CertificatesPage() {
@@ -28,7 +28,7 @@ export function CertificatesPage() {
       {certificates.data && (
         <div className={ui.tableWrap}>
           <Table aria-label="Certificates">
-            <TableHeader><TableRow><TableHeaderCell>Name</TableHeaderCell><TableHeaderCell>Names covered</TableHeaderCell><TableHeaderCell>Issuer</TableHeaderCell><TableHeaderCell>Valid until</TableHeaderCell><TableHeaderCell>SHA-256 fingerprint</TableHeaderCell><TableHeaderCell>Used by</TableHeaderCell><TableHeaderCell /></TableRow></TableHeader>
+            <TableHeader><TableRow><TableHeaderCell>Name</TableHeaderCell><TableHeaderCell>Names covered</TableHeaderCell><TableHeaderCell>Issuer</TableHeaderCell><TableHeaderCell>Valid until</TableHeaderCell><TableHeaderCell>SHA-256 fingerprint</TableHeaderCell><TableHeaderCell>Used by</TableHeaderCell><TableHeaderCell><span style={VISUALLY_HIDDEN}>Actions</span></TableHeaderCell></TableRow></TableHeader>
             <TableBody>
               {certificates.data.map((c) => (
                 <TableRow key={c.name}>

@@ -7,7 +7,7 @@ import { navigate, routeHref } from '../App';
 import { serverState, serversChanged, setServerState, useServers } from '../api/servers';
 import { api, errorMessage } from '../api/client';
 import { STATE_BADGE } from '../components/ServerNav';
-import { ConfirmDialog, ErrorBar, Loading, PageHeader, useUiStyles } from '../components/ui';
+import { ConfirmDialog, ErrorBar, Loading, PageHeader, useUiStyles, VISUALLY_HIDDEN } from '../components/ui';
 import { ServerProperties } from '../sheets/ServerProperties';
 import { NewServerWizard } from '../wizards/NewServerWizard';
 import { IisImportWizard } from '../wizards/IisImportWizard';
@@ -58,7 +58,7 @@ export function ServersPage() {
             <TableHeader>
               <TableRow>
                 <TableHeaderCell>Name</TableHeaderCell><TableHeaderCell>State</TableHeaderCell><TableHeaderCell>Listening on</TableHeaderCell>
-                <TableHeaderCell>FQDN</TableHeaderCell><TableHeaderCell>Security</TableHeaderCell><TableHeaderCell>Sessions</TableHeaderCell><TableHeaderCell />
+                <TableHeaderCell>FQDN</TableHeaderCell><TableHeaderCell>Security</TableHeaderCell><TableHeaderCell>Sessions</TableHeaderCell><TableHeaderCell><span style={VISUALLY_HIDDEN}>Actions</span></TableHeaderCell>
               </TableRow>
             </TableHeader>
             <TableBody>

@@ -2,7 +2,7 @@
 import { Button, Table, TableBody, TableCell, TableHeader, TableHeaderCell, TableRow, Text } from '@fluentui/react-components';
 import { api } from '../api/client';
 import { useApiData } from '../api/hooks';
-import { ErrorBar, formatBytes, formatTime, Loading, PageHeader, useUiStyles } from '../components/ui';
+import { ErrorBar, formatBytes, formatTime, Loading, PageHeader, useUiStyles, VISUALLY_HIDDEN } from '../components/ui';
 
 export function SessionsPage() {
   const ui = useUiStyles();
@@ -17,7 +17,7 @@ export function SessionsPage() {
           <Table aria-label="Current sessions">
             <TableHeader><TableRow>
               <TableHeaderCell>Client</TableHeaderCell><TableHeaderCell>Server</TableHeaderCell><TableHeaderCell>State</TableHeaderCell><TableHeaderCell>TLS</TableHeaderCell>
-              <TableHeaderCell>User</TableHeaderCell><TableHeaderCell>Since</TableHeaderCell><TableHeaderCell>Bytes in / out</TableHeaderCell><TableHeaderCell />
+              <TableHeaderCell>User</TableHeaderCell><TableHeaderCell>Since</TableHeaderCell><TableHeaderCell>Bytes in / out</TableHeaderCell><TableHeaderCell><span style={VISUALLY_HIDDEN}>Actions</span></TableHeaderCell>
             </TableRow></TableHeader>
             <TableBody>
               {sessions.data.length === 0 && <TableRow><TableCell colSpan={8}><Text italic>No open sessions.</Text></TableCell></TableRow>}
