@@ -621,6 +621,32 @@ describe.runIf(haveChromium)('admin console in Chromium', () => {
     }
   }, 40_000);
 
+  it('OK on an unchanged dialog leaves Apply off; the simulator names who signs in; a server is deleted only after saying what goes with it', async () => {
+    await openProperties();
+    const properties = page.getByRole('dialog', { name: /Properties/ });
+    await accessDialog('Authentication…');
+    await pressOk('Authentication');
+    expect(await properties.getByRole('button', { name: 'Apply' }).isDisabled()).toBe(true);
+    await properties.getByRole('button', { name: 'Cancel' }).click();
+
+    await page.goto(`${url}#/test`);
+    await page.getByLabel('Client address').fill('127.0.0.1');
+    await page.getByRole('combobox', { name: 'Signs in as' }).click();
+    await page.getByRole('option', { name: 'scanner' }).click();
+    await page.getByRole('button', { name: 'Simulate' }).click();
+    await page.getByRole('table', { name: 'Simulated session' }).getByText('AUTH PLAIN (as scanner)').waitFor();
+    expect(await page.getByRole('table', { name: 'Simulated session' }).innerText()).not.toContain('[object Object]');
+
+    await page.goto(`${url}#/servers`);
+    await page.getByRole('row', { name: /Header only/ }).getByRole('button').last().click();
+    await page.getByRole('menuitem', { name: 'Delete…' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Delete Header only?' }).or(page.getByRole('alertdialog', { name: 'Delete Header only?' }));
+    expect(await confirm.innerText()).toMatch(/removed with its settings.* and its log history.*This cannot be undone/s);
+    await confirm.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('row', { name: /Header only/ }).waitFor({ state: 'detached' });
+    expect((await cli(['server', 'list', '--data', dir])).stdout).not.toMatch(/^Header only\t/m);
+  }, 30_000);
+
   it('a nested dialog hands focus back to the button that opened it, and Escape then closes the outer dialog', async () => {
     await openProperties();
     await accessDialog('Authentication…');
