@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createSelfSignedCertificate } from '../../server/tls/certificate-tools';
 import { DEFAULT_SERVER_NAME } from '../../server/contract/settings';
 import { plainAuth, RawSmtp } from '../../server/smtp/line-client';
+import { createAdminHandlers } from '../../server/admin';
 import { cli } from '../helpers/serve-process';
 import { eventually, startTestApp, type TestApp } from '../helpers/test-app';
 
@@ -294,6 +295,14 @@ describe('reports, loops and rewriting', () => {
     await eventually(() => (t.app.store.getMessage(id)?.recipients[0]?.attempts ?? 0) >= before + 2, 15_000);
     expect(dropped(t).filter((text) => text.includes('Action: delayed'))).toHaveLength(1);
     expect(t.app.store.getMessage(id)).toMatchObject({ state: 'queued', recipients: [{ state: 'queued', delayNotified: true }] });
+    // What the Queues page shows: "retrying", found by that filter and not by "failed" or "delivered".
+    const api = createAdminHandlers(t.app);
+    const retrying = await api['queue.list']({ status: 'retrying' });
+    expect(retrying.find((m) => m.id === id)).toMatchObject({ status: 'retrying' });
+    expect((await api['queue.list']({ status: 'failed' })).some((m) => m.id === id)).toBe(false);
+    expect((await api['queue.list']({ status: 'delivered' })).some((m) => m.id === id)).toBe(false);
+    await api['queue.action']({ id, action: 'freeze' });
+    expect((await api['queue.list']({ status: 'frozen' })).map((m) => m.id)).toContain(id);
   }, 40_000);
 
   it('moves undeliverable mail from the null sender to badmail with the reason, and sends no report', async () => {
