@@ -9,7 +9,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { App } from '../../server/app';
 import type { RelaydeskEvent } from '../../server/contract/events';
 import { DEFAULT_SERVER_NAME } from '../../server/contract/settings';
-import { plainAuth, RawSmtp } from '../../server/smtp/line-client';
+import { plainAuth } from '../../server/smtp/line-client';
+import { plainLogin } from '../helpers/smtp-session';
 import { eventually, startTestApp, type TestApp, tempDir, wrap } from '../helpers/test-app';
 
 const PASSWORD = 'correct horse battery';
@@ -125,13 +126,7 @@ describe('failed-login throttle', () => {
       throttle: { delayStepMs: 20, maxDelayMs: 100 },
     });
     open.push(t);
-    const login = async (from: string, user: string, password: string) => {
-      const { client } = await RawSmtp.connect(t.port, { localAddress: from });
-      await client.command('EHLO client.test');
-      const reply = await client.command(`AUTH PLAIN ${plainAuth(user, password)}`);
-      client.close();
-      return reply.raw;
-    };
+    const login = (from: string, user: string, password: string) => plainLogin(t.port, from, user, password);
     // Alice's usual address: she signed in from it before the attack.
     expect(await login('127.0.0.12', 'alice', PASSWORD)).toBe('235 2.7.0 Authentication successful');
     // Brute force from one address against alice: 4 failures, then the address is blocked.
@@ -159,13 +154,7 @@ describe('failed-login throttle', () => {
       throttle: { delayStepMs: 1, maxDelayMs: 1 },
     });
     open.push(t);
-    const login = async (from: string, user: string, password: string) => {
-      const { client } = await RawSmtp.connect(t.port, { localAddress: from });
-      await client.command('EHLO client.test');
-      const reply = await client.command(`AUTH PLAIN ${plainAuth(user, password)}`);
-      client.close();
-      return reply.raw;
-    };
+    const login = (from: string, user: string, password: string) => plainLogin(t.port, from, user, password);
     for (let i = 0; i < 2; i++) expect(await login('127.0.0.20', 'dave', `guess-${i}`)).toMatch(/^535 /);
     expect(await login('127.0.0.20', 'erin', PASSWORD)).toBe('235 2.7.0 Authentication successful'); // clears the address's count
     expect(await login('127.0.0.20', 'dave', 'guess-2')).toMatch(/^535 /);

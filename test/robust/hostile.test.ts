@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_ACCESS } from '../../server/contract/settings';
 import { plainAuth, RawSmtp } from '../../server/smtp/line-client';
 import { openStore, STORE_FILE } from '../../server/store/store';
+import { signedInClient } from '../helpers/smtp-session';
 import { eventually, startTestApp, type TestApp, tempDir } from '../helpers/test-app';
 
 const PASSWORD = 'correct horse battery';
@@ -140,11 +141,7 @@ describe('hostile conditions', () => {
       const accepted: string[] = [];
       let full = '';
       for (let i = 0; i < 40 && !full; i++) {
-        const { client } = await RawSmtp.connect(t.port);
-        await client.command('EHLO fill.test');
-        await client.startTls();
-        await client.command('EHLO fill.test');
-        await client.command(`AUTH PLAIN ${plainAuth('alice', PASSWORD)}`);
+        const { client } = await signedInClient(t.port, 'alice', PASSWORD, { ehlo: 'fill.test' });
         await client.command('MAIL FROM:<alice@example.com>');
         await client.command('RCPT TO:<far@elsewhere.net>');
         await client.command('DATA');
@@ -157,11 +154,7 @@ describe('hostile conditions', () => {
       expect(accepted.length).toBeGreaterThan(3);
       // A large message (streamed to disk, not gathered) on the full disk: the reply comes at once,
       // the session stays usable, and nothing is left half-written.
-      const { client } = await RawSmtp.connect(t.port);
-      await client.command('EHLO fill.test');
-      await client.startTls();
-      await client.command('EHLO fill.test');
-      await client.command(`AUTH PLAIN ${plainAuth('alice', PASSWORD)}`);
+      const { client } = await signedInClient(t.port, 'alice', PASSWORD, { ehlo: 'fill.test' });
       await client.command('MAIL FROM:<alice@example.com>');
       await client.command('RCPT TO:<far@elsewhere.net>');
       await client.command('DATA');
@@ -192,11 +185,7 @@ describe('hostile conditions', () => {
     try {
       const t = await startTestApp({ dataDir: dir, users: [{ name: 'alice', password: PASSWORD }], domains: ['example.com'], diskCheckMs: 100 });
       const mail = async () => {
-        const { client } = await RawSmtp.connect(t.port);
-        await client.command('EHLO fill.test');
-        await client.startTls();
-        await client.command('EHLO fill.test');
-        await client.command(`AUTH PLAIN ${plainAuth('alice', PASSWORD)}`);
+        const { client } = await signedInClient(t.port, 'alice', PASSWORD, { ehlo: 'fill.test' });
         const reply = (await client.command('MAIL FROM:<alice@example.com>')).raw;
         client.close();
         return reply;
