@@ -7,7 +7,7 @@
 if (!process.env.UV_THREADPOOL_SIZE) process.env.UV_THREADPOOL_SIZE = '16';
 const path = require('node:path');
 const fs = require('node:fs');
-const cli = path.join(__dirname, '..', 'dist', 'server', 'cli.js');
+const cli = path.join(__dirname, '..', 'dist', 'server', 'cli', 'main.js');
 if (!fs.existsSync(cli)) {
   process.stderr.write('relaydesk: not built yet; run `npm install` (or `npm run build`) in ' + path.dirname(__dirname) + '\n');
   process.exit(1);

@@ -14,6 +14,10 @@ import type { QueueEntry, VirtualServerPatch } from './store/store';
 import { parseOrThrow } from './contract/errors';
 import type { App } from './app';
 import { checkFqdn } from './dns/fqdn-check';
+import { completeConfigDocument } from './contract/config';
+import { newServerDefaults } from './contract/server-settings';
+import { defaultFqdn } from './app';
+import { inspectCertificate } from './tls/certificates';
 import { applyIisImport, planIisImport } from './import/iis-import';
 import { readMessageHeaders, readMessageSource } from './spool/spool';
 
@@ -313,6 +317,17 @@ export function createAdminHandlers(app: App): AdminApiHandlers {
       await engine.reconcile();
       return { created };
     },
+    'config.export': async () => store.exportConfig({ withSecrets: false }),
+    'config.import': async ({ document, merge }) => {
+      const first = store.listServers()[0];
+      const complete = completeConfigDocument(document, store.exportConfig({ withSecrets: true }), {
+        merge,
+        newServer: (serverName) => newServerDefaults({ name: serverName, fqdn: first?.fqdn ?? defaultFqdn(), certificate: first?.certificate ?? firstCertificateOf(document) }),
+      });
+      store.importConfig(complete, inspectCertificate);
+      await engine.reconcile();
+      return { servers: store.listServers().map((s) => s.name) };
+    },
     'dns.checkFqdn': async ({ name }) => checkFqdn(store.getServer(name).fqdn),
     'dns.lookup': async ({ hostname }) => {
       // The system resolver, as Check DNS and every other program on this machine (hosts file included).
@@ -324,4 +339,11 @@ export function createAdminHandlers(app: App): AdminApiHandlers {
       address: i.address.replace(/%.*$/, ''), family: i.family === 'IPv6' ? 'IPv6' as const : 'IPv4' as const, interface: name, internal: i.internal,
     }))),
   };
+}
+
+/** The name of the first certificate in a (partial) document, the certificate of its new servers when none is configured yet. */
+function firstCertificateOf(document: unknown): string | null {
+  const certificates = (document as { certificates?: Array<{ name?: unknown }> } | null)?.certificates;
+  const name = Array.isArray(certificates) ? certificates[0]?.name : undefined;
+  return typeof name === 'string' ? name : null;
 }

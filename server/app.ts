@@ -6,8 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { AdminError } from './contract/errors';
 import type { ActiveWarning } from './contract/admin-api';
+import { newServerDefaults } from './contract/server-settings';
 import {
-  DEFAULT_ACCESS, DEFAULT_DELIVERY, DEFAULT_MESSAGES, DEFAULT_SERVER_NAME, DEFAULT_SUBMISSION_PORT, hostnameSchema,
+  DEFAULT_DELIVERY, DEFAULT_SERVER_NAME, DEFAULT_SUBMISSION_PORT, hostnameSchema,
   type VirtualServerConfig,
 } from './contract/settings';
 import { createAuthenticator } from './auth/authenticator';
@@ -28,7 +29,7 @@ import { CounterSet } from './log/counters';
 import { EventBus } from './log/event-bus';
 import { EventLog } from './log/event-log';
 import { Spool } from './spool/spool';
-import { openStore, type Store } from './store/store';
+import { type NewCertificate, openStore, type Store } from './store/store';
 import { inspectCertificate } from './tls/certificates';
 import { loadCertificateTools } from './tls/load-certificate-tools';
 import { CertificateService } from './tls/certificate-service';
@@ -50,6 +51,8 @@ export interface AppOptions {
   retentionSweepMs?: number;
   /** How often OAuth2 sign-ins are checked and refreshed ahead of expiry. */
   signInRefreshMs?: number;
+  /** The CLI's app: the AdminApi over the store, no listener (a running serve applies the changes). */
+  offline?: boolean;
 }
 
 const INITIALIZED_KEY = 'initialized';
@@ -122,6 +125,7 @@ export class App {
       },
       resolverFor: (servers) => this.resolverFor(servers),
       now: this.now,
+      offline: options.offline,
     });
     this.localDelivery = new LocalDelivery({
       store: this.store,
@@ -260,37 +264,53 @@ export class App {
     return server?.delivery.dropFolder ?? path.join(this.options.dataDir, 'drop');
   }
 
-  /** First start only: the secure default server of SPEC §1. Returns true when it was created now. */
-  async ensureDefaults(): Promise<boolean> {
+  /**
+   * First start (or `relaydesk init`) only: the secure default server of SPEC §1, on 127.0.0.1
+   * and port 2525 unless told otherwise. Returns true when it was created now.
+   */
+  async ensureDefaults(listen: { bindAddress?: VirtualServerConfig['bindAddress']; port?: number } = {}): Promise<boolean> {
     if (this.store.getMeta(INITIALIZED_KEY)) return false;
     const fqdn = defaultFqdn();
-    const material = await (await loadCertificateTools()).createSelfSignedCertificate({ commonName: fqdn, altNames: ['localhost', '127.0.0.1', '::1'], now: this.now() });
-    const certificateName = `${fqdn} (self-signed)`;
+    const certificate = await this.selfSignedFor(fqdn);
     const server: VirtualServerConfig = {
-      name: DEFAULT_SERVER_NAME,
-      bindAddress: '127.0.0.1',
-      port: this.options.firstStartPort ?? DEFAULT_SUBMISSION_PORT,
-      tlsPort: null,
-      fqdn,
-      maxConnections: 100,
-      connectionTimeoutSeconds: 120,
-      loggingEnabled: true,
-      state: 'started',
-      access: DEFAULT_ACCESS,
-      messages: DEFAULT_MESSAGES,
+      ...newServerDefaults({ name: DEFAULT_SERVER_NAME, fqdn, certificate: certificate.name }),
+      bindAddress: listen.bindAddress ?? '127.0.0.1',
+      port: listen.port ?? this.options.firstStartPort ?? DEFAULT_SUBMISSION_PORT,
       delivery: { ...DEFAULT_DELIVERY, pickupFolder: null },
-      connectionRules: [],
-      relayRules: [],
-      certificate: certificateName,
-      banner: null,
     };
     this.store.transaction(() => {
       if (this.store.getMeta(INITIALIZED_KEY)) return;
-      this.store.addCertificate({ name: certificateName, certPem: material.certPem, chainPem: '', keyPem: material.keyPem, ...inspectCertificate(material.certPem) });
+      if (!this.store.findCertificate(certificate.name)) this.store.addCertificate(certificate);
       if (this.store.listServers().length === 0) this.store.createServer(server);
       this.store.setMeta(INITIALIZED_KEY, this.now().toISOString());
     });
     return true;
+  }
+
+  /**
+   * The settings of a new server (`relaydesk server add`, partial config files): the secure
+   * defaults, with the FQDN and certificate of the first server, or on a folder without one this
+   * machine's name and a new self-signed certificate (and no default server is added later).
+   */
+  async newServerConfig(name: string): Promise<VirtualServerConfig> {
+    const first = this.store.listServers()[0];
+    if (first) return newServerDefaults({ name, fqdn: first.fqdn, certificate: first.certificate });
+    const fqdn = defaultFqdn();
+    const certificate = await this.selfSignedFor(fqdn);
+    this.store.transaction(() => {
+      if (!this.store.findCertificate(certificate.name)) this.store.addCertificate(certificate);
+      if (!this.store.getMeta(INITIALIZED_KEY)) this.store.setMeta(INITIALIZED_KEY, this.now().toISOString());
+    });
+    return newServerDefaults({ name, fqdn, certificate: certificate.name });
+  }
+
+  /** A self-signed certificate for this machine's name (the stored one when it exists). */
+  private async selfSignedFor(fqdn: string): Promise<NewCertificate> {
+    const name = `${fqdn} (self-signed)`;
+    const stored = this.store.findCertificate(name);
+    if (stored) return stored;
+    const material = await (await loadCertificateTools()).createSelfSignedCertificate({ commonName: fqdn, altNames: ['localhost', '127.0.0.1', '::1'], now: this.now() });
+    return { name, certPem: material.certPem, chainPem: '', keyPem: material.keyPem, ...inspectCertificate(material.certPem) };
   }
 
   /** Recover the spool, start every server the store says should run, and follow store changes. */
@@ -383,7 +403,8 @@ export function newQueueId(): string {
   return `${Date.now().toString(36).toUpperCase()}-${crypto.randomBytes(5).toString('hex').toUpperCase()}`;
 }
 
-function defaultFqdn(): string {
+/** This machine's name when it is a valid host name (the default FQDN of a server), or localhost. */
+export function defaultFqdn(): string {
   const parsed = hostnameSchema.safeParse(os.hostname());
   return parsed.success ? parsed.data : 'localhost';
 }

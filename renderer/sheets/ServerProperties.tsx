@@ -10,7 +10,7 @@ import { api, errorField, errorMessage } from '../api/client';
 import { serversChanged } from '../api/servers';
 import { ConfirmDialog, useNestedDialog } from '../components/ui';
 import { AddressListDialog } from './AddressListDialog';
-import { riskOf } from '../../server/contract/risk';
+import { connectionModeSwitchRisk, riskOf } from '../../server/contract/risk';
 import { TrustedDevicesDialog } from './TrustedDevicesDialog';
 import { usePropertyStyles as useStyles } from './properties/shared';
 import { AccessTab, type Editing } from './properties/AccessTab';
@@ -27,20 +27,14 @@ type TabId = 'general' | 'access' | 'messages' | 'delivery';
  * for this machine's own address under the new settings.
  */
 async function modeSwitchRisk(saved: VirtualServerConfig, draft: VirtualServerConfig): Promise<{ title: string; why: string } | null> {
-  if (saved.access.connectionMode === draft.access.connectionMode || draft.connectionRules.length === 0) return null;
-  const entries = draft.connectionRules.length;
-  const meaning = draft.access.connectionMode === 'all-except'
-    ? `the ${entries} listed computer(s) will be REFUSED and every other computer admitted`
-    : `ONLY the ${entries} listed computer(s) will be admitted and every other refused`;
-  let here = '';
+  if (!connectionModeSwitchRisk(saved, draft, null)) return null;
+  let here = null;
   try {
     const result = await api['policy.simulate']({ server: saved.name, draft, address: '127.0.0.1', tls: true, mailFrom: '', rcptTo: ['postmaster@example.com'] });
-    const connect = result.steps[0]?.decision;
-    if (connect) here = ` For this machine (127.0.0.1) the simulator says: ${connect.code} ${connect.enhanced} ${connect.text} [${connect.rule}].`;
+    here = result.steps[0]?.decision ?? null;
   } catch { /* the warning stands without the simulator's line */ }
-  return { title: 'The list will mean the opposite', why: `Connection control changes from "${saved.access.connectionMode === 'only-list' ? 'Only the list below' : 'All except the list below'}" to "${draft.access.connectionMode === 'only-list' ? 'Only the list below' : 'All except the list below'}": ${meaning}.${here}` };
+  return connectionModeSwitchRisk(saved, draft, here);
 }
-
 
 export function ServerProperties({ name, onClose }: { name: string; onClose(): void }) {
   const styles = useStyles();

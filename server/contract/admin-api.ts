@@ -3,7 +3,7 @@
 // ADMIN_METHODS, so a method that one of them lacks is a compile error. Pure: zod and types only.
 import { z } from 'zod';
 import { type AcceptedDomain, acceptedDomainSchema, addressRuleSchema, emailSchema, serverStateSchema, type ServerState, type VirtualServerConfig, virtualServerSchema } from './settings';
-import { senderPatternSchema, userNameSchema } from './config';
+import { type ConfigDocument, senderPatternSchema, userNameSchema } from './config';
 import type { Decision } from './decision';
 import type { RelaydeskEvent, SessionEvent } from './events';
 
@@ -336,6 +336,10 @@ export const ADMIN_METHODS = {
   'dns.lookup': method<string[]>()(z.object({ hostname: z.string().trim().min(1).max(253) })),
   /** This machine's addresses, per interface (for the IP address box and what clients should use). */
   'system.addresses': method<Array<{ address: string; family: 'IPv4' | 'IPv6'; interface: string; internal: boolean }>>()(nothing),
+  /** The whole configuration without secrets (they never cross the AdminApi; `config export --with-secrets` reads the store). */
+  'config.export': method<ConfigDocument>()(nothing),
+  /** A whole or partial configuration (see completeConfigDocument), validated whole and applied atomically. */
+  'config.import': method<{ servers: string[] }>()(z.object({ document: z.unknown(), merge: z.boolean().default(false) })),
   /** What deleting a virtual server takes with it: its queued messages and its log history. */
   'servers.dependents': method<{ queued: number; finished: number; events: number }>()(name),
 };

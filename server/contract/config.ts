@@ -1,7 +1,8 @@
 // The whole configuration as one JSON document: what `relaydesk config export` prints and
 // `config import` applies (atomically, or not at all). Secrets appear only when asked for.
 import { z } from 'zod';
-import { acceptedDomainSchema, bindAddressSchema, senderPatternSchema, virtualServerSchema } from './settings';
+import { AdminError } from './errors';
+import { acceptedDomainSchema, bindAddressSchema, senderPatternSchema, virtualServerSchema, type VirtualServerConfig } from './settings';
 
 export { senderPatternSchema };
 
@@ -84,4 +85,98 @@ export function findListenerConflict(server: Listener, others: readonly Listener
     }
   }
   return null;
+}
+
+// ── partial documents ─────────────────────────────────────────────────────────────────────────
+
+const SECTIONS = { servers: 'name', acceptedDomains: 'domain', users: 'name', certificates: 'name' } as const;
+type Section = keyof typeof SECTIONS;
+
+/** What a new user, domain or certificate entry is when the document leaves a setting out. */
+const ENTRY_DEFAULTS: Record<Exclude<Section, 'servers'>, Record<string, unknown>> = {
+  acceptedDomains: { action: 'drop', forwardTo: null },
+  users: { enabled: true, senders: [], cramMd5: false, perHour: null, recipientsPerDay: null },
+  certificates: { chainPem: '' },
+};
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Objects merge key by key; values, lists and null replace. */
+function merged(base: unknown, given: unknown): unknown {
+  if (!isObject(base) || !isObject(given)) return given;
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(given)) out[key] = merged(out[key], value);
+  return out;
+}
+
+/**
+ * A partial configuration completed into a whole one, for `config import`. A section the
+ * document leaves out stays as it is. Without `merge` a section given replaces the current one
+ * and its entries take the documented defaults for what they leave out (a new server: those of
+ * `relaydesk server add`); with `merge`, entries are matched by name (domain) and what they
+ * leave out keeps its current value, and entries not named stay. The result is then validated
+ * as a whole (configDocumentSchema) before anything is written.
+ */
+export function completeConfigDocument(
+  input: unknown,
+  current: ConfigDocument,
+  options: { merge: boolean; newServer(name: string): VirtualServerConfig },
+): unknown {
+  if (!isObject(input)) throw new AdminError('invalid', 'the document must be a JSON object ({ "servers": [...], ... })');
+  const { format = CONFIG_FORMAT, version = CONFIG_VERSION, ...sections } = input;
+  const out: Record<string, unknown> = { format, version };
+  for (const key of Object.keys(sections)) {
+    if (!(key in SECTIONS)) throw new AdminError('invalid', `${key}: not part of a configuration (expected ${Object.keys(SECTIONS).join(', ')})`, key);
+  }
+  for (const [section, identity] of Object.entries(SECTIONS) as Array<[Section, string]>) {
+    const existing = current[section] as unknown as Array<Record<string, unknown>>;
+    const given = sections[section];
+    if (given === undefined) {
+      out[section] = existing;
+      continue;
+    }
+    if (!Array.isArray(given)) throw new AdminError('invalid', `${section}: must be a list`, section);
+    const keyOf = (entry: Record<string, unknown>) => String(entry[identity]).toLowerCase();
+    const completed = given.map((entry: unknown, i) => {
+      if (!isObject(entry) || typeof entry[identity] !== 'string' || entry[identity] === '') {
+        throw new AdminError('invalid', `${section}[${i}].${identity}: required (an entry is found by its ${identity})`, `${section}[${i}].${identity}`);
+      }
+      const mine = options.merge ? existing.find((e) => keyOf(e) === keyOf(entry)) : undefined;
+      const base = mine ?? (section === 'servers' ? options.newServer(String(entry[identity])) : ENTRY_DEFAULTS[section]);
+      return merged(base, entry);
+    });
+    if (options.merge) {
+      const named = new Set(completed.map((e) => keyOf(e as Record<string, unknown>)));
+      out[section] = [...existing.filter((e) => !named.has(keyOf(e))), ...completed];
+    } else {
+      out[section] = completed;
+    }
+  }
+  return out;
+}
+
+/**
+ * The JSON Schema of what `config import` accepts, generated from the zod schemas: every setting
+ * may be left out except what finds an entry (a server's name, a domain); lists replace whole,
+ * so what is inside a list entry (an address rule, a trusted device) stays required.
+ */
+export function configImportJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(configDocumentSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  const relax = (node: unknown, keep: readonly string[]): void => {
+    if (!isObject(node)) return;
+    if (Array.isArray(node.required)) node.required = (node.required as string[]).filter((k) => keep.includes(k));
+    if (Array.isArray(node.anyOf)) for (const branch of node.anyOf) relax(branch, keep);
+    if (isObject(node.properties)) for (const child of Object.values(node.properties)) relax(child, []);
+  };
+  relax(schema, []);
+  const properties = schema.properties as Record<string, { items?: unknown }>;
+  for (const [section, identity] of Object.entries(SECTIONS)) relax(properties[section]?.items, section === 'certificates' ? [identity, 'certPem'] : [identity]);
+  return {
+    ...schema,
+    $id: 'https://relaydesk.invalid/schema/config-v1.json',
+    title: 'Relaydesk configuration (relaydesk config import)',
+    description: 'A section left out stays as it is; entries are found by name (domain); see the README, "Configuration format".',
+  };
 }

@@ -20,3 +20,21 @@ export function riskOf(draft: RiskInput): Risk | null {
   }
   return null;
 }
+
+type ModeInput = Pick<VirtualServerConfig, 'connectionRules'> & { access: Pick<VirtualServerConfig['access'], 'connectionMode'> };
+
+const modeWords = (mode: VirtualServerConfig['access']['connectionMode']) => (mode === 'only-list' ? 'Only the list below' : 'All except the list below');
+
+/**
+ * Switching Connection control between "only the list" and "all except the list" turns the
+ * meaning of every entry around; `here` is the simulator's connect decision for 127.0.0.1.
+ */
+export function connectionModeSwitchRisk(saved: ModeInput, draft: ModeInput, here: { code: number; enhanced: string; text: string; rule: string } | null): Risk | null {
+  if (saved.access.connectionMode === draft.access.connectionMode || draft.connectionRules.length === 0) return null;
+  const entries = draft.connectionRules.length;
+  const meaning = draft.access.connectionMode === 'all-except'
+    ? `the ${entries} listed computer(s) will be REFUSED and every other computer admitted`
+    : `ONLY the ${entries} listed computer(s) will be admitted and every other refused`;
+  const verdict = here ? ` For this machine (127.0.0.1) the simulator says: ${here.code} ${here.enhanced} ${here.text} [${here.rule}].` : '';
+  return { title: 'The list will mean the opposite', why: `Connection control changes from "${modeWords(saved.access.connectionMode)}" to "${modeWords(draft.access.connectionMode)}": ${meaning}.${verdict}` };
+}

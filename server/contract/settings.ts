@@ -103,7 +103,8 @@ export function parseAddressRuleText(text: string): AddressRuleInput {
     return /^\d{1,3}$/.test(suffix) ? { kind: 'subnet', network, prefix: Number(suffix) } : { kind: 'subnet', network, mask: suffix };
   }
   if (ipaddr.isValid(value)) return { kind: 'address', address: value };
-  return { kind: 'domain', domain: value };
+  // "*.example.com" says what a domain entry means: the domain and every name under it.
+  return { kind: 'domain', domain: value.replace(/^\*\./, '') };
 }
 
 export function describeAddressRule(rule: AddressRule): string {

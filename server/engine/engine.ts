@@ -14,6 +14,11 @@ export interface EngineOptions extends EngineDeps {
   store: Store;
   /** Told the observed state after every reconcile (the app shares it with the CLI through the store). */
   published?(status: ServerStatus[]): void;
+  /**
+   * Never listen: the CLI's app changes the store through the AdminApi and a running `serve`
+   * follows; the CLI process itself must not bind ports or publish a status.
+   */
+  offline?: boolean;
 }
 
 export interface ServerStatus {
@@ -35,6 +40,7 @@ export class Engine {
 
   /** Bring the running servers in line with the store; serialized, safe to call any time. */
   reconcile(): Promise<void> {
+    if (this.options.offline) return Promise.resolve();
     this.reconciling = this.reconciling.then(() => this.reconcileNow(), () => this.reconcileNow());
     return this.reconciling;
   }

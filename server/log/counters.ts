@@ -7,10 +7,15 @@ import type { EventBus } from './event-bus';
 
 const MINUTES_KEPT = 60;
 
+export interface WireTotals { tlsHandshakes: number; authFailures: number; bytesIn: number; bytesOut: number }
+export interface DeliveryTotals { delivered: number; deferred: number; failed: number }
+
 export class CounterSet {
   private readonly since: string;
   private readonly perServer: Counters['perServer'] = {};
   private readonly minutes = new Map<string, { sessions: number; refusals: number }>();
+  private readonly wire: Record<string, WireTotals> = {};
+  private readonly deliveries: DeliveryTotals = { delivered: 0, deferred: 0, failed: 0 };
 
   constructor(bus: EventBus, private readonly now: () => Date) {
     this.since = now().toISOString();
@@ -18,7 +23,16 @@ export class CounterSet {
   }
 
   private count(event: RelaydeskEvent): void {
+    if (event.type === 'delivered') this.deliveries.delivered += event.recipients.length;
+    if (event.type === 'delivery' && (event.outcome === 'deferred' || event.outcome === 'failed')) this.deliveries[event.outcome] += event.recipients.length;
     if (!('session' in event)) return;
+    const wire = (this.wire[event.server] ??= { tlsHandshakes: 0, authFailures: 0, bytesIn: 0, bytesOut: 0 });
+    if (event.type === 'starttls' && event.decision.verdict === 'allow') wire.tlsHandshakes++;
+    if (event.type === 'auth' && event.outcome !== 'success') wire.authFailures++;
+    if (event.type === 'close') {
+      wire.bytesIn += event.bytesIn;
+      wire.bytesOut += event.bytesOut;
+    }
     const server = (this.perServer[event.server] ??= { sessions: 0, messagesAccepted: 0, bytesAccepted: 0, refusals: {} });
     const minute = event.at.slice(0, 16);
     let bucket = this.minutes.get(minute);
@@ -41,6 +55,11 @@ export class CounterSet {
       server.refusals[rule] = (server.refusals[rule] ?? 0) + 1;
       bucket.refusals++;
     }
+  }
+
+  /** Totals since start for /metrics: TLS handshakes, failed sign-ins and bytes per server; recipients by delivery outcome. */
+  totals(): { perServer: Record<string, WireTotals>; deliveries: DeliveryTotals } {
+    return { perServer: structuredClone(this.wire), deliveries: { ...this.deliveries } };
   }
 
   read(): Counters {

@@ -693,6 +693,14 @@ export class Store {
     return this.db.prepare('DELETE FROM session_events WHERE server = ?').run(serverName).changes;
   }
 
+  /** Messages by state and the oldest still queued, from the state index (no rows are loaded). */
+  queueDepth(): { byState: Record<QueueEntry['state'], number>; oldestQueuedAt: string | null } {
+    const byState: Record<QueueEntry['state'], number> = { queued: 0, frozen: 0, done: 0 };
+    for (const row of this.stmt('SELECT state, COUNT(*) AS n FROM messages GROUP BY state').all() as Array<{ state: QueueEntry['state']; n: number }>) byState[row.state] = row.n;
+    const oldest = this.stmt("SELECT MIN(received_at) AS at FROM messages WHERE state = 'queued'").get() as { at: string | null };
+    return { byState, oldestQueuedAt: oldest.at };
+  }
+
   /** Messages that failed (a report was sent, or the badmail folder) and finished after the cut-off. */
   countFailedSince(cutoff: string): number {
     return (this.db.prepare(`SELECT COUNT(DISTINCT m.id) AS n FROM messages m JOIN recipients r ON r.message_id = m.id

@@ -20,6 +20,8 @@ import { STRONG_CIPHERS } from '../tls/tls-options';
 import { DeviceCookies, SignInGuard } from './sign-in-guard';
 import type { EventBus } from '../log/event-bus';
 import type { Store } from '../store/store';
+import { checkApiToken } from './api-tokens';
+import type { MetricsSource } from './metrics';
 
 export const ADMIN_PASSWORD_KEY = 'admin.passwordHash';
 export const DEFAULT_CONSOLE_PORT = 8525;
@@ -52,6 +54,8 @@ export interface ConsoleOptions {
   tls?: { key: string; cert: string };
   /** More names this console is reached by (a DNS alias); this machine's names and addresses are always accepted. */
   hostNames?: string[];
+  /** /metrics and /healthz: for a signed-in browser, a bearer token, or anyone when open (loopback only). */
+  metrics?: MetricsSource;
   now?: () => number;
 }
 
@@ -173,11 +177,30 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     return origin === `${scheme}://${req.headers.host ?? ''}`;
   }
 
+  async function serveMetrics(req: http.IncomingMessage, res: http.ServerResponse, pathname: string, metrics: MetricsSource): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, apiError('invalid', 'method not allowed'));
+    const allowed = (metrics.open && loopback) || checkApiToken(options.store, req.headers.authorization) !== null || sessionOf(req) !== null;
+    if (!allowed) {
+      res.setHeader('WWW-Authenticate', 'Bearer realm="relaydesk"');
+      return sendJson(res, 401, apiError('unauthorized', 'sign in to the console, or send a token: Authorization: Bearer <relaydesk admin token create NAME>'));
+    }
+    res.setHeader('Cache-Control', 'no-store');
+    if (pathname === '/metrics') {
+      const text = await metrics.render();
+      res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
+      res.end(req.method === 'HEAD' ? undefined : text);
+      return;
+    }
+    const report = await metrics.health();
+    return sendJson(res, report.status === 'failing' ? 503 : 200, report);
+  }
+
   async function route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     // DNS rebinding: a page on evil.example resolving to 127.0.0.1 still sends Host: evil.example.
     if (!hostAllowed(req.headers.host ?? '', hostOptions)) return sendJson(res, 421, apiError('forbidden', 'unexpected Host header (add the name with --console-host NAME)'));
     if (options.tls) res.setHeader('Strict-Transport-Security', 'max-age=31536000');
     const pathname = new URL(req.url ?? '/', 'http://x').pathname;
+    if (options.metrics && (pathname === '/metrics' || pathname === '/healthz')) return serveMetrics(req, res, pathname, options.metrics);
     if (!pathname.startsWith('/api/')) return serveStatic(res, options.staticDir, pathname);
     if (!originAllowed(req)) return sendJson(res, 403, apiError('forbidden', 'cross-origin request refused'));
 

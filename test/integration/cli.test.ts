@@ -45,7 +45,7 @@ describe('relaydesk CLI', () => {
   it('prints usage, and refuses a password on the command line', async () => {
     const help = await cli(['--help']);
     expect(help.code).toBe(0);
-    expect(help.stdout).toContain('serve [--console [ADDR:]PORT] [--console-host NAME]... [--verbose]');
+    expect(help.stdout).toContain('serve [--console [ADDR:]PORT] [--console-host NAME]... [--metrics-open] [--verbose]');
     const noStdin = await cli(['user', 'add', 'alice', '--data', tempDir()]);
     expect(noStdin.code).toBe(2);
     expect(noStdin.stderr).toContain('--password-stdin');

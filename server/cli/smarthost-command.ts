@@ -1,0 +1,164 @@
+// `relaydesk smarthost ...` and `relaydesk dns ...`: outbound delivery of a virtual server
+// (Properties → Delivery) from the command line, through the AdminApi; the OAuth2 sign-in runs
+// here and a running serve sees it through the store.
+import { OAUTH_PROVIDERS, SMART_HOST_PRESETS, type SmartHostPreset } from '../contract/settings';
+import type { SmartHostSignInStatus } from '../contract/admin-api';
+import { resolveDestinations } from '../dns/mx';
+import { presentedSmartHostCertificate } from '../delivery/smart-host-certificate';
+import { type CliContext, type CommandGroup, integerOption, need, stringOption, UsageError } from './shared';
+
+function printStatus(status: SmartHostSignInStatus, context: CliContext): void {
+  context.io.out([
+    `Server:        ${status.server}`, `Provider:      ${status.provider} (${status.flow === 'app' ? 'app-only' : `${status.flow} sign-in`})`,
+    `Account:       ${status.account ?? '-'}`,
+    `State:         ${status.needsSignIn ? 'SIGN-IN NEEDED' : status.signedIn ? 'signed in' : 'not signed in'}`,
+    `Signed in:     ${status.signedInAt ?? '-'}`, `Last refresh:  ${status.lastRefreshAt ?? '-'}`,
+    `Token expires: ${status.accessTokenExpiresAt ?? '-'}`, `Last error:    ${status.lastError ?? '-'}`,
+    `Secrets in:    ${status.secretStore}`,
+  ].join('\n'));
+}
+
+async function set(server: string, context: CliContext): Promise<number> {
+  const { values } = context;
+  const preset = stringOption(values, 'preset') ?? null;
+  if (preset !== null && !(preset in SMART_HOST_PRESETS)) throw new UsageError(`--preset takes ${Object.keys(SMART_HOST_PRESETS).join(', ')}`);
+  const base = preset ? SMART_HOST_PRESETS[preset as SmartHostPreset] : null;
+  const host = stringOption(values, 'host') ?? base?.host;
+  if (!host) throw new UsageError('give --host (the preset "isp" needs it too)');
+  const user = stringOption(values, 'user') ?? null;
+  if (user && !values['password-stdin']) throw new UsageError('with --user, give the password on standard input: --password-stdin');
+  const password = user ? await context.secretFromStdin() : null;
+  await context.admin().call('servers.update', { name: server, patch: { delivery: { smartHost: {
+    host, port: integerOption(values, 'port', 1, 65535) ?? base?.port ?? 587,
+    security: stringOption(values, 'security') ?? base?.security ?? 'starttls',
+    verifyCertificate: !values['no-verify'], authentication: user ? 'basic' : 'none', user, password,
+  } } } });
+  context.io.out(`relaydesk: ${server} sends mail for other domains through ${host}${user ? ` as ${user}` : ''}`);
+  return 0;
+}
+
+async function oauth(server: string, context: CliContext): Promise<number> {
+  const { values } = context;
+  const admin = context.admin();
+  const provider = stringOption(values, 'provider') ?? '';
+  if (!['microsoft365', 'google', 'custom'].includes(provider)) throw new UsageError('--provider takes microsoft365, google or custom');
+  const clientId = stringOption(values, 'client-id');
+  if (!clientId) throw new UsageError('give --client-id (the application ID of your app registration)');
+  const user = stringOption(values, 'user');
+  if (!user) throw new UsageError('give --user: the mailbox that signs in and sends');
+  const flow = stringOption(values, 'flow') ?? (provider === 'google' ? 'browser' : 'device');
+  if (!['browser', 'device', 'app'].includes(flow)) throw new UsageError('--flow takes browser, device or app');
+  const clientSecret = values['client-secret-stdin'] ? await context.secretFromStdin() : null;
+  const current = (await admin.call('servers.get', { name: server })).delivery.smartHost;
+  const preset = provider === 'custom' ? null : OAUTH_PROVIDERS[provider as 'microsoft365' | 'google'].smartHost;
+  const host = stringOption(values, 'host') ?? preset?.host ?? current?.host;
+  if (!host) throw new UsageError('a custom provider needs --host (the smart host)');
+  const str = (key: string) => stringOption(values, key) ?? null;
+  await admin.call('servers.update', { name: server, patch: { delivery: { smartHost: {
+    host, port: integerOption(values, 'port', 1, 65535) ?? preset?.port ?? current?.port ?? 587,
+    security: stringOption(values, 'security') ?? (current?.security === 'tls' ? 'tls' : 'starttls'),
+    verifyCertificate: !values['no-verify'], authentication: 'oauth2', user, password: null,
+    trustedCertificate: current?.host === host ? current.trustedCertificate : null,
+    // A null client secret keeps the stored one, only where it goes to the same provider and client (admin.ts).
+    oauth2: {
+      provider, clientId, flow, ...(str('tenant') ? { tenant: str('tenant') } : {}), clientSecret,
+      authorizationEndpoint: str('auth-url'), tokenEndpoint: str('token-url'), deviceEndpoint: str('device-url'), revocationEndpoint: str('revoke-url'), scope: str('scope'),
+    },
+  } } } });
+  context.io.out(`relaydesk: ${server} signs in to ${host} with OAuth2 (${provider}, ${flow === 'app' ? 'app-only' : `${flow} sign-in`}) as ${user}; now run: relaydesk smarthost signin "${server}"`);
+  return 0;
+}
+
+async function signIn(server: string, context: CliContext): Promise<number> {
+  const tokens = context.admin().app.smartHostTokens;
+  const status = await tokens.signIn(server, {
+    onUrl: (url) => context.io.out(`Open this address in a browser on this computer and sign in as the mailbox:\n\n  ${url}\n\nWaiting for the sign-in (15 minutes at most)...`),
+    onPrompt: (p) => context.io.out(`On any device, open ${p.verificationUri} and enter the code:\n\n  ${p.userCode}\n\nWaiting until ${p.expiresAt}...`),
+  });
+  context.io.out(`relaydesk: ${status.server} signed in as ${status.account ?? '?'}; access token valid until ${status.accessTokenExpiresAt ?? '?'}; waiting mail is tried now`);
+  return 0;
+}
+
+export const SMARTHOST_COMMANDS: CommandGroup = {
+  names: ['smarthost', 'dns'],
+  usage: `  smarthost set SERVER (--preset ${Object.keys(SMART_HOST_PRESETS).join('|')} | --host HOST) [--port N]
+         [--security starttls|tls|none] [--user NAME --password-stdin] [--no-verify]
+  smarthost clear SERVER                   deliver directly by MX again
+  smarthost oauth SERVER --provider microsoft365|google|custom --client-id ID --user MAILBOX
+         [--tenant TENANT] [--flow browser|device|app] [--client-secret-stdin]
+         [--auth-url URL --token-url URL --device-url URL --revoke-url URL --scope SCOPE] [--host HOST --port N]
+                                        sign in upstream with OAuth2 (XOAUTH2) instead of a password
+  smarthost signin SERVER                  run the sign-in: prints the URL to open or the code to enter
+  smarthost status SERVER | smarthost signout SERVER
+  smarthost certificate SERVER             the certificate the smart host presents, with its SHA-256 fingerprint
+  smarthost trust SERVER (--fingerprint SHA256 | --clear)
+                                        trust exactly that certificate (self-signed or private CA), or stop
+  dns check-fqdn SERVER | dns mx DOMAIN     does the FQDN point here; where mail for DOMAIN goes`,
+  options: {
+    preset: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, security: { type: 'string' }, user: { type: 'string' },
+    'password-stdin': { type: 'boolean' }, 'no-verify': { type: 'boolean' }, provider: { type: 'string' }, 'client-id': { type: 'string' },
+    'client-secret-stdin': { type: 'boolean' }, tenant: { type: 'string' }, flow: { type: 'string' }, 'auth-url': { type: 'string' },
+    'token-url': { type: 'string' }, 'device-url': { type: 'string' }, 'revoke-url': { type: 'string' }, scope: { type: 'string' },
+    fingerprint: { type: 'string' }, clear: { type: 'boolean' },
+  },
+  async run(command, context) {
+    const { sub, rest, io, values } = context;
+    const admin = context.admin();
+    if (command === 'dns') {
+      if (sub === 'check-fqdn') {
+        const result = await admin.call('dns.checkFqdn', { name: need(rest[0], 'a virtual server name') });
+        io.out(result.message);
+        return result.pointsHere ? 0 : 1;
+      }
+      if (sub === 'mx') {
+        const domain = need(rest[0], 'a domain');
+        const hosts = await resolveDestinations(domain, admin.app.store.listServers()[0]?.delivery.dnsServers ?? []);
+        if (hosts.length === 0) io.out(`${domain} accepts no mail (no MX, A or AAAA record, or a null MX)`);
+        for (const h of hosts) io.out(`${h.host}\t${h.addresses.join(', ')}`);
+        return hosts.length ? 0 : 1;
+      }
+      throw new UsageError(`unknown command "dns ${sub ?? ''}"`);
+    }
+    const server = need(rest[0], 'a virtual server name');
+    switch (sub) {
+      case 'set': return set(server, context);
+      case 'oauth': return oauth(server, context);
+      case 'signin': return signIn(server, context);
+      case 'clear':
+        await admin.call('servers.update', { name: server, patch: { delivery: { smartHost: null } } });
+        io.out(`relaydesk: ${server} delivers mail for other domains directly by MX`);
+        return 0;
+      case 'status': {
+        const status = await admin.call('smarthost.status', { server });
+        printStatus(status, context);
+        return status.signedIn ? 0 : 1;
+      }
+      case 'signout': {
+        const { revoked } = await admin.app.smartHostTokens.signOut(server);
+        io.out(`relaydesk: ${server} signed out of its smart host; the refresh token was deleted here (${revoked})`);
+        return 0;
+      }
+      case 'certificate': {
+        const presented = await presentedSmartHostCertificate(admin.app.store, server);
+        const { pinned } = presented;
+        io.out([
+          `Subject:     ${presented.subject}`, `Issuer:      ${presented.issuer}`, `Valid until: ${presented.validTo}`,
+          `SHA-256:     ${presented.fingerprint256}`,
+          `Verifies:    ${presented.verifies ? 'yes' : `no (${presented.verifyError ?? 'unknown'})`}`,
+          `Trusted pin: ${pinned === null ? 'none' : pinned === presented.fingerprint256 ? 'this certificate' : `${pinned} (a different certificate: delivery will fail)`}`,
+        ].join('\n'));
+        return 0;
+      }
+      case 'trust': {
+        const fingerprint = stringOption(values, 'fingerprint');
+        if (!values.clear && !fingerprint) throw new UsageError('give --fingerprint SHA256 (see: relaydesk smarthost certificate SERVER) or --clear');
+        const trusted = await admin.call('smarthost.trust', { server, fingerprint: values.clear ? null : fingerprint ?? null });
+        io.out(trusted ? `relaydesk: ${server} trusts the smart host's certificate ${trusted.fingerprint256} (${trusted.subject})`
+          : `relaydesk: ${server} no longer trusts a pinned certificate; the smart host's certificate must verify`);
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown command "smarthost ${sub ?? ''}"`);
+    }
+  },
+};
