@@ -320,10 +320,18 @@ export function createAdminHandlers(app: App): AdminApiHandlers {
     'config.export': async () => store.exportConfig({ withSecrets: false }),
     'config.import': async ({ document, merge }) => {
       const first = store.listServers()[0];
+      const fqdn = first?.fqdn ?? defaultFqdn();
+      // New servers get the first server's certificate; on a folder without any, a self-signed one
+      // made now and written in the same transaction as the rest (a refused import leaves nothing).
+      const known = first?.certificate ?? firstCertificateOf(document) ?? store.listCertificates()[0]?.name ?? null;
+      const made = known === null ? await app.selfSignedFor(fqdn) : null;
       const complete = completeConfigDocument(document, store.exportConfig({ withSecrets: true }), {
         merge,
-        newServer: (serverName) => newServerDefaults({ name: serverName, fqdn: first?.fqdn ?? defaultFqdn(), certificate: first?.certificate ?? firstCertificateOf(document) }),
-      });
+        newServer: (serverName) => newServerDefaults({ name: serverName, fqdn, certificate: known ?? made?.name ?? null }),
+      }) as { servers: Array<{ certificate?: unknown }>; certificates: unknown[] };
+      if (made && complete.servers.some((s) => s.certificate === made.name)) {
+        complete.certificates = [...complete.certificates, { name: made.name, certPem: made.certPem, chainPem: made.chainPem, keyPem: made.keyPem }];
+      }
       store.importConfig(complete, inspectCertificate);
       await engine.reconcile();
       return { servers: store.listServers().map((s) => s.name) };

@@ -305,7 +305,7 @@ export class App {
   }
 
   /** A self-signed certificate for this machine's name (the stored one when it exists). */
-  private async selfSignedFor(fqdn: string): Promise<NewCertificate> {
+  async selfSignedFor(fqdn: string): Promise<NewCertificate> {
     const name = `${fqdn} (self-signed)`;
     const stored = this.store.findCertificate(name);
     if (stored) return stored;

@@ -28,7 +28,7 @@ async function certCommand(context: CliContext): Promise<number> {
   const { rest, values, io } = context;
   const sub = context.sub ?? '';
   const admin = context.admin();
-  const { store, certificates } = admin.app;
+  const { certificates } = admin.app;
   const assign = typeof values.assign === 'string' ? values.assign : undefined;
   const allowExpired = Boolean(values['allow-expired']);
   const spec = () => {
