@@ -1,0 +1,83 @@
+// The persisted live log: appended in batches, queried through the shared log view, pruned by age
+// and count.
+import type { SessionEvent } from '../contract/events';
+import { matchesLogView } from '../contract/log-view';
+import type { EventQuery } from './records';
+import { QueueTables } from './queue-tables';
+
+/** The persisted live log. */
+export class EventTables extends QueueTables {
+  deleteEventsOf(serverName: string): number {
+    return this.db.prepare('DELETE FROM session_events WHERE server = ?').run(serverName).changes;
+  }
+
+
+  // ── session log ────────────────────────────────────────────────────────────────────────
+
+  /** Append events in one transaction (the log writer batches them). */
+  appendEvents(events: readonly SessionEvent[]): void {
+    const insert = this.stmt(`INSERT INTO session_events (at, server, session, address, type, user, verdict, code, rule, event_json)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    // The log is a record, not a promise to a client: no fsync of its own.
+    this.relaxedTransaction(() => {
+      for (const e of events) {
+        const decision = 'decision' in e ? e.decision : undefined;
+        insert.run(e.at, e.server, e.session, e.address, e.type, e.user, decision?.verdict ?? null, decision?.code ?? null, decision?.rule ?? null, JSON.stringify(e));
+      }
+    });
+  }
+
+
+  /**
+   * Events by the contract's filter (log-view.ts): exact fields narrow the SQL query, the rest
+   * (parts of an address, user or line) is the same predicate the live log applies on screen,
+   * so the store returns exactly the rows the console shows.
+   */
+  queryEvents(filter: EventQuery): Array<SessionEvent & { id: number }> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, value: unknown) => { where.push(sql); params.push(value); };
+    if (filter.server) add('server = ? COLLATE NOCASE', filter.server);
+    if (filter.verdict) add('verdict = ?', filter.verdict);
+    if (filter.type) add('type = ?', filter.type);
+    if (filter.session) add('session = ?', filter.session);
+    if (filter.from) add('at >= ?', filter.from);
+    if (filter.to) add('at <= ?', filter.to);
+    const order = filter.oldestFirst ? 'ASC' : 'DESC';
+    const needsPredicate = Boolean(filter.address || filter.user || filter.text || filter.verdict);
+    const batch = needsPredicate ? Math.max(filter.limit * 4, 2000) : filter.limit;
+    const results: Array<SessionEvent & { id: number }> = [];
+    let cursor = filter.beforeId ?? null;
+    let after: number | null = filter.afterId ?? null;
+    for (;;) {
+      const page = [...where, ...(filter.oldestFirst ? (after !== null ? ['id > ?'] : []) : (cursor !== null ? ['id < ?'] : []))];
+      const pageParams = [...params, ...(filter.oldestFirst ? (after !== null ? [after] : []) : (cursor !== null ? [cursor] : []))];
+      const rows = this.db.prepare(`SELECT id, event_json FROM session_events ${page.length ? `WHERE ${page.join(' AND ')}` : ''} ORDER BY id ${order} LIMIT ?`)
+        .all(...pageParams, batch) as Array<{ id: number; event_json: string }>;
+      for (const row of rows) {
+        const event = { ...(JSON.parse(row.event_json) as SessionEvent), id: row.id };
+        if (!needsPredicate || matchesLogView(event, filter)) results.push(event);
+        if (results.length >= filter.limit) return results;
+      }
+      if (rows.length < batch) return results;
+      const last = rows[rows.length - 1]?.id ?? 0;
+      if (filter.oldestFirst) after = last;
+      else cursor = last;
+    }
+  }
+
+
+  /** Delete events older than the cut-off, then the oldest beyond maxEvents. Returns rows deleted. */
+  pruneEvents(olderThan: string, maxEvents: number): number {
+    let deleted = this.db.prepare('DELETE FROM session_events WHERE at < ?').run(olderThan).changes;
+    const newestKept = this.db.prepare('SELECT id FROM session_events ORDER BY id DESC LIMIT 1 OFFSET ?').get(maxEvents - 1) as { id: number } | undefined;
+    if (newestKept) deleted += this.db.prepare('DELETE FROM session_events WHERE id < ?').run(newestKept.id).changes;
+    return deleted;
+  }
+
+
+  countEvents(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM session_events').get() as { n: number }).n;
+  }
+
+}

@@ -1,0 +1,201 @@
+// The queue index: accepted messages and their recipients, delivery outcomes, retention of
+// finished records. The message bodies live in the spool (server/spool/).
+import { AdminError } from '../contract/errors';
+import type { AcceptedMessage, MessageBody, QueueEntry, MessageRow, RecipientRow } from './records';
+import { ServerTables } from './server-tables';
+
+/** The queue index, delivery outcomes and history. */
+export class QueueTables extends ServerTables {
+  // ── queue ──────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Index accepted messages in one transaction. The spool files (envelope included) are already
+   * durable; after a crash the queue is rebuilt from them, so this commit need not fsync.
+   */
+  insertMessages(batch: readonly AcceptedMessage[]): void {
+    const insertMessage = this.stmt(`INSERT OR IGNORE INTO messages (id, server_name, received_at, mail_from, size, client_address, auth_user, spool_path, body_offset, state)
+      VALUES (@id, @serverName, @receivedAt, @mailFrom, @size, @clientAddress, @authUser, @spoolPath, @bodyOffset, 'queued')`);
+    const insertRecipient = this.stmt(`INSERT OR IGNORE INTO recipients (message_id, address, domain, route, state) VALUES (?, ?, ?, ?, 'queued')`);
+    this.relaxedTransaction(() => {
+      for (const message of batch) {
+        const { recipients, ...row } = message;
+        insertMessage.run(row);
+        for (const rcpt of recipients) insertRecipient.run(message.id, rcpt.address, rcpt.domain, rcpt.route);
+      }
+    });
+  }
+
+
+  /** Messages, oldest first; by state, and by destination: a recipient domain, or "local" / "remote". */
+  listQueue(filter: { state?: QueueEntry['state']; destination?: string } = {}): QueueEntry[] {
+    const destination = filter.destination?.trim().toLowerCase() || null;
+    const rows = this.db.prepare(`SELECT * FROM messages m WHERE (@state IS NULL OR m.state = @state)
+      AND (@destination IS NULL OR EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.id
+        AND (r.domain = @destination OR r.route = @destination OR r.domain LIKE '%.' || @destination)))
+      ORDER BY m.received_at`).all({ state: filter.state ?? null, destination }) as MessageRow[];
+    return rows.map((row) => this.queueEntryFromRow(row));
+  }
+
+
+  /** The message, or a not-found error the CLI and the console show as is. */
+  requireMessage(id: string): QueueEntry {
+    const message = this.getMessage(id);
+    if (!message) throw new AdminError('not-found', `no message ${id} in the queue`, 'id');
+    return message;
+  }
+
+
+  getMessage(id: string): QueueEntry | null {
+    const row = this.db.prepare('SELECT * FROM messages WHERE id = ?').get(id) as MessageRow | undefined;
+    return row ? this.queueEntryFromRow(row) : null;
+  }
+
+
+  protected queueEntryFromRow(row: MessageRow): QueueEntry {
+    const recipients = this.db.prepare('SELECT * FROM recipients WHERE message_id = ? ORDER BY address').all(row.id) as RecipientRow[];
+    return {
+      id: row.id, serverName: row.server_name, receivedAt: row.received_at, mailFrom: row.mail_from, size: row.size,
+      clientAddress: row.client_address, authUser: row.auth_user, spoolPath: row.spool_path, bodyOffset: row.body_offset, state: row.state,
+      body: row.body, finishedAt: row.finished_at,
+      recipients: recipients.map((r) => ({ address: r.address, domain: r.domain, route: r.route, state: r.state, attempts: r.attempts, lastReply: r.last_reply, nextAttemptAt: r.next_attempt_at, delayNotified: r.delay_notified === 1 })),
+    };
+  }
+
+
+  /** Messages with local recipients still to deliver, oldest first. */
+  dueLocalMessages(limit: number): QueueEntry[] {
+    const rows = this.db.prepare(`SELECT DISTINCT m.* FROM messages m JOIN recipients r ON r.message_id = m.id
+      WHERE m.state = 'queued' AND r.route = 'local' AND r.state = 'queued' ORDER BY m.received_at LIMIT ?`).all(limit) as MessageRow[];
+    return rows.map((row) => this.queueEntryFromRow(row));
+  }
+
+
+  /** Remote recipients whose next attempt is due, grouped by message (oldest first); frozen messages wait. */
+  dueRemoteMessages(nowIso: string, limit: number, heldServers: readonly string[] = []): QueueEntry[] {
+    const rows = this.stmt(`SELECT DISTINCT m.* FROM messages m JOIN recipients r ON r.message_id = m.id
+      WHERE m.state = 'queued' AND r.route = 'remote' AND r.state = 'queued' AND (r.next_attempt_at IS NULL OR r.next_attempt_at <= ?)
+        AND m.server_name NOT IN (SELECT value FROM json_each(?))
+      ORDER BY m.received_at LIMIT ?`).all(nowIso, JSON.stringify(heldServers), limit) as MessageRow[];
+    return rows.map((row) => this.queueEntryFromRow(row));
+  }
+
+
+  /** A temporary failure: count the attempt and schedule the next one. */
+  deferRecipients(messageId: string, addresses: readonly string[], reply: string, nextAttemptAt: string): void {
+    const update = this.stmt('UPDATE recipients SET attempts = attempts + 1, last_reply = ?, next_attempt_at = ? WHERE message_id = ? AND address = ?');
+    this.db.transaction(() => { for (const address of addresses) update.run(reply, nextAttemptAt, messageId, address); })();
+  }
+
+
+  /** The sender was told these recipients are delayed; they are not told again. */
+  markDelayNotified(messageId: string, addresses: readonly string[]): void {
+    const update = this.stmt('UPDATE recipients SET delay_notified = 1 WHERE message_id = ? AND address = ?');
+    this.db.transaction(() => { for (const address of addresses) update.run(messageId, address); })();
+  }
+
+
+  /** Freeze (no attempts until thawed), thaw, or retry now (every queued recipient due at once). */
+  setMessageState(id: string, action: 'freeze' | 'thaw' | 'retry'): void {
+    const message = this.requireMessage(id);
+    if (message.state === 'done') throw new AdminError('conflict', `message ${id} is already done`, 'id');
+    this.db.transaction(() => {
+      if (action === 'freeze') this.db.prepare(`UPDATE messages SET state = 'frozen' WHERE id = ?`).run(id);
+      else this.db.prepare(`UPDATE messages SET state = 'queued' WHERE id = ?`).run(id);
+      if (action === 'retry') this.db.prepare(`UPDATE recipients SET next_attempt_at = NULL WHERE message_id = ? AND state = 'queued'`).run(id);
+    })();
+  }
+
+
+  /** Remove a message from the queue (its spool file is the caller's to delete). */
+  deleteMessage(id: string): QueueEntry {
+    const message = this.requireMessage(id);
+    this.db.prepare('DELETE FROM messages WHERE id = ?').run(id);
+    return message;
+  }
+
+
+  /** Record the outcome for some recipients; a message with none left queued is done. */
+  recordDelivery(messageId: string, addresses: readonly string[], outcome: { state: 'delivered' | 'failed'; reply: string }): void {
+    const update = this.db.prepare('UPDATE recipients SET state = ?, attempts = attempts + 1, last_reply = ? WHERE message_id = ? AND address = ?');
+    this.db.transaction(() => {
+      for (const address of addresses) update.run(outcome.state, outcome.reply, messageId, address);
+      const open = this.db.prepare(`SELECT COUNT(*) AS n FROM recipients WHERE message_id = ? AND state = 'queued'`).get(messageId) as { n: number };
+      if (open.n === 0) this.stmt(`UPDATE messages SET state = 'done', finished_at = ? WHERE id = ?`).run(this.stamp(), messageId);
+    })();
+  }
+
+
+  // ── queue history and retention ────────────────────────────────────────────────────────
+
+  /** Finished messages whose body is still in the spool (delivery just ended, or a crash came in between). */
+  finishedInSpool(limit: number): QueueEntry[] {
+    const rows = this.stmt(`SELECT * FROM messages WHERE state = 'done' AND body = 'spool' LIMIT ?`).all(limit) as MessageRow[];
+    return rows.map((row) => this.queueEntryFromRow(row));
+  }
+
+
+  /** Record where a finished message's body went (committed before the file is touched, see retention.ts). */
+  setMessageBody(id: string, body: MessageBody, spoolPath?: string): void {
+    this.stmt('UPDATE messages SET body = ?, spool_path = COALESCE(?, spool_path) WHERE id = ?').run(body, spoolPath ?? null, id);
+  }
+
+
+  /** Kept copies of messages finished before the cut-off. */
+  keptCopiesBefore(cutoff: string, limit: number): Array<{ id: string; spoolPath: string }> {
+    return (this.stmt(`SELECT id, spool_path FROM messages WHERE state = 'done' AND body = 'kept' AND finished_at < ? LIMIT ?`)
+      .all(cutoff, limit) as Array<{ id: string; spool_path: string }>).map((r) => ({ id: r.id, spoolPath: r.spool_path }));
+  }
+
+
+  /** Forget finished messages (records only: their bodies are gone) older than the cut-off. */
+  pruneHistory(cutoff: string): number {
+    return this.stmt(`DELETE FROM messages WHERE state = 'done' AND body = 'removed' AND finished_at < ?`).run(cutoff).changes;
+  }
+
+
+  /** What deleting a server takes with it. */
+  serverDependents(serverName: string): { queued: number; finished: number; events: number } {
+    const count = (sql: string) => (this.db.prepare(sql).get(serverName) as { n: number }).n;
+    return {
+      queued: count(`SELECT COUNT(*) AS n FROM messages WHERE server_name = ? AND state != 'done'`),
+      finished: count(`SELECT COUNT(*) AS n FROM messages WHERE server_name = ? AND state = 'done'`),
+      events: count('SELECT COUNT(*) AS n FROM session_events WHERE server = ?'),
+    };
+  }
+
+
+  messageIdsOf(serverName: string): string[] {
+    return (this.db.prepare('SELECT id FROM messages WHERE server_name = ?').all(serverName) as Array<{ id: string }>).map((r) => r.id);
+  }
+
+
+  /** Messages by state and the oldest still queued, from the state index (no rows are loaded). */
+  queueDepth(): { byState: Record<QueueEntry['state'], number>; oldestQueuedAt: string | null } {
+    const byState: Record<QueueEntry['state'], number> = { queued: 0, frozen: 0, done: 0 };
+    for (const row of this.stmt('SELECT state, COUNT(*) AS n FROM messages GROUP BY state').all() as Array<{ state: QueueEntry['state']; n: number }>) byState[row.state] = row.n;
+    const oldest = this.stmt("SELECT MIN(received_at) AS at FROM messages WHERE state = 'queued'").get() as { at: string | null };
+    return { byState, oldestQueuedAt: oldest.at };
+  }
+
+
+  /** Messages that failed (a report was sent, or the badmail folder) and finished after the cut-off. */
+  countFailedSince(cutoff: string): number {
+    return (this.db.prepare(`SELECT COUNT(DISTINCT m.id) AS n FROM messages m JOIN recipients r ON r.message_id = m.id
+      WHERE m.state = 'done' AND r.state = 'failed' AND m.finished_at >= ?`).get(cutoff) as { n: number }).n;
+  }
+
+
+  /** Spool files the index knows, to tell orphans (written, never acknowledged) from queued mail. */
+  knownSpoolPaths(): Set<string> {
+    const rows = this.db.prepare('SELECT spool_path FROM messages').all() as Array<{ spool_path: string }>;
+    return new Set(rows.map((r) => r.spool_path));
+  }
+
+
+  /** After a new sign-in: the server's waiting remote recipients are due at once. */
+  retryRemoteNow(serverName: string): number {
+    return this.stmt(`UPDATE recipients SET next_attempt_at = NULL WHERE state = 'queued' AND route = 'remote'
+      AND message_id IN (SELECT id FROM messages WHERE server_name = ? AND state = 'queued')`).run(serverName).changes;
+  }
+
+}

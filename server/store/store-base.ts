@@ -1,0 +1,101 @@
+// The store's foundation: one SQLite connection (WAL, synchronous=FULL), statements prepared
+// once, transactions, migrations and the meta table. The table modules build on it.
+import Database from 'better-sqlite3';
+import { AdminError } from '../contract/errors';
+import { MIGRATIONS } from './migrations';
+import type { SecretBox } from '../oauth/secret-box';
+
+/** The connection, prepared statements, transactions, migrations and the meta table. */
+export class StoreBase {
+  protected readonly statements = new Map<string, Database.Statement>();
+
+
+  constructor(protected readonly db: Database.Database, protected readonly now: () => Date, protected readonly box: SecretBox) {}
+
+
+  /** Prepared once, reused: hot paths (queue index, log, user lookups) must not re-parse SQL. */
+  protected stmt(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+
+  /**
+   * A write whose durability comes from elsewhere (the spool file, fsync'ed with its folder) or
+   * does not need a flush of its own (the log): committed with synchronous=NORMAL, so the main
+   * thread does not wait for an fsync. Everything else stays synchronous=FULL.
+   */
+  protected relaxedTransaction(work: () => void): void {
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      this.db.transaction(work)();
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
+  }
+
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+
+  /** Move the WAL's content into the database file (tests read the file; backups want one file). */
+  checkpoint(): void {
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
+
+  /** Changes whenever another connection (another process) committed; cheap to poll. */
+  dataVersion(): number {
+    return this.db.pragma('data_version', { simple: true }) as number;
+  }
+
+
+  schemaVersion(): number {
+    return this.db.pragma('user_version', { simple: true }) as number;
+  }
+
+
+  migrate(): void {
+    const current = this.schemaVersion();
+    const latest = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
+    if (current > latest) {
+      throw new AdminError('unavailable', `the store has schema version ${current}, newer than this Relaydesk understands (${latest}); upgrade Relaydesk`);
+    }
+    for (const migration of MIGRATIONS) {
+      if (migration.version <= current) continue;
+      this.db.transaction(() => {
+        migration.up(this.db);
+        this.db.pragma(`user_version = ${migration.version}`);
+      })();
+    }
+  }
+
+
+  protected stamp(): string {
+    return this.now().toISOString();
+  }
+
+
+  getMeta(key: string): string | null {
+    const row = this.stmt('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+    return row ? row.value : null;
+  }
+
+
+  setMeta(key: string, value: string): void {
+    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
+
+  /** Run several writes as one transaction (all or nothing). */
+  transaction<T>(work: () => T): T {
+    return this.db.transaction(work)();
+  }
+
+}
