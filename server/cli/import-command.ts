@@ -3,15 +3,14 @@
 // imported as is, with a change, or not at all; --dry-run stops there. Applied atomically.
 import fs from 'node:fs';
 import { AdminError } from '../contract/errors';
-import { applyIisImport, planIisImport } from '../import/iis-import';
 import type { PreviewRow } from '../import/iis-mapping';
-import type { Store } from '../store/store';
+import type { CliAdmin } from './shared';
 
 export const IMPORT_USAGE = `  import iis FILE [--dry-run] [--yes]     IIS 6 SMTP virtual servers from MetaBase.xml or iis-export.ps1's JSON`;
 
 const LABEL: Record<PreviewRow['status'], string> = { 'as-is': 'as is', changed: 'CHANGED', 'not-imported': 'NOT IMPORTED' };
 
-export function importCommand(store: Store, kind: string | undefined, file: string | undefined, values: Record<string, unknown>, io: { out(line: string): void; err(line: string): void }): number {
+export async function importCommand(admin: CliAdmin, kind: string | undefined, file: string | undefined, values: Record<string, unknown>, io: { out(line: string): void; err(line: string): void }): Promise<number> {
   if (kind !== 'iis') throw new AdminError('invalid', 'usage: relaydesk import iis FILE [--dry-run] [--yes]', 'command');
   if (!file) throw new AdminError('invalid', 'give the MetaBase.xml (or the JSON of iis-export.ps1) to import', 'file');
   let content: string;
@@ -20,22 +19,22 @@ export function importCommand(store: Store, kind: string | undefined, file: stri
   } catch (err) {
     throw new AdminError('invalid', `cannot read ${file}: ${(err as Error).message}`, 'file');
   }
-  const plan = planIisImport(store, content);
+  const plan = await admin.call('import.iisPreview', { content });
   for (const server of plan.servers) {
-    io.out(`\n${server.config.name} (${server.config.bindAddress === 'all' ? 'all addresses' : server.config.bindAddress}:${server.config.port})`);
-    for (const row of plan.rows.filter((r) => r.server === server.config.name)) {
+    io.out(`\n${server.name} (${server.listen.replace('(All Unassigned)', 'all addresses')})`);
+    for (const row of plan.rows.filter((r) => r.server === server.name)) {
       io.out(`  [${LABEL[row.status]}] ${row.setting}: ${row.iis} → ${row.relaydesk}${row.note ? `\n      ${row.note}` : ''}`);
     }
     if (server.risk) io.err(`  warning: ${server.risk.title}. ${server.risk.why}`);
   }
-  if (plan.acceptedDomains.length) io.out(`\nAccepted domains: ${plan.acceptedDomains.map((d) => `${d.domain} (${d.action === 'drop' ? 'drop folder' : `forward to ${d.forwardTo}`})`).join(', ')}`);
+  if (plan.domains.length) io.out(`\nAccepted domains: ${plan.domains.map((d) => `${d.domain} (${d.action === 'drop' ? 'drop folder' : `forward to ${d.forwardTo}`})`).join(', ')}`);
   const counts = (status: PreviewRow['status']) => plan.rows.filter((r) => r.status === status).length;
   io.out(`\n${plan.servers.length} virtual server(s): ${counts('as-is')} settings as is, ${counts('changed')} changed, ${counts('not-imported')} not imported.`);
   if (values['dry-run'] === true) {
     io.out('relaydesk: dry run, nothing was changed');
     return 0;
   }
-  const { created } = applyIisImport(store, content, { confirmRisks: values.yes === true });
+  const { created } = await admin.call('import.iisApply', { content, confirmRisks: values.yes === true });
   io.out(`relaydesk: imported ${created.map((n) => `"${n}"`).join(', ')} (stopped: start each with relaydesk server start NAME once IIS no longer listens on its port)`);
   return 0;
 }

@@ -21,6 +21,6 @@ export const LOG_COMMANDS: CommandGroup = {
       return logCommand(store, context.values, context.io);
     }
     if (command === 'retention') return retentionCommand(store, context.values, context.io);
-    return importCommand(store, context.sub, context.rest[0], context.values, context.io);
+    return importCommand(context.admin(), context.sub, context.rest[0], context.values, context.io);
   },
 };

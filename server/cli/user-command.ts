@@ -17,7 +17,7 @@ ${DEVICE_USAGE}`,
   async run(command, context) {
     const { sub, rest, io, values } = context;
     const admin = context.admin();
-    if (command === 'device') return deviceCommand(admin.app.store, sub, rest, values, io);
+    if (command === 'device') return deviceCommand(admin, sub, rest, values, io);
     const name = () => need(rest[0], 'a user name');
     switch (sub) {
       case 'add':
@@ -51,7 +51,7 @@ ${DEVICE_USAGE}`,
         io.out(`relaydesk: user ${rest[0]} removed`);
         return 0;
       case 'limit':
-        return userLimitCommand(admin.app.store, rest[0], values, io);
+        return userLimitCommand(admin, rest[0], values, io);
       default:
         throw new UsageError(`unknown command "user ${sub ?? ''}"`);
     }
