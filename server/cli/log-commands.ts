@@ -20,7 +20,7 @@ export const LOG_COMMANDS: CommandGroup = {
       if (context.sub !== undefined) throw new UsageError(`log takes options only ("${context.sub}")`);
       return logCommand(store, context.values, context.io);
     }
-    if (command === 'retention') return retentionCommand(store, context.values, context.io);
+    if (command === 'retention') return retentionCommand(context.admin(), context.values, context.io);
     return importCommand(context.admin(), context.sub, context.rest[0], context.values, context.io);
   },
 };

@@ -1,9 +1,8 @@
 // `relaydesk retention`: the Retention and disk settings of the Queues page from the command line
 // (live log, queue history, kept copies of delivered mail, the free-space floor). Without options
-// it prints them; with options it validates and stores the change (a running serve follows).
+// it prints them; with options the AdminApi validates and stores the change (a running serve follows).
 import type { LogSettings } from '../contract/admin-api';
-import { readLogSettings, writeLogSettings } from '../log/event-log';
-import type { Store } from '../store/store';
+import type { CliAdmin } from './shared';
 
 export const RETENTION_OPTIONS = {
   'log-days': 'retentionDays',
@@ -18,13 +17,13 @@ export const RETENTION_USAGE = `  retention [--log-days N] [--max-events N] [--h
             [--min-free-mib N] [--min-free-percent N]
                                         show or change retention and the free-space floor`;
 
-export function retentionCommand(store: Store, values: Record<string, unknown>, io: { out(line: string): void }): number {
+export async function retentionCommand(admin: CliAdmin, values: Record<string, unknown>, io: { out(line: string): void }): Promise<number> {
   const change: Partial<LogSettings> = {};
   for (const [option, key] of Object.entries(RETENTION_OPTIONS)) {
     const value = values[option];
     if (typeof value === 'string') change[key] = Number(value);
   }
-  const settings = Object.keys(change).length > 0 ? writeLogSettings(store, change) : readLogSettings(store);
+  const settings = Object.keys(change).length > 0 ? await admin.call('log.setSettings', change) : await admin.call('log.getSettings', {});
   io.out([
     `Live log:              ${settings.retentionDays} days, at most ${settings.maxEvents} events`,
     `Finished messages:     records kept ${settings.queueHistoryDays} days`,
