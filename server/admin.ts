@@ -15,6 +15,7 @@ import { parseOrThrow } from './contract/errors';
 import type { App } from './app';
 import { checkFqdn } from './dns/fqdn-check';
 import { completeConfigDocument } from './contract/config';
+import { explainUpstreamReply } from './contract/upstream-replies';
 import { newServerDefaults } from './contract/server-settings';
 import { defaultFqdn } from './app';
 import { inspectCertificate } from './tls/certificates';
@@ -57,7 +58,7 @@ export function queueStatus(m: QueueEntry): QueueStatus {
 function queueSummary(m: QueueEntry): QueueSummary {
   return {
     id: m.id, server: m.serverName, receivedAt: m.receivedAt, from: m.mailFrom, size: m.size, state: m.state, status: queueStatus(m), body: m.body, finishedAt: m.finishedAt,
-    recipients: m.recipients.map((r) => ({ address: r.address, route: r.route, state: r.state, attempts: r.attempts, lastReply: r.lastReply })),
+    recipients: m.recipients.map((r) => ({ address: r.address, route: r.route, state: r.state, attempts: r.attempts, lastReply: r.lastReply, explanation: r.state === 'delivered' ? null : explainUpstreamReply(r.lastReply) })),
   };
 }
 

@@ -5,6 +5,7 @@ import crypto from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { AdminError } from './contract/errors';
+import { explainUpstreamReply } from './contract/upstream-replies';
 import type { ActiveWarning } from './contract/admin-api';
 import { newServerDefaults } from './contract/server-settings';
 import {
@@ -198,6 +199,20 @@ export class App {
     if (failed > 0) {
       warnings.push({ id: 'delivery-failed', link: 'queues?status=failed', since: this.now().toISOString(),
         message: `${failed} message(s) could not be delivered in the last 24 hours; their senders were sent a report.`, action: 'See Queues → Failed for the replies.' });
+    }
+    // Upstream replies the admin must act on (SMTP AUTH switched off, Send As denied, throttling…), in plain words.
+    const explained = new Map<string, { problem: string; fix: string; waiting: number; failed: number }>();
+    for (const row of this.store.recentRemoteReplies(new Date(this.now().getTime() - 86_400_000).toISOString())) {
+      const explanation = explainUpstreamReply(row.reply);
+      if (!explanation) continue;
+      const entry = explained.get(explanation.id) ?? { problem: explanation.problem, fix: explanation.fix, waiting: 0, failed: 0 };
+      if (row.waiting) entry.waiting += row.recipients;
+      else entry.failed += row.recipients;
+      explained.set(explanation.id, entry);
+    }
+    for (const [id, e] of explained) {
+      const counts = [e.waiting ? `${e.waiting} recipient(s) waiting` : '', e.failed ? `${e.failed} failed in the last 24 hours` : ''].filter(Boolean).join(', ');
+      warnings.push({ id: `upstream:${id}`, link: e.failed && !e.waiting ? 'queues?status=failed' : 'queues?status=retrying', since: this.now().toISOString(), message: `${e.problem} (${counts})`, action: e.fix });
     }
     const running = new Set(this.engine.status().filter((s) => s.running).map((s) => s.name));
     const summaries = await this.certificates.list();

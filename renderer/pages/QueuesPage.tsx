@@ -1,5 +1,5 @@
 // Queues: accepted messages with their state and each recipient's route and state.
-import { Badge, Button, Dialog, DialogActions, DialogBody, DialogContent, DialogSurface, DialogTitle, Dropdown, Input, Option, Table, TableBody, TableCell, TableHeader, TableHeaderCell, TableRow, Text } from '@fluentui/react-components';
+import { Badge, Button, Dialog, DialogActions, DialogBody, DialogContent, DialogSurface, DialogTitle, Dropdown, Input, MessageBar, MessageBarBody, Option, Table, TableBody, TableCell, TableHeader, TableHeaderCell, TableRow, Text } from '@fluentui/react-components';
 import type { LogSettings, QueueDetails, QueueStatus } from '../../server/contract/admin-api';
 import { RetentionDialog } from './RetentionDialog';
 import { useState } from 'react';
@@ -98,7 +98,10 @@ export function QueuesPage() {
                 <Text block>Received {formatTime(details.receivedAt)} on {details.server} from {details.clientAddress}{details.authUser ? ` (signed in as ${details.authUser})` : ''}; {formatBytes(details.size)}; {details.state}.</Text>
                 <Text block>From &lt;{details.from}&gt;</Text>
                 {details.recipients.map((r) => (
-                  <Text block key={r.address}>To &lt;{r.address}&gt;: {r.route}, {r.state}, {r.attempts} attempt(s){details.nextAttempts[r.address] && r.state === 'queued' ? `, next ${formatTime(details.nextAttempts[r.address] ?? '')}` : ''}{r.lastReply ? ` — last reply: ${r.lastReply}` : ''}</Text>
+                  <div key={r.address}>
+                    <Text block>To &lt;{r.address}&gt;: {r.route}, {r.state}, {r.attempts} attempt(s){details.nextAttempts[r.address] && r.state === 'queued' ? `, next ${formatTime(details.nextAttempts[r.address] ?? '')}` : ''}{r.lastReply ? ` — last reply: ${r.lastReply}` : ''}</Text>
+                    {r.explanation && <MessageBar intent="warning"><MessageBarBody><b>{r.explanation.problem}</b> {r.explanation.fix}</MessageBarBody></MessageBar>}
+                  </div>
                 ))}
                 <pre className={ui.mono} style={{ whiteSpace: 'pre-wrap', maxHeight: '50vh', overflowY: 'auto' }} aria-label={source ? 'Message source' : 'Headers'}>{source ? `${source.text}${source.truncated ? '\n… (only the first MiB is shown)' : ''}` : details.headers}</pre>
               </DialogContent>

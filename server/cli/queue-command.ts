@@ -35,7 +35,7 @@ export const QUEUE_COMMANDS: CommandGroup = {
         const m = await admin.call('queue.show', { id: id() });
         io.out([`${m.id} (${m.status}) on ${m.server}`, `  received ${m.receivedAt} from ${m.clientAddress}${m.authUser ? ` as ${m.authUser}` : ''}`,
           `  from <${m.from}>, ${m.size} bytes`,
-          ...m.recipients.map((r) => `  to <${r.address}> ${r.route} ${r.state}, ${r.attempts} attempt(s)${m.nextAttempts[r.address] ? `, next ${m.nextAttempts[r.address]}` : ''}${r.lastReply ? `\n      last reply: ${r.lastReply}` : ''}`),
+          ...m.recipients.map((r) => `  to <${r.address}> ${r.route} ${r.state}, ${r.attempts} attempt(s)${m.nextAttempts[r.address] ? `, next ${m.nextAttempts[r.address]}` : ''}${r.lastReply ? `\n      last reply: ${r.lastReply}` : ''}${r.explanation ? `\n      why: ${r.explanation.problem}\n      fix: ${r.explanation.fix}` : ''}`),
           `  body: ${m.body === 'kept' ? 'a copy is kept' : m.body === 'removed' ? 'removed (delivered)' : 'in the spool'}`,
           '  headers:', ...m.headers.trimEnd().split(/\r?\n/).map((line) => `    ${line}`)].join('\n'));
         return 0;

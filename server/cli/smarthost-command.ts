@@ -1,7 +1,8 @@
 // `relaydesk smarthost ...` and `relaydesk dns ...`: outbound delivery of a virtual server
 // (Properties → Delivery) from the command line, through the AdminApi; the OAuth2 sign-in runs
 // here and a running serve sees it through the store.
-import { OAUTH_PROVIDERS, SMART_HOST_PRESETS, type SmartHostPreset } from '../contract/settings';
+import { GRAPH_URL, graphScope, OAUTH_PROVIDERS, SMART_HOST_PRESETS, type SmartHostPreset } from '../contract/settings';
+import { AdminError } from '../contract/errors';
 import type { SmartHostSignInStatus } from '../contract/admin-api';
 import { resolveDestinations } from '../dns/mx';
 import { presentedSmartHostCertificate } from '../delivery/smart-host-certificate';
@@ -23,7 +24,8 @@ async function set(server: string, context: CliContext): Promise<number> {
   const preset = stringOption(values, 'preset') ?? null;
   if (preset !== null && !(preset in SMART_HOST_PRESETS)) throw new UsageError(`--preset takes ${Object.keys(SMART_HOST_PRESETS).join(', ')}`);
   const base = preset ? SMART_HOST_PRESETS[preset as SmartHostPreset] : null;
-  const host = stringOption(values, 'host') ?? base?.host;
+  let host = stringOption(values, 'host') ?? (base?.host || undefined);
+  if (!host && preset === 'microsoft365-connector') host = await tenantMxHost(need(stringOption(values, 'domain'), 'the tenant\'s domain: --domain contoso.com (its MX is the connector\'s host)'), context);
   if (!host) throw new UsageError('give --host (the preset "isp" needs it too)');
   const user = stringOption(values, 'user') ?? null;
   if (user && !values['password-stdin']) throw new UsageError('with --user, give the password on standard input: --password-stdin');
@@ -32,9 +34,67 @@ async function set(server: string, context: CliContext): Promise<number> {
     host, port: integerOption(values, 'port', 1, 65535) ?? base?.port ?? 587,
     security: stringOption(values, 'security') ?? base?.security ?? 'starttls',
     verifyCertificate: !values['no-verify'], authentication: user ? 'basic' : 'none', user, password,
+    clientCertificate: stringOption(values, 'client-certificate') ?? null,
+    maxMessagesPerMinute: base?.caps.maxMessagesPerMinute ?? null, maxRecipientsPerDay: base?.caps.maxRecipientsPerDay ?? null,
   } } } });
   context.io.out(`relaydesk: ${server} sends mail for other domains through ${host}${user ? ` as ${user}` : ''}`);
+  if (base) context.io.out(`On the provider's side: ${base.setup}`);
   return 0;
+}
+
+/** The Microsoft 365 MX host of a domain (contoso-com.mail.protection.outlook.com): where a connector receives. */
+async function tenantMxHost(domain: string, context: CliContext): Promise<string> {
+  const hosts = await resolveDestinations(domain, context.admin().app.store.listServers()[0]?.delivery.dnsServers ?? []);
+  const microsoft = hosts.find((h) => /\.mail\.protection\.(outlook\.com|outlook\.de|partner\.outlook\.cn|office365\.us)$/i.test(h.host));
+  if (!microsoft) throw new AdminError('not-found', `${domain}'s MX is not Microsoft 365 (found ${hosts.map((h) => h.host).join(', ') || 'no mail server'}); give --host TENANT.mail.protection.outlook.com`, 'domain');
+  return microsoft.host;
+}
+
+/** `smarthost graph`: Microsoft Graph sendMail with an app-only sign-in (client secret or certificate). */
+async function graph(server: string, context: CliContext): Promise<number> {
+  const { values } = context;
+  const tenant = stringOption(values, 'tenant');
+  if (!tenant) throw new UsageError('give --tenant (the directory (tenant) ID or your domain, e.g. contoso.onmicrosoft.com)');
+  const clientId = stringOption(values, 'client-id');
+  if (!clientId) throw new UsageError('give --client-id (the application (client) ID of the app registration)');
+  const mailbox = stringOption(values, 'mailbox');
+  if (!mailbox) throw new UsageError('give --mailbox: the mailbox Graph sends as');
+  const certificate = stringOption(values, 'certificate') ?? null;
+  if (Boolean(values['client-secret-stdin']) === (certificate !== null)) throw new UsageError('give exactly one of --client-secret-stdin and --certificate NAME');
+  const clientSecret = values['client-secret-stdin'] ? await context.secretFromStdin() : null;
+  const graphUrl = loopbackOrHttps(stringOption(values, 'graph-url') ?? GRAPH_URL, '--graph-url');
+  const loginUrl = loopbackOrHttps(stringOption(values, 'login-url') ?? 'https://login.microsoftonline.com', '--login-url');
+  const admin = context.admin();
+  if (certificate) await admin.call('certificates.exportPem', { name: certificate });
+  const url = new URL(graphUrl);
+  await admin.call('servers.update', { name: server, patch: { delivery: { smartHost: {
+    transport: 'graph', graphUrl: graphUrl === GRAPH_URL ? null : graphUrl,
+    host: url.hostname, port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)), security: 'tls', verifyCertificate: true,
+    authentication: 'oauth2', user: mailbox, password: null, trustedCertificate: null, clientCertificate: null,
+    maxMessagesPerMinute: integerOption(values, 'per-minute', 1, 100_000) ?? 30, maxRecipientsPerDay: integerOption(values, 'recipients-per-day', 1, 100_000_000) ?? 10_000,
+    oauth2: {
+      provider: 'microsoft365', tenant, clientId, flow: 'app', clientSecret, certificate,
+      authority: loginUrl === 'https://login.microsoftonline.com' ? null : loginUrl, scope: graphScope(graphUrl, 'app'),
+    },
+  } } } });
+  context.io.out(`relaydesk: ${server} sends mail for other domains through Microsoft Graph as ${mailbox} (app-only, ${certificate ? `certificate ${certificate}` : 'client secret'}); check it with: relaydesk smarthost signin "${server}"`);
+  context.io.out('On the provider\'s side: Entra admin center → App registrations → the app → API permissions → Microsoft Graph → Application permissions → Mail.Send → Grant admin consent' +
+    `${certificate ? '; Certificates & secrets → Certificates → Upload the certificate (relaydesk cert export NAME)' : ''}. Limit the app to this mailbox with an application access policy (New-ApplicationAccessPolicy) or RBAC for Applications.`);
+  return 0;
+}
+
+/** https, or http on this machine only (a sovereign cloud's address, or a test's fake). */
+function loopbackOrHttps(value: string, option: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`${option} takes a URL`);
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname))) {
+    throw new UsageError(`${option} must be https (http only on this machine: http://127.0.0.1:PORT)`);
+  }
+  return url.toString().replace(/\/+$/, '');
 }
 
 async function oauth(server: string, context: CliContext): Promise<number> {
@@ -84,6 +144,11 @@ export const SMARTHOST_COMMANDS: CommandGroup = {
   usage: `  smarthost set SERVER (--preset ${Object.keys(SMART_HOST_PRESETS).join('|')} | --host HOST) [--port N]
          [--security starttls|tls|none] [--user NAME --password-stdin] [--no-verify]
   smarthost clear SERVER                   deliver directly by MX again
+  smarthost set SERVER --preset microsoft365-connector --domain DOMAIN [--client-certificate NAME]
+                                        Microsoft 365 connector relay: the domain's MX on port 25 (static IP or certificate)
+  smarthost graph SERVER --tenant TENANT --client-id ID (--client-secret-stdin | --certificate NAME) --mailbox ADDR
+         [--login-url URL] [--graph-url URL] [--per-minute N] [--recipients-per-day N]
+                                        send through Microsoft Graph (works with SMTP AUTH off), app-only
   smarthost oauth SERVER --provider microsoft365|google|custom --client-id ID --user MAILBOX
          [--tenant TENANT] [--flow browser|device|app] [--client-secret-stdin]
          [--auth-url URL --token-url URL --device-url URL --revoke-url URL --scope SCOPE] [--host HOST --port N]
@@ -99,7 +164,9 @@ export const SMARTHOST_COMMANDS: CommandGroup = {
     'password-stdin': { type: 'boolean' }, 'no-verify': { type: 'boolean' }, provider: { type: 'string' }, 'client-id': { type: 'string' },
     'client-secret-stdin': { type: 'boolean' }, tenant: { type: 'string' }, flow: { type: 'string' }, 'auth-url': { type: 'string' },
     'token-url': { type: 'string' }, 'device-url': { type: 'string' }, 'revoke-url': { type: 'string' }, scope: { type: 'string' },
-    fingerprint: { type: 'string' }, clear: { type: 'boolean' },
+    fingerprint: { type: 'string' }, clear: { type: 'boolean' }, domain: { type: 'string' }, 'client-certificate': { type: 'string' },
+    mailbox: { type: 'string' }, certificate: { type: 'string' }, 'login-url': { type: 'string' }, 'graph-url': { type: 'string' },
+    'per-minute': { type: 'string' }, 'recipients-per-day': { type: 'string' },
   },
   async run(command, context) {
     const { sub, rest, io, values } = context;
@@ -123,6 +190,7 @@ export const SMARTHOST_COMMANDS: CommandGroup = {
     switch (sub) {
       case 'set': return set(server, context);
       case 'oauth': return oauth(server, context);
+      case 'graph': return graph(server, context);
       case 'signin': return signIn(server, context);
       case 'clear':
         await admin.call('servers.update', { name: server, patch: { delivery: { smartHost: null } } });

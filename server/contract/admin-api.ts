@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { type AcceptedDomain, acceptedDomainSchema, addressRuleSchema, emailSchema, serverStateSchema, type ServerState, type VirtualServerConfig, virtualServerSchema } from './settings';
 import { type ConfigDocument, senderPatternSchema, userNameSchema } from './config';
 import type { Decision } from './decision';
+import type { UpstreamExplanation } from './upstream-replies';
 import type { RelaydeskEvent, SessionEvent } from './events';
 
 // ── result types ─────────────────────────────────────────────────────────────────────────
@@ -58,7 +59,7 @@ export interface QueueSummary {
   /** The body: still in the spool, kept as a copy after delivery, or removed (history only). */
   body: 'spool' | 'kept' | 'removed';
   finishedAt: string | null;
-  recipients: Array<{ address: string; route: 'local' | 'remote'; state: 'queued' | 'delivered' | 'failed'; attempts: number; lastReply: string | null }>;
+  recipients: Array<{ address: string; route: 'local' | 'remote'; state: 'queued' | 'delivered' | 'failed'; attempts: number; lastReply: string | null; explanation: UpstreamExplanation | null }>;
 }
 
 /** One message in full: the envelope, each recipient's attempts and next try, and the header section. */

@@ -266,6 +266,14 @@ export const oauth2SettingsSchema = z.object({
   clientId: z.string().trim().min(1, 'give the application (client) ID'),
   /** Google desktop clients and the client-credentials flow have one; stored like a password. */
   clientSecret: z.string().min(1).nullable().default(null),
+  /**
+   * App-only with a certificate instead of a secret (Microsoft's recommendation): the name of a
+   * stored certificate whose key signs the client assertion (RFC 7523); its public part is
+   * uploaded to the app registration.
+   */
+  certificate: z.string().min(1).nullable().default(null),
+  /** Microsoft: the sign-in host for sovereign clouds and tests; null = https://login.microsoftonline.com. */
+  authority: endpointSchema.nullable().default(null),
   /** How the admin signs in: a browser on this machine (PKCE), a code entered on any device, or app-only. */
   flow: z.enum(['browser', 'device', 'app']),
   /** Only for "custom"; the presets fill these in. */
@@ -283,6 +291,8 @@ export const oauth2SettingsSchema = z.object({
     if (value.flow === 'device' && !value.deviceEndpoint) ctx.addIssue({ code: 'custom', message: 'the device-code sign-in needs the device authorization endpoint', path: ['deviceEndpoint'] });
     if (!value.scope) ctx.addIssue({ code: 'custom', message: 'a custom provider needs the scope to ask for', path: ['scope'] });
   }
+  if (value.certificate !== null && value.flow !== 'app') ctx.addIssue({ code: 'custom', message: 'a certificate signs in only app-only (client credentials)', path: ['certificate'] });
+  if (value.certificate !== null && value.clientSecret !== null) ctx.addIssue({ code: 'custom', message: 'give a client secret or a certificate, not both', path: ['certificate'] });
   if (value.provider === 'google' && value.flow !== 'browser') {
     ctx.addIssue({ code: 'custom', message: 'Google allows the Gmail scope only with the browser sign-in', path: ['flow'] });
   }
@@ -295,7 +305,8 @@ export function oauthEndpoints(settings: OAuth2Settings): { authorization: strin
     return { authorization: settings.authorizationEndpoint, token: settings.tokenEndpoint ?? '', device: settings.deviceEndpoint, revocation: settings.revocationEndpoint ?? null, scope: settings.scope ?? '', redirectHost: '127.0.0.1' };
   }
   const preset = OAUTH_PROVIDERS[settings.provider];
-  const tenant = (url: string) => url.replace('{tenant}', encodeURIComponent(settings.tenant));
+  const authority = settings.provider === 'microsoft365' && settings.authority ? settings.authority.replace(/\/+$/, '') : null;
+  const tenant = (url: string) => (authority ? url.replace('https://login.microsoftonline.com', authority) : url).replace('{tenant}', encodeURIComponent(settings.tenant));
   const scope = settings.scope ?? (settings.flow === 'app' && preset.appScope ? preset.appScope : preset.scope);
   return { authorization: tenant(preset.authorizationEndpoint), token: tenant(preset.tokenEndpoint), device: preset.deviceEndpoint ? tenant(preset.deviceEndpoint) : null, revocation: preset.revocationEndpoint, scope, redirectHost: preset.redirectHost };
 }
@@ -309,7 +320,8 @@ export function signInIdentity(host: SmartHost | null): string | null {
   if (!host || host.authentication !== 'oauth2' || !host.oauth2) return null;
   const o = host.oauth2;
   const e = oauthEndpoints(o);
-  return JSON.stringify([o.provider, o.tenant.toLowerCase(), o.clientId, o.flow, e.token, e.authorization, e.device, e.scope, (host.user ?? '').toLowerCase(), host.host.toLowerCase(), host.port, host.security]);
+  return JSON.stringify([o.provider, o.tenant.toLowerCase(), o.clientId, o.flow, e.token, e.authorization, e.device, e.scope, (host.user ?? '').toLowerCase(), host.host.toLowerCase(), host.port, host.security,
+    ...(host.transport === 'graph' ? ['graph', host.graphUrl ?? GRAPH_URL] : []), ...(o.certificate ? [o.certificate] : [])]);
 }
 
 export const smartHostSchema = z.object({
@@ -328,7 +340,23 @@ export const smartHostSchema = z.object({
   /** A certificate the admin trusted by its fingerprint (PEM): only it is accepted, whatever its issuer or name. */
   trustedCertificate: z.string().min(1).nullable().default(null),
   oauth2: oauth2SettingsSchema.nullable().default(null),
+  /**
+   * smtp: an SMTP relay (host, port, security). graph: Microsoft Graph sendMail as the mailbox in
+   * `user` (works where SMTP AUTH is switched off); needs OAuth2 with Microsoft 365.
+   */
+  transport: z.enum(['smtp', 'graph']).default('smtp'),
+  /** Microsoft Graph's address (sovereign clouds, tests); null = https://graph.microsoft.com. */
+  graphUrl: endpointSchema.nullable().default(null),
+  /** A stored certificate presented to the smart host (a certificate-based Microsoft 365 connector); null = none. */
+  clientCertificate: z.string().min(1).nullable().default(null),
+  /** The provider's caps, kept by waiting in the queue (Microsoft 365 mailboxes: 30 a minute, 10,000 recipients a day); null = none. */
+  maxMessagesPerMinute: z.number().int().min(1).max(100_000).nullable().default(null),
+  maxRecipientsPerDay: z.number().int().min(1).max(100_000_000).nullable().default(null),
 }).strict().superRefine((value, ctx) => {
+  if (value.transport === 'graph') {
+    if (value.authentication !== 'oauth2') ctx.addIssue({ code: 'custom', message: 'Microsoft Graph signs in with OAuth2 (app-only or as the mailbox)', path: ['authentication'] });
+    if (value.oauth2 && value.oauth2.provider === 'google') ctx.addIssue({ code: 'custom', message: 'Microsoft Graph needs a Microsoft 365 (or custom) sign-in', path: ['oauth2', 'provider'] });
+  }
   if (value.authentication === 'basic' && !value.user) ctx.addIssue({ code: 'custom', message: 'basic authentication needs a user name', path: ['user'] });
   if (value.authentication === 'oauth2') {
     if (!value.user) ctx.addIssue({ code: 'custom', message: 'OAuth2 needs the mailbox to send as (the account that signs in)', path: ['user'] });
@@ -338,12 +366,56 @@ export const smartHostSchema = z.object({
 });
 export type SmartHost = z.output<typeof smartHostSchema>;
 
-/** Ready-made smart hosts; the admin adds the account. */
+/** Microsoft Graph (global cloud); sovereign clouds have their own (graph.microsoft.us, microsoftgraph.chinacloudapi.cn). */
+export const GRAPH_URL = 'https://graph.microsoft.com';
+
+/** The OAuth2 scope Graph sendMail needs: app-only the resource's .default (Mail.Send application permission), delegated Mail.Send. */
+export function graphScope(graphUrl: string | null, flow: OAuth2Settings['flow']): string {
+  const base = (graphUrl ?? GRAPH_URL).replace(/\/+$/, '');
+  return flow === 'app' ? `${base}/.default` : `${base}/Mail.Send offline_access`;
+}
+
+/**
+ * Ready-made smart hosts; the admin adds the account. `setup` says what must be set up on the
+ * provider's side, with the setting names the provider's admin pages use; `caps` are the
+ * provider's limits the queue keeps to.
+ */
 export const SMART_HOST_PRESETS = {
-  microsoft365: { label: 'Microsoft 365 (smtp.office365.com)', host: 'smtp.office365.com', port: 587, security: 'starttls' },
-  'google-relay': { label: 'Google Workspace SMTP relay (smtp-relay.gmail.com)', host: 'smtp-relay.gmail.com', port: 587, security: 'starttls' },
-  gmail: { label: 'Gmail / Google Workspace with an account (smtp.gmail.com)', host: 'smtp.gmail.com', port: 587, security: 'starttls' },
-  isp: { label: 'Internet provider (fill in its host)', host: '', port: 587, security: 'starttls' },
+  microsoft365: {
+    label: 'Microsoft 365 (smtp.office365.com)', host: 'smtp.office365.com', port: 587, security: 'starttls',
+    caps: { maxMessagesPerMinute: 30, maxRecipientsPerDay: 10_000 },
+    setup: 'Sign in as a licensed mailbox with OAuth2 (Basic SMTP AUTH is off by default for existing tenants from the end of December 2026). Microsoft 365 admin center → Users → the mailbox → Mail → Manage email apps → Authenticated SMTP must be on, and the tenant must allow SMTP AUTH (Set-TransportConfig -SmtpClientAuthenticationDisabled $false). Where SMTP AUTH is off, choose Microsoft Graph instead.',
+  },
+  'microsoft365-hve': {
+    label: 'Microsoft 365 High Volume Email (smtp.hve.mx.microsoft)', host: 'smtp.hve.mx.microsoft', port: 587, security: 'starttls',
+    caps: { maxMessagesPerMinute: null, maxRecipientsPerDay: null },
+    setup: 'Exchange admin center → Mail flow → High volume email → Add an HVE account (its address and password, or OAuth2). HVE delivers only to recipients inside your own tenant (internal mail: scanners, alerts to staff).',
+  },
+  'microsoft365-connector': {
+    label: 'Microsoft 365 connector relay (your tenant\'s MX, port 25)', host: '', port: 25, security: 'starttls',
+    caps: { maxMessagesPerMinute: null, maxRecipientsPerDay: null },
+    setup: 'Needs a static public IP address or a certificate. Exchange admin center → Mail flow → Connectors → Add a connector: Connection from "Your organization\'s email server", to "Office 365"; authenticate sent email "By verifying that the IP address of the sending server matches one of the following IP addresses" (this office\'s static IP) or "By verifying that the subject name on the certificate that the sending server uses to authenticate with Office 365 matches this domain name" (then choose that certificate as the client certificate here). The host is your domain\'s MX (contoso-com.mail.protection.outlook.com); no sign-in.',
+  },
+  'azure-communication': {
+    label: 'Azure Communication Services (smtp.azurecomm.net)', host: 'smtp.azurecomm.net', port: 587, security: 'starttls',
+    caps: { maxMessagesPerMinute: 30, maxRecipientsPerDay: null },
+    setup: 'Azure portal → the Communication Services resource → Email → Domains: connect a verified domain; Microsoft Entra ID → App registrations: an app with a client secret and the role "Communication and Email Service Owner" on the resource; then the resource → Settings → SMTP Usernames → Add. User name: that SMTP user name; password: the app\'s client secret.',
+  },
+  'google-relay': {
+    label: 'Google Workspace SMTP relay (smtp-relay.gmail.com)', host: 'smtp-relay.gmail.com', port: 587, security: 'starttls',
+    caps: { maxMessagesPerMinute: null, maxRecipientsPerDay: null },
+    setup: 'Google Admin console → Apps → Google Workspace → Gmail → Routing → SMTP relay service → Configure: Allowed senders "Only addresses in my domains"; Authentication "Only accept mail from the specified IP addresses" (this office\'s public IP) and/or "Require SMTP Authentication"; "Require TLS encryption" on.',
+  },
+  gmail: {
+    label: 'Gmail / Google Workspace with an account (smtp.gmail.com)', host: 'smtp.gmail.com', port: 587, security: 'starttls',
+    caps: { maxMessagesPerMinute: null, maxRecipientsPerDay: 2_000 },
+    setup: 'Sign in with OAuth2 (Google Cloud console: an OAuth client ID of type Desktop app with the scope https://mail.google.com/), or with an app password (myaccount.google.com → Security → App passwords; needs 2-Step Verification).',
+  },
+  isp: {
+    label: 'Internet provider (fill in its host)', host: '', port: 587, security: 'starttls',
+    caps: { maxMessagesPerMinute: null, maxRecipientsPerDay: null },
+    setup: 'Your provider\'s submission server, port and account, from its help pages.',
+  },
 } as const;
 export type SmartHostPreset = keyof typeof SMART_HOST_PRESETS;
 

@@ -17,6 +17,10 @@ import { buildNdr, type FailedRecipient } from './ndr';
 import { CoalescingRunner } from './coalescing-runner';
 import { smartHostTlsOptions } from './smart-host-certificate';
 import { SignInNeeded, type SmartHostTokens } from '../oauth/smart-host-tokens';
+import { GRAPH_URL } from '../contract/settings';
+import { explainUpstreamReply } from '../contract/upstream-replies';
+import { type GraphOutcome, sendViaGraph } from './graph-send';
+import { SendGovernor } from './send-governor';
 
 const BATCH = 50;
 const POLL_MS = 1000;
@@ -40,7 +44,8 @@ export interface RemoteDeliveryDeps {
 type Outcome =
   | { kind: 'delivered'; reply: string }
   | { kind: 'failed'; reply: string; status: string }
-  | { kind: 'deferred'; reply: string };
+  /** retryAfterMs: the provider asked not to come back sooner (HTTP Retry-After). */
+  | { kind: 'deferred'; reply: string; retryAfterMs?: number | null };
 
 interface Attempt {
   outcomes: Map<string, Outcome>;
@@ -57,8 +62,14 @@ export class RemoteDelivery {
     this.deps.bus.emit({ type: 'warning', at: this.deps.now().toISOString(), message: `delivery to other domains stopped with an error and is tried again at the next wake: ${err.message}` });
   });
   private readonly destinations = new Map<string, { active: number; waiting: Array<() => void> }>();
+  private readonly governor: SendGovernor;
+  private readonly heldNotices = new Map<string, number>();
+  private readonly heldUntil = new Map<string, number>();
+  private readonly explained = new Map<string, number>();
 
-  constructor(private readonly deps: RemoteDeliveryDeps) {}
+  constructor(private readonly deps: RemoteDeliveryDeps) {
+    this.governor = new SendGovernor(() => deps.now().getTime());
+  }
 
   start(): void {
     this.timer = setInterval(() => this.wake(), POLL_MS);
@@ -110,7 +121,10 @@ export class RemoteDelivery {
       groups.set(key, [...(groups.get(key) ?? []), r]);
     }
     for (const [domain, recipients] of groups) {
-      const release = await this.destinationSlot(domain, config.delivery.outboundConnectionsPerDomain);
+      if (domain === '(smart host)' && this.heldBack(message, config, recipients.map((r) => r.address))) continue;
+      const graph = domain === '(smart host)' && config.delivery.smartHost?.transport === 'graph';
+      // Graph allows 4 concurrent requests per mailbox.
+      const release = await this.destinationSlot(graph ? `graph:${config.delivery.smartHost?.user ?? ''}` : domain, graph ? Math.min(4, config.delivery.outboundConnectionsPerDomain) : config.delivery.outboundConnectionsPerDomain);
       try {
         const attempt = await this.attempt(message, config, domain, recipients.map((r) => r.address));
         await this.record(message, config, attempt);
@@ -118,6 +132,37 @@ export class RemoteDelivery {
         release();
       }
     }
+  }
+
+  /**
+   * The smart host's caps (messages a minute, recipients a day): over them, the recipients wait in
+   * the queue until the window frees up (no attempt counted), and the admin is told once an hour.
+   */
+  private heldBack(message: QueueEntry, config: VirtualServerConfig, to: string[]): boolean {
+    const host = config.delivery.smartHost;
+    if (!host || (host.maxMessagesPerMinute === null && host.maxRecipientsPerDay === null)) return false;
+    const route = `${config.name}:${host.transport}:${host.user ?? host.host}`.toLowerCase();
+    const caps = { messagesPerMinute: host.maxMessagesPerMinute, recipientsPerDay: host.maxRecipientsPerDay };
+    const wait = this.governor.waitMs(route, caps, to.length);
+    if (wait === 0) {
+      this.governor.record(route, to.length);
+      return false;
+    }
+    const now = this.deps.now();
+    this.deps.store.postponeRecipients(message.id, to, new Date(now.getTime() + wait).toISOString());
+    const last = this.heldNotices.get(route) ?? 0;
+    if (now.getTime() - last > 3_600_000) {
+      this.heldNotices.set(route, now.getTime());
+      this.deps.bus.emit({ type: 'warning', at: now.toISOString(), message: `${config.name}: mail for other domains is held back to keep ${host.user ?? host.host} under its provider's caps (${caps.messagesPerMinute ?? 'no'} messages a minute, ${caps.recipientsPerDay ?? 'no'} recipients a day); it waits in the queue and goes as the window frees up` });
+    }
+    this.heldUntil.set(config.name, now.getTime() + wait);
+    return true;
+  }
+
+  /** Servers whose smart host is being held back by its caps now, and until when. */
+  heldBackServers(): Array<{ server: string; until: string }> {
+    const now = this.deps.now().getTime();
+    return [...this.heldUntil].filter(([, until]) => until > now).map(([server, until]) => ({ server, until: new Date(until).toISOString() }));
   }
 
   /** Wait for one of the destination's connection slots (IIS: "limit number of connections per domain"). */
@@ -157,6 +202,7 @@ export class RemoteDelivery {
     }
     const smartHost = delivery.smartHost;
     if (!smartHost) return allOf(to, { kind: 'deferred', reply: '451 4.4.0 No route' }, 'none');
+    if (smartHost.transport === 'graph') return this.sendGraph(message, config, to);
     const destination = `smart host ${smartHost.host}:${smartHost.port}`;
     let auth: SendAuth | undefined;
     if (smartHost.authentication === 'basic' && smartHost.user) auth = { user: smartHost.user, pass: smartHost.password ?? '' };
@@ -169,12 +215,43 @@ export class RemoteDelivery {
         return allOf(to, { kind: 'deferred', reply }, destination);
       }
     }
+    // A certificate-based Microsoft 365 connector recognises the office by the certificate it presents.
+    const clientCertificate = smartHost.clientCertificate ? this.deps.store.findCertificate(smartHost.clientCertificate) : null;
+    if (smartHost.clientCertificate && !clientCertificate) {
+      return allOf(to, { kind: 'deferred', reply: `454 4.7.0 The client certificate "${smartHost.clientCertificate}" for the smart host is not in the store` }, destination);
+    }
     const attempt = await this.send(message, config, {
       host: smartHost.host, port: smartHost.port, secure: smartHost.security === 'tls', requireTLS: smartHost.security === 'starttls',
-      ignoreTLS: smartHost.security === 'none', tls: smartHostTlsOptions(smartHost), auth,
+      ignoreTLS: smartHost.security === 'none', auth,
+      tls: { ...smartHostTlsOptions(smartHost), ...(clientCertificate ? { cert: clientCertificate.certPem + clientCertificate.chainPem, key: clientCertificate.keyPem } : {}) },
     }, to, destination);
     if (auth?.type === 'OAuth2' && attempt.signInRefused) this.deps.tokens.invalidate(config.name);
     return attempt;
+  }
+
+  /** Microsoft Graph sendMail as the configured mailbox (graph-send.ts); a refused token is fetched anew next time. */
+  private async sendGraph(message: QueueEntry, config: VirtualServerConfig, to: string[]): Promise<Attempt> {
+    const host = config.delivery.smartHost as NonNullable<VirtualServerConfig['delivery']['smartHost']>;
+    const mailbox = host.user ?? '';
+    const destination = `Microsoft Graph as ${mailbox}`;
+    let accessToken: string;
+    try {
+      accessToken = await this.deps.tokens.accessToken(config);
+    } catch (err) {
+      const reply = err instanceof SignInNeeded ? `454 4.7.0 Sign-in to the smart host needed (${(err as Error).message})` : `451 4.7.0 No OAuth2 token yet (${(err as Error).message})`;
+      return allOf(to, { kind: 'deferred', reply }, destination);
+    }
+    this.deps.bus.emit({ type: 'delivery', at: this.deps.now().toISOString(), queueId: message.id, recipients: to, destination, outcome: 'attempt', reply: '' });
+    let bytes: Buffer;
+    try {
+      bytes = (await fs.promises.readFile(message.spoolPath)).subarray(message.bodyOffset);
+    } catch (err) {
+      return allOf(to, { kind: 'deferred', reply: `451 4.3.0 Cannot read the queued message (${(err as Error).message})` }, destination);
+    }
+    const outcome = await sendViaGraph({ graphUrl: host.graphUrl ?? GRAPH_URL, mailbox, accessToken, message: bytes, recipients: to, timeoutMs: config.delivery.outboundTimeoutSeconds * 1000, now: this.deps.now });
+    if (outcome.kind === 'deferred' && outcome.tokenRefused) this.deps.tokens.invalidate(config.name);
+    const { tokenRefused: _refused, ...recorded } = outcome as GraphOutcome & { tokenRefused?: boolean };
+    return allOf(to, recorded as Outcome, destination);
   }
 
   private async sendDirect(message: QueueEntry, config: VirtualServerConfig, domain: string, to: string[]): Promise<Attempt> {
@@ -255,7 +332,8 @@ export class RemoteDelivery {
       const attempts = (recipient?.attempts ?? 0) + 1;
       const r = config.delivery.retryMinutes;
       const minutes = attempts === 1 ? r.first : attempts === 2 ? r.second : attempts === 3 ? r.third : r.subsequent;
-      this.deps.store.deferRecipients(message.id, [address], outcome.reply, new Date(now.getTime() + minutes * 60_000).toISOString());
+      const wait = Math.max(minutes * 60_000, outcome.kind === 'deferred' ? outcome.retryAfterMs ?? 0 : 0);
+      this.deps.store.deferRecipients(message.id, [address], outcome.reply, new Date(now.getTime() + wait).toISOString());
       this.deps.bus.emit({ type: 'delivery', at: now.toISOString(), queueId: message.id, recipients: [address], destination: attempt.destination, outcome: 'deferred', reply: outcome.reply });
     }
     if (delayed.length > 0) {
@@ -270,7 +348,21 @@ export class RemoteDelivery {
       // The report needs the message's headers: it is queued before the body may leave the spool.
       if (!(await this.reportOrWarn(message, config, failed, 'failed'))) return;
     }
+    this.explain(config, [...groups.deferred, ...groups.failed].map(([, o]) => o.reply));
     if (groups.delivered.length > 0 || failed.length > 0) await this.deps.finished(message);
+  }
+
+  /** A reply the admin must act on (upstream-replies.ts) becomes a warning, once an hour per server and kind. */
+  private explain(config: VirtualServerConfig, replies: string[]): void {
+    const now = this.deps.now();
+    for (const reply of replies) {
+      const explanation = explainUpstreamReply(reply);
+      if (!explanation) continue;
+      const key = `${config.name}:${explanation.id}`;
+      if (now.getTime() - (this.explained.get(key) ?? 0) < 3_600_000) continue;
+      this.explained.set(key, now.getTime());
+      this.deps.bus.emit({ type: 'warning', at: now.toISOString(), message: `${config.name}: ${explanation.problem} ${explanation.fix} (reply: ${reply})` });
+    }
   }
 
   /** Queue the report; a failure (the disk is full) is a warning, and the body stays for the sweep to retry. */

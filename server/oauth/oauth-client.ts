@@ -2,6 +2,7 @@
 // openid-client: authorization code with PKCE and a loopback redirect (RFC 8252 §7.3), device
 // authorization (RFC 8628), client credentials, and refresh. Endpoints come from the settings, so
 // tests use a real authorization server on loopback through the same code.
+import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type * as OpenIdClient from 'openid-client';
@@ -79,11 +80,39 @@ export async function revokeRefreshToken(settings: OAuth2Settings, refreshToken:
   await exchange(client, 'token revocation', () => client.tokenRevocation(config, refreshToken, { token_type_hint: 'refresh_token' }));
 }
 
-export async function appOnlyToken(settings: OAuth2Settings, now: () => Date): Promise<Tokens> {
-  if (!settings.clientSecret) throw new OAuthError('the app-only (client credentials) flow needs the client secret', 'invalid_client', true);
+/** A stored certificate and its key, for a client assertion. */
+export interface ClientCertificate { certPem: string; keyPem: string }
+
+/**
+ * Client credentials (app-only): with the client secret, or with a certificate whose key signs a
+ * client assertion (RFC 7523 private_key_jwt, RS256). Microsoft finds the certificate by its
+ * thumbprint in the JWT header (x5t, and x5t#S256) and wants the token endpoint as audience.
+ */
+export async function appOnlyToken(settings: OAuth2Settings, now: () => Date, certificate: ClientCertificate | null = null): Promise<Tokens> {
+  if (!settings.clientSecret && !certificate) throw new OAuthError('the app-only (client credentials) flow needs the client secret or a certificate', 'invalid_client', true);
   const client = await openid();
-  const config = configuration(client, settings);
-  return exchange(client, 'app-only token request', async () => tokensOf(await client.clientCredentialsGrant(config, { scope: oauthEndpoints(settings).scope }), now()));
+  const endpoints = oauthEndpoints(settings);
+  const config = certificate ? await assertionConfiguration(client, settings, certificate, endpoints.token) : configuration(client, settings);
+  return exchange(client, 'app-only token request', async () => tokensOf(await client.clientCredentialsGrant(config, { scope: endpoints.scope }), now()));
+}
+
+async function assertionConfiguration(client: Client, settings: OAuth2Settings, certificate: ClientCertificate, tokenEndpoint: string): Promise<OpenIdClient.Configuration> {
+  const der = new crypto.X509Certificate(certificate.certPem).raw;
+  const pkcs8 = crypto.createPrivateKey(certificate.keyPem).export({ format: 'der', type: 'pkcs8' });
+  if (crypto.createPrivateKey(certificate.keyPem).asymmetricKeyType !== 'rsa') throw new OAuthError('the certificate for app-only sign-in must have an RSA key (Microsoft accepts RS256 assertions)', 'invalid_client', true);
+  const key = await crypto.webcrypto.subtle.importKey('pkcs8', pkcs8, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['sign']);
+  const auth = client.PrivateKeyJwt({ key }, {
+    [client.modifyAssertion]: (header: Record<string, unknown>, payload: Record<string, unknown>) => {
+      header.x5t = crypto.createHash('sha1').update(der).digest('base64url');
+      header['x5t#S256'] = crypto.createHash('sha256').update(der).digest('base64url');
+      payload.aud = tokenEndpoint;
+    },
+  });
+  const base = configuration(client, { ...settings, clientSecret: null });
+  const config = new client.Configuration(base.serverMetadata(), settings.clientId, undefined, auth);
+  config.timeout = 30;
+  if (tokenEndpoint.startsWith('http:')) client.allowInsecureRequests(config);
+  return config;
 }
 
 /**

@@ -8,7 +8,7 @@ import { AdminError } from '../contract/errors';
 import { type OAuth2Settings, type SmartHost, signInIdentity, type VirtualServerConfig } from '../contract/settings';
 import type { EventBus } from '../log/event-bus';
 import type { Store } from '../store/store';
-import { appOnlyToken, type DevicePrompt, OAuthError, refreshAccessToken, revokeRefreshToken, signInWithBrowser, signInWithDeviceCode, type Tokens } from './oauth-client';
+import { appOnlyToken, type ClientCertificate, type DevicePrompt, OAuthError, refreshAccessToken, revokeRefreshToken, signInWithBrowser, signInWithDeviceCode, type Tokens } from './oauth-client';
 import { type SecretBox, SecretBoxError } from './secret-box';
 
 /** Delivery must wait for the admin: no usable grant. */
@@ -69,6 +69,14 @@ export class SmartHostTokens {
     return running;
   }
 
+  /** The stored certificate whose key signs the app-only client assertion, when one is named. */
+  private clientCertificate(settings: OAuth2Settings): ClientCertificate | null {
+    if (!settings.certificate) return null;
+    const stored = this.deps.store.findCertificate(settings.certificate);
+    if (!stored) throw new OAuthError(`the certificate "${settings.certificate}" for the app-only sign-in is not in the store`, 'invalid_client', true);
+    return { certPem: stored.certPem, keyPem: stored.keyPem };
+  }
+
   /** The smart host refused the token (revoked early, wrong mailbox): fetch a new one next time. */
   invalidate(serverName: string): void {
     this.cache.delete(this.key(serverName));
@@ -106,7 +114,7 @@ export class SmartHostTokens {
     const at = this.deps.now().toISOString();
     if (settings.flow === 'app') {
       try {
-        const tokens = await appOnlyToken(settings, this.deps.now);
+        const tokens = await appOnlyToken(settings, this.deps.now, this.clientCertificate(settings));
         const row = store.getSignIn(config.name);
         if (!row || row.needsSignIn) store.saveSignIn(config.name, { account: config.delivery.smartHost?.user ?? '', refreshTokenSealed: null, accessExpiresAt: tokens.expiresAt.toISOString(), at });
         else store.recordRefresh(config.name, { refreshTokenSealed: null, accessExpiresAt: tokens.expiresAt.toISOString(), at, signedInAt: row.signedInAt });
@@ -158,7 +166,7 @@ export class SmartHostTokens {
     const { host, settings, account } = oauthOf(config.delivery.smartHost, config.name);
     const signal = options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(SIGN_IN_TIMEOUT_MS)]) : AbortSignal.timeout(SIGN_IN_TIMEOUT_MS);
     const now = this.deps.now;
-    const tokens = settings.flow === 'app' ? await appOnlyToken(settings, now)
+    const tokens = settings.flow === 'app' ? await appOnlyToken(settings, now, this.clientCertificate(settings))
       : settings.flow === 'device' ? await signInWithDeviceCode(settings, { onPrompt: options.onPrompt, signal, now })
         : await signInWithBrowser(settings, { loginHint: host.user, onUrl: options.onUrl, signal, now });
     const at = now().toISOString();

@@ -87,6 +87,19 @@ export class QueueTables extends ServerTables {
   }
 
 
+  /** Replies of remote recipients still waiting after an attempt, or failed since the cut-off, with how many had each (at most 50). */
+  recentRemoteReplies(cutoff: string): Array<{ reply: string; recipients: number; waiting: boolean }> {
+    return (this.stmt(`SELECT r.last_reply AS reply, COUNT(*) AS recipients, r.state = 'queued' AS waiting FROM recipients r JOIN messages m ON m.id = r.message_id
+      WHERE r.route = 'remote' AND r.last_reply IS NOT NULL AND ((r.state = 'queued' AND r.attempts > 0) OR (r.state = 'failed' AND m.finished_at >= ?))
+      GROUP BY r.last_reply, r.state = 'queued' LIMIT 50`).all(cutoff) as Array<{ reply: string; recipients: number; waiting: number }>).map((row) => ({ ...row, waiting: row.waiting === 1 }));
+  }
+
+  /** Held back by a route's cap: due again later, without counting an attempt. */
+  postponeRecipients(messageId: string, addresses: readonly string[], nextAttemptAt: string): void {
+    const update = this.stmt('UPDATE recipients SET next_attempt_at = ? WHERE message_id = ? AND address = ?');
+    this.db.transaction(() => { for (const address of addresses) update.run(nextAttemptAt, messageId, address); })();
+  }
+
   /** The sender was told these recipients are delayed; they are not told again. */
   markDelayNotified(messageId: string, addresses: readonly string[]): void {
     const update = this.stmt('UPDATE recipients SET delay_notified = 1 WHERE message_id = ? AND address = ?');

@@ -12,7 +12,7 @@ export const FLOW_LABELS = { browser: 'Browser on this computer (authorization c
 
 export function newOAuth2(smartHostName: string): OAuth2Settings {
   const provider = smartHostName.endsWith('gmail.com') ? 'google' : 'microsoft365';
-  return { provider, tenant: 'organizations', clientId: '', clientSecret: null, flow: provider === 'google' ? 'browser' : 'device', authorizationEndpoint: null, tokenEndpoint: null, deviceEndpoint: null, revocationEndpoint: null, scope: null };
+  return { provider, tenant: 'organizations', clientId: '', clientSecret: null, certificate: null, authority: null, flow: provider === 'google' ? 'browser' : 'device', authorizationEndpoint: null, tokenEndpoint: null, deviceEndpoint: null, revocationEndpoint: null, scope: null };
 }
 
 /** OAuth2 settings of the smart host, and its sign-in: status, Sign in (URL or device code), Sign out. */

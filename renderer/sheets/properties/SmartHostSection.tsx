@@ -1,8 +1,8 @@
 // The smart host: presets from the contract, security, authentication and a trusted certificate.
 import { Button, Checkbox, Dropdown, Field, Input, MessageBar, MessageBarBody, Option, Spinner, Text } from '@fluentui/react-components';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import type { SmartHostCertificate } from '../../../server/contract/admin-api';
-import { OAUTH_PROVIDERS, SMART_HOST_PRESETS, type SmartHostPreset, type VirtualServerConfig } from '../../../server/contract/settings';
+import { graphScope, OAUTH_PROVIDERS, SMART_HOST_PRESETS, type SmartHostPreset, type VirtualServerConfig } from '../../../server/contract/settings';
 import { api } from '../../api/client';
 import { useAction } from '../../api/hooks';
 import { type FieldError, usePropertyStyles as useStyles } from './shared';
@@ -41,12 +41,21 @@ export function SmartHostSection({ draft, set, fieldError }: { draft: VirtualSer
       <Text className={styles.groupTitle}>Mail for other domains</Text>
       <Checkbox label="Hold mail for other domains in the queue (local domains still deliver)" checked={d.holdRemote} onChange={(_e, v) => set({ holdRemote: Boolean(v.checked) })} />
       <Checkbox label="Send it through a smart host (otherwise directly, by MX)" checked={host !== null}
-        onChange={(_e, v) => set({ smartHost: v.checked ? { host: '', port: 587, security: 'starttls', verifyCertificate: true, authentication: 'basic', user: null, password: null, trustedCertificate: null, oauth2: null } : null })} />
+        onChange={(_e, v) => set({ smartHost: v.checked ? { ...NEW_SMART_HOST } : null })} />
       {host && (
+        <Field label="Transport">
+          <Dropdown value={TRANSPORT_LABELS[host.transport]} selectedOptions={[host.transport]}
+            onOptionSelect={(_e, v) => set({ smartHost: v.optionValue === 'graph' ? toGraph(host) : { ...NEW_SMART_HOST } })}>
+            {Object.entries(TRANSPORT_LABELS).map(([value, label]) => <Option key={value} value={value}>{label}</Option>)}
+          </Dropdown>
+        </Field>
+      )}
+      {host?.transport === 'graph' && <GraphSettings host={host} setHost={(patch) => set({ smartHost: withGraphScope({ ...host, ...patch }) })} fieldError={fieldError} server={draft.name} />}
+      {host && host.transport === 'smtp' && (
         <>
           <div className={styles.row}>
             <Field label="Preset">
-              <Dropdown placeholder="Choose…" onOptionSelect={(_e, v) => { const p = presetOf(v.optionValue); if (p) setHost({ host: p.host, port: p.port, security: p.security }); }}>
+              <Dropdown placeholder="Choose…" onOptionSelect={(_e, v) => { const p = presetOf(v.optionValue); if (p) setHost({ host: p.host, port: p.port, security: p.security, ...p.caps }); }}>
                 {Object.entries(SMART_HOST_PRESETS).map(([key, p]) => <Option key={key} value={key}>{p.label}</Option>)}
               </Dropdown>
             </Field>
@@ -58,7 +67,12 @@ export function SmartHostSection({ draft, set, fieldError }: { draft: VirtualSer
               </Dropdown>
             </Field>
           </div>
+          <ProviderSetup host={host.host} port={host.port} />
           <Checkbox label="Verify the smart host's certificate" checked={host.verifyCertificate} onChange={(_e, v) => setHost({ verifyCertificate: Boolean(v.checked) })} />
+          <div className={styles.row}>
+            <CertificateChoice label="Client certificate (a certificate-based Microsoft 365 connector)" value={host.clientCertificate} onChange={(clientCertificate) => setHost({ clientCertificate })} />
+            <Caps host={host} setHost={setHost} fieldError={fieldError} />
+          </div>
           {host.security !== 'none' && <TrustedCertificate server={draft.name} trusted={host.trustedCertificate} onTrusted={(pem) => setHost({ trustedCertificate: pem })} />}
           <div className={styles.row}>
             <Field label="Outbound authentication">
@@ -104,6 +118,82 @@ export function SmartHostSection({ draft, set, fieldError }: { draft: VirtualSer
           ))}
         </div>
       ))}
+    </div>
+  );
+}
+
+type SmartHostSettings = NonNullable<VirtualServerConfig['delivery']['smartHost']>;
+
+const NEW_SMART_HOST: SmartHostSettings = {
+  host: '', port: 587, security: 'starttls', verifyCertificate: true, authentication: 'basic', user: null, password: null, trustedCertificate: null, oauth2: null,
+  transport: 'smtp', graphUrl: null, clientCertificate: null, maxMessagesPerMinute: null, maxRecipientsPerDay: null,
+};
+
+const TRANSPORT_LABELS = { smtp: 'SMTP relay (smart host)', graph: 'Microsoft Graph sendMail (works with SMTP AUTH off)' } as const;
+
+/** Graph always asks for its own scope (app-only .default, or delegated Mail.Send). */
+function withGraphScope(host: SmartHostSettings): SmartHostSettings {
+  return host.oauth2 ? { ...host, oauth2: { ...host.oauth2, scope: graphScope(host.graphUrl, host.oauth2.flow) } } : host;
+}
+
+function toGraph(host: SmartHostSettings): SmartHostSettings {
+  const oauth2 = { ...(host.oauth2 ?? newOAuth2('graph.microsoft.com')), provider: 'microsoft365' as const };
+  return withGraphScope({ ...NEW_SMART_HOST, transport: 'graph', host: 'graph.microsoft.com', port: 443, security: 'tls', authentication: 'oauth2', user: host.user, oauth2, maxMessagesPerMinute: 30, maxRecipientsPerDay: 10_000 });
+}
+
+/** What the provider needs, for a preset whose host this is. */
+function ProviderSetup({ host, port }: { host: string; port: number }) {
+  const preset = Object.values(SMART_HOST_PRESETS).find((p) => (p.host ? p.host === host.toLowerCase() : /\.mail\.protection\.outlook\.com$/i.test(host) && port === p.port));
+  if (!preset || !host) return null;
+  return <MessageBar intent="info"><MessageBarBody><b>On the provider's side ({preset.label}):</b> {preset.setup}</MessageBarBody></MessageBar>;
+}
+
+function CertificateChoice({ label, value, onChange }: { label: string; value: string | null; onChange(name: string | null): void }) {
+  const [names, setNames] = useState<string[]>([]);
+  useEffect(() => { void api['certificates.list']({}).then((list) => setNames(list.map((c) => c.name)), () => setNames([])); }, []);
+  return (
+    <Field label={label}>
+      <Dropdown value={value ?? 'None'} selectedOptions={[value ?? '']} onOptionSelect={(_e, v) => onChange(v.optionValue ? v.optionValue : null)}>
+        <Option value="">None</Option>
+        {names.map((n) => <Option key={n} value={n}>{n}</Option>)}
+      </Dropdown>
+    </Field>
+  );
+}
+
+/** The provider's caps the queue keeps to (empty = none). */
+function Caps({ host, setHost, fieldError }: { host: SmartHostSettings; setHost(patch: Partial<SmartHostSettings>): void; fieldError: FieldError }) {
+  const number = (value: string) => (value.trim() === '' ? null : Number(value));
+  return (
+    <>
+      <Field label="Messages a minute" hint="provider's cap; empty = none" validationMessage={fieldError('delivery.smartHost.maxMessagesPerMinute')}>
+        <Input type="number" value={host.maxMessagesPerMinute === null ? '' : String(host.maxMessagesPerMinute)} style={{ width: 110 }} onChange={(_e, v) => setHost({ maxMessagesPerMinute: number(v.value) })} />
+      </Field>
+      <Field label="Recipients a day" validationMessage={fieldError('delivery.smartHost.maxRecipientsPerDay')}>
+        <Input type="number" value={host.maxRecipientsPerDay === null ? '' : String(host.maxRecipientsPerDay)} style={{ width: 110 }} onChange={(_e, v) => setHost({ maxRecipientsPerDay: number(v.value) })} />
+      </Field>
+    </>
+  );
+}
+
+/** Microsoft Graph: the mailbox it sends as, the app's sign-in (app-only with a secret or certificate, or as the mailbox), caps. */
+function GraphSettings({ host, setHost, fieldError, server }: { host: SmartHostSettings; setHost(patch: Partial<SmartHostSettings>): void; fieldError: FieldError; server: string }) {
+  const styles = useStyles();
+  const oauth2 = host.oauth2 ?? newOAuth2('graph.microsoft.com');
+  return (
+    <div className={styles.group}>
+      <MessageBar intent="info"><MessageBarBody>
+        <b>On the provider's side:</b> Entra admin center → App registrations → the app → API permissions → Microsoft Graph → {oauth2.flow === 'app' ? 'Application permissions' : 'Delegated permissions'} → Mail.Send → Grant admin consent
+        {oauth2.flow === 'app' ? '; limit the app to this mailbox with an application access policy (New-ApplicationAccessPolicy) or RBAC for Applications. With a certificate: Certificates & secrets → Certificates → Upload (Certificates page → Export).' : '.'} Messages go as they are, up to about 3 MB; the From address must be the mailbox or one it may send as.
+      </MessageBarBody></MessageBar>
+      <div className={styles.row}>
+        <Field label="Mailbox (sends the mail)" validationMessage={fieldError('delivery.smartHost.user')}><Input value={host.user ?? ''} onChange={(_e, v) => setHost({ user: v.value || null })} /></Field>
+        {oauth2.flow === 'app' && <CertificateChoice label="Certificate (instead of a client secret)" value={oauth2.certificate} onChange={(certificate) => setHost({ oauth2: { ...oauth2, certificate, ...(certificate ? { clientSecret: null } : {}) } })} />}
+        <Caps host={host} setHost={setHost} fieldError={fieldError} />
+      </div>
+      <OAuth2Section server={server} user={host.user} settings={oauth2} fieldError={fieldError}
+        onUser={(user) => setHost({ user })} onChange={(patch) => setHost({ oauth2: { ...oauth2, ...patch } })}
+        onProvider={(provider) => setHost({ oauth2: { ...oauth2, provider: provider === 'google' ? 'microsoft365' : provider } })} />
     </div>
   );
 }
