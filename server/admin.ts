@@ -10,7 +10,7 @@ import { AdminError } from './contract/errors';
 import { addressRuleSchema, ipAddressSchema, oauth2SettingsSchema, oauthEndpoints, parseAddressRuleText, type VirtualServerConfig } from './contract/settings';
 
 type SmartHostInput = NonNullable<NonNullable<VirtualServerPatch['delivery']>['smartHost']>;
-import type { QueueEntry, VirtualServerPatch } from './store/store';
+import { type QueueEntry, type VirtualServerPatch, withoutHostSecrets } from './store/store';
 import { parseOrThrow } from './contract/errors';
 import type { App } from './app';
 import { checkFqdn } from './dns/fqdn-check';
@@ -36,11 +36,9 @@ function userSummary(user: StoredUser): UserSummary {
   return { name: user.name, enabled: user.enabled, senders: user.senders, cramMd5: user.cramSecret !== null, createdAt: user.createdAt, perHour: user.perHour, recipientsPerDay: user.recipientsPerDay };
 }
 
-/** The console never receives stored secrets: the smart host password and OAuth2 client secret read as null ("stored, or not set"). */
+/** The console never receives stored secrets: smart host passwords and OAuth2 client secrets (the server's and its routes') read as null ("stored, or not set"). */
 function withoutSecrets(config: VirtualServerConfig): VirtualServerConfig {
-  const host = config.delivery.smartHost;
-  if (!host) return config;
-  return { ...config, delivery: { ...config.delivery, smartHost: { ...host, password: null, oauth2: host.oauth2 ? { ...host.oauth2, clientSecret: null } : null } } };
+  return { ...config, delivery: withoutHostSecrets(config.delivery) };
 }
 
 /** A reply that says the message waits for someone to sign in to the smart host (remote-delivery.ts). */
@@ -70,9 +68,22 @@ function queueSummary(m: QueueEntry): QueueSummary {
  * not be able to send a stored secret to a listener of its own choosing).
  */
 function keepStoredSecrets(patch: VirtualServerPatch, current: VirtualServerConfig): VirtualServerPatch {
-  const next = patch.delivery?.smartHost as SmartHostInput | null | undefined;
-  const stored = current.delivery.smartHost;
-  if (!next || !stored) return patch;
+  const delivery = patch.delivery;
+  if (!delivery) return patch;
+  const next: Record<string, unknown> = { ...delivery };
+  if (delivery.smartHost) next.smartHost = keepHostSecret(delivery.smartHost as SmartHostInput, current.delivery.smartHost, 'delivery.smartHost');
+  if (Array.isArray(delivery.routes)) {
+    next.routes = delivery.routes.map((route, i) => {
+      const stored = current.delivery.routes.find((r) => r.name.toLowerCase() === String(route.name ?? '').trim().toLowerCase())?.smartHost ?? null;
+      return route.smartHost ? { ...route, smartHost: keepHostSecret(route.smartHost as SmartHostInput, stored, `delivery.routes[${i}].smartHost`) } : route;
+    });
+  }
+  return { ...patch, delivery: next as VirtualServerPatch['delivery'] };
+}
+
+/** keepStoredSecrets for one smart host (the server's, or a route's, matched by name). */
+function keepHostSecret(next: SmartHostInput, stored: VirtualServerConfig['delivery']['smartHost'], field: string): SmartHostInput {
+  if (!stored) return next;
   const changed = (fields: Array<[string, unknown, unknown]>) => fields.filter(([, a, b]) => (a ?? null) !== (b ?? null)).map(([name]) => name);
   let password = next.password ?? null;
   if (password === null && stored.password !== null && next.authentication === 'basic') {
@@ -82,12 +93,12 @@ function keepStoredSecrets(patch: VirtualServerPatch, current: VirtualServerConf
       ['trusted certificate', next.trustedCertificate, stored.trustedCertificate], ['user', next.user, stored.user],
     ]);
     if (moved.length > 0) {
-      throw new AdminError('invalid', `the smart host's ${moved.join(', ')} changed: enter the password again (a stored password is only ever sent where it was entered for)`, 'delivery.smartHost.password');
+      throw new AdminError('invalid', `the smart host's ${moved.join(', ')} changed: enter the password again (a stored password is only ever sent where it was entered for)`, `${field}.password`);
     }
     password = stored.password;
   }
   let oauth2 = next.oauth2 ?? null;
-  if (oauth2 && stored.oauth2 && (oauth2.clientSecret ?? null) === null && stored.oauth2.clientSecret !== null) {
+  if (oauth2 && stored.oauth2 && (oauth2.clientSecret ?? null) === null && !oauth2.certificate && stored.oauth2.clientSecret !== null) {
     const parsed = oauth2SettingsSchema.safeParse(oauth2);
     const before = oauthEndpoints(stored.oauth2);
     const after = parsed.success ? oauthEndpoints(parsed.data) : null;
@@ -96,11 +107,11 @@ function keepStoredSecrets(patch: VirtualServerPatch, current: VirtualServerConf
       ['token endpoint', after?.token, before.token], ['authorization endpoint', after?.authorization, before.authorization], ['device endpoint', after?.device, before.device],
     ]);
     if (moved.length > 0) {
-      throw new AdminError('invalid', `the OAuth2 ${moved.join(', ')} changed: enter the client secret again (a stored secret is only ever sent where it was entered for)`, 'delivery.smartHost.oauth2.clientSecret');
+      throw new AdminError('invalid', `the OAuth2 ${moved.join(', ')} changed: enter the client secret again (a stored secret is only ever sent where it was entered for)`, `${field}.oauth2.clientSecret`);
     }
     oauth2 = { ...oauth2, clientSecret: stored.oauth2.clientSecret };
   }
-  return { ...patch, delivery: { ...patch.delivery, smartHost: { ...next, password, oauth2 } } };
+  return { ...next, password, oauth2 };
 }
 
 export function createAdminHandlers(app: App): AdminApiHandlers {

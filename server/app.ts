@@ -36,7 +36,7 @@ import { loadCertificateTools } from './tls/load-certificate-tools';
 import { CertificateService } from './tls/certificate-service';
 import { certificateWarnings } from './tls/certificate-warnings';
 import { fileKeySecretBox, type SecretBox } from './oauth/secret-box';
-import { SIGN_IN_CHECK_MS, SmartHostTokens } from './oauth/smart-host-tokens';
+import { routeView, SIGN_IN_CHECK_MS, SmartHostTokens } from './oauth/smart-host-tokens';
 
 export interface AppOptions {
   dataDir: string;
@@ -214,6 +214,11 @@ export class App {
       const counts = [e.waiting ? `${e.waiting} recipient(s) waiting` : '', e.failed ? `${e.failed} failed in the last 24 hours` : ''].filter(Boolean).join(', ');
       warnings.push({ id: `upstream:${id}`, link: e.failed && !e.waiting ? 'queues?status=failed' : 'queues?status=retrying', since: this.now().toISOString(), message: `${e.problem} (${counts})`, action: e.fix });
     }
+    for (const held of this.remoteDelivery.heldBackServers()) {
+      warnings.push({ id: `held-back:${held.server}`, server: held.server, link: 'queues?status=queued', since: this.now().toISOString(),
+        message: `${held.server}: mail for other domains is held back by its provider's caps (messages a minute, recipients a day) until ${held.until}; it waits in the queue.`,
+        action: 'Nothing is lost. To send faster, raise the caps on Properties → Delivery only if the provider allows it, or spread the mail over more mailboxes.' });
+    }
     const running = new Set(this.engine.status().filter((s) => s.running).map((s) => s.name));
     const summaries = await this.certificates.list();
     for (const server of this.store.listServers()) {
@@ -231,7 +236,8 @@ export class App {
   /** The disk watch's conditions and each smart host sign-in that is lost or failing (sync: serve prints them at start). */
   signInWarnings(): ActiveWarning[] {
     const warnings = this.warnings.list();
-    for (const server of this.store.listServers()) {
+    const views = this.store.listServers().flatMap((s) => [s, ...s.delivery.routes.map((route) => routeView(s, route))]);
+    for (const server of views) {
       const host = server.delivery.smartHost;
       if (host?.authentication !== 'oauth2' || !host.oauth2) continue;
       const row = this.store.getSignIn(server.name);

@@ -11,6 +11,7 @@ import { ADMIN_COMMANDS } from './admin-command';
 import { CERT_COMMANDS } from './cert-command';
 import { CONFIG_COMMANDS } from './config-command';
 import { QUEUE_COMMANDS } from './queue-command';
+import { ROUTE_COMMANDS } from './route-command';
 import { SERVE_COMMAND } from './serve-command';
 import { SERVER_COMMANDS } from './server-command';
 import { SERVICE_COMMANDS } from './service-command';
@@ -21,7 +22,7 @@ import { type CliAdmin, type CommandGroup, type Io, openCliAdmin, processIo, Usa
 import { DEFAULT_CONSOLE_PORT } from '../web/console-server';
 
 const GROUPS: CommandGroup[] = [
-  SERVE_COMMAND, SERVER_COMMANDS, ACCESS_COMMANDS, ADMIN_COMMANDS, USER_COMMANDS, DOMAIN_COMMANDS, CERT_COMMANDS, SMARTHOST_COMMANDS,
+  SERVE_COMMAND, SERVER_COMMANDS, ACCESS_COMMANDS, ADMIN_COMMANDS, USER_COMMANDS, DOMAIN_COMMANDS, CERT_COMMANDS, SMARTHOST_COMMANDS, ROUTE_COMMANDS,
   QUEUE_COMMANDS, LOG_COMMANDS, CONFIG_COMMANDS, SERVICE_COMMANDS,
 ];
 

@@ -1,7 +1,7 @@
 // `relaydesk smarthost ...` and `relaydesk dns ...`: outbound delivery of a virtual server
 // (Properties → Delivery) from the command line, through the AdminApi; the OAuth2 sign-in runs
 // here and a running serve sees it through the store.
-import { GRAPH_URL, graphScope, OAUTH_PROVIDERS, SMART_HOST_PRESETS, type SmartHostPreset } from '../contract/settings';
+import { GRAPH_URL, graphScope, OAUTH_PROVIDERS, signInKey, SMART_HOST_PRESETS, type SmartHostPreset, type VirtualServerConfig } from '../contract/settings';
 import { AdminError } from '../contract/errors';
 import type { SmartHostSignInStatus } from '../contract/admin-api';
 import { resolveDestinations } from '../dns/mx';
@@ -19,6 +19,36 @@ function printStatus(status: SmartHostSignInStatus, context: CliContext): void {
   ].join('\n'));
 }
 
+type HostInput = Record<string, unknown> | null;
+
+/** The smart host being changed: the server's own, or with --route NAME that route's. */
+async function currentHost(context: CliContext, server: string): Promise<VirtualServerConfig['delivery']['smartHost']> {
+  const config = await context.admin().call('servers.get', { name: server });
+  const route = stringOption(context.values, 'route');
+  if (route === undefined) return config.delivery.smartHost;
+  return routeOf(config, route).smartHost;
+}
+
+function routeOf(config: VirtualServerConfig, name: string): VirtualServerConfig['delivery']['routes'][number] {
+  const route = config.delivery.routes.find((r) => r.name.toLowerCase() === name.trim().toLowerCase());
+  if (!route) throw new AdminError('not-found', `virtual server "${config.name}" has no route named "${name}" (see: relaydesk route list "${config.name}")`, 'route');
+  return route;
+}
+
+/** Save the smart host (null: directly by MX) as the server's own, or with --route as that route's transport. */
+async function saveHost(context: CliContext, server: string, smartHost: HostInput): Promise<void> {
+  const admin = context.admin();
+  const route = stringOption(context.values, 'route');
+  if (route === undefined) {
+    await admin.call('servers.update', { name: server, patch: { delivery: { smartHost } } });
+    return;
+  }
+  const config = await admin.call('servers.get', { name: server });
+  const target = routeOf(config, route);
+  const routes = config.delivery.routes.map((r) => (r === target ? { ...r, smartHost } : r));
+  await admin.call('servers.update', { name: config.name, patch: { delivery: { routes } } });
+}
+
 async function set(server: string, context: CliContext): Promise<number> {
   const { values } = context;
   const preset = stringOption(values, 'preset') ?? null;
@@ -30,13 +60,13 @@ async function set(server: string, context: CliContext): Promise<number> {
   const user = stringOption(values, 'user') ?? null;
   if (user && !values['password-stdin']) throw new UsageError('with --user, give the password on standard input: --password-stdin');
   const password = user ? await context.secretFromStdin() : null;
-  await context.admin().call('servers.update', { name: server, patch: { delivery: { smartHost: {
+  await saveHost(context, server, {
     host, port: integerOption(values, 'port', 1, 65535) ?? base?.port ?? 587,
     security: stringOption(values, 'security') ?? base?.security ?? 'starttls',
     verifyCertificate: !values['no-verify'], authentication: user ? 'basic' : 'none', user, password,
     clientCertificate: stringOption(values, 'client-certificate') ?? null,
     maxMessagesPerMinute: base?.caps.maxMessagesPerMinute ?? null, maxRecipientsPerDay: base?.caps.maxRecipientsPerDay ?? null,
-  } } } });
+  });
   context.io.out(`relaydesk: ${server} sends mail for other domains through ${host}${user ? ` as ${user}` : ''}`);
   if (base) context.io.out(`On the provider's side: ${base.setup}`);
   return 0;
@@ -67,7 +97,7 @@ async function graph(server: string, context: CliContext): Promise<number> {
   const admin = context.admin();
   if (certificate) await admin.call('certificates.exportPem', { name: certificate });
   const url = new URL(graphUrl);
-  await admin.call('servers.update', { name: server, patch: { delivery: { smartHost: {
+  await saveHost(context, server, {
     transport: 'graph', graphUrl: graphUrl === GRAPH_URL ? null : graphUrl,
     host: url.hostname, port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)), security: 'tls', verifyCertificate: true,
     authentication: 'oauth2', user: mailbox, password: null, trustedCertificate: null, clientCertificate: null,
@@ -76,8 +106,8 @@ async function graph(server: string, context: CliContext): Promise<number> {
       provider: 'microsoft365', tenant, clientId, flow: 'app', clientSecret, certificate,
       authority: loginUrl === 'https://login.microsoftonline.com' ? null : loginUrl, scope: graphScope(graphUrl, 'app'),
     },
-  } } } });
-  context.io.out(`relaydesk: ${server} sends mail for other domains through Microsoft Graph as ${mailbox} (app-only, ${certificate ? `certificate ${certificate}` : 'client secret'}); check it with: relaydesk smarthost signin "${server}"`);
+  });
+  context.io.out(`relaydesk: ${server} sends mail for other domains through Microsoft Graph as ${mailbox} (app-only, ${certificate ? `certificate ${certificate}` : 'client secret'}); check it with: relaydesk smarthost signin "${server}"${stringOption(values, 'route') ? ` --route "${stringOption(values, 'route')}"` : ''}`);
   context.io.out('On the provider\'s side: Entra admin center → App registrations → the app → API permissions → Microsoft Graph → Application permissions → Mail.Send → Grant admin consent' +
     `${certificate ? '; Certificates & secrets → Certificates → Upload the certificate (relaydesk cert export NAME)' : ''}. Limit the app to this mailbox with an application access policy (New-ApplicationAccessPolicy) or RBAC for Applications.`);
   return 0;
@@ -99,7 +129,6 @@ function loopbackOrHttps(value: string, option: string): string {
 
 async function oauth(server: string, context: CliContext): Promise<number> {
   const { values } = context;
-  const admin = context.admin();
   const provider = stringOption(values, 'provider') ?? '';
   if (!['microsoft365', 'google', 'custom'].includes(provider)) throw new UsageError('--provider takes microsoft365, google or custom');
   const clientId = stringOption(values, 'client-id');
@@ -109,12 +138,12 @@ async function oauth(server: string, context: CliContext): Promise<number> {
   const flow = stringOption(values, 'flow') ?? (provider === 'google' ? 'browser' : 'device');
   if (!['browser', 'device', 'app'].includes(flow)) throw new UsageError('--flow takes browser, device or app');
   const clientSecret = values['client-secret-stdin'] ? await context.secretFromStdin() : null;
-  const current = (await admin.call('servers.get', { name: server })).delivery.smartHost;
+  const current = await currentHost(context, server);
   const preset = provider === 'custom' ? null : OAUTH_PROVIDERS[provider as 'microsoft365' | 'google'].smartHost;
   const host = stringOption(values, 'host') ?? preset?.host ?? current?.host;
   if (!host) throw new UsageError('a custom provider needs --host (the smart host)');
   const str = (key: string) => stringOption(values, key) ?? null;
-  await admin.call('servers.update', { name: server, patch: { delivery: { smartHost: {
+  await saveHost(context, server, {
     host, port: integerOption(values, 'port', 1, 65535) ?? preset?.port ?? current?.port ?? 587,
     security: stringOption(values, 'security') ?? (current?.security === 'tls' ? 'tls' : 'starttls'),
     verifyCertificate: !values['no-verify'], authentication: 'oauth2', user, password: null,
@@ -124,7 +153,7 @@ async function oauth(server: string, context: CliContext): Promise<number> {
       provider, clientId, flow, ...(str('tenant') ? { tenant: str('tenant') } : {}), clientSecret,
       authorizationEndpoint: str('auth-url'), tokenEndpoint: str('token-url'), deviceEndpoint: str('device-url'), revocationEndpoint: str('revoke-url'), scope: str('scope'),
     },
-  } } } });
+  });
   context.io.out(`relaydesk: ${server} signs in to ${host} with OAuth2 (${provider}, ${flow === 'app' ? 'app-only' : `${flow} sign-in`}) as ${user}; now run: relaydesk smarthost signin "${server}"`);
   return 0;
 }
@@ -158,7 +187,8 @@ export const SMARTHOST_COMMANDS: CommandGroup = {
   smarthost certificate SERVER             the certificate the smart host presents, with its SHA-256 fingerprint
   smarthost trust SERVER (--fingerprint SHA256 | --clear)
                                         trust exactly that certificate (self-signed or private CA), or stop
-  dns check-fqdn SERVER | dns mx DOMAIN     does the FQDN point here; where mail for DOMAIN goes`,
+  dns check-fqdn SERVER | dns mx DOMAIN     does the FQDN point here; where mail for DOMAIN goes
+  (smarthost set|oauth|graph|clear|signin|status|signout also take --route NAME: that route's transport)`,
   options: {
     preset: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, security: { type: 'string' }, user: { type: 'string' },
     'password-stdin': { type: 'boolean' }, 'no-verify': { type: 'boolean' }, provider: { type: 'string' }, 'client-id': { type: 'string' },
@@ -166,7 +196,7 @@ export const SMARTHOST_COMMANDS: CommandGroup = {
     'token-url': { type: 'string' }, 'device-url': { type: 'string' }, 'revoke-url': { type: 'string' }, scope: { type: 'string' },
     fingerprint: { type: 'string' }, clear: { type: 'boolean' }, domain: { type: 'string' }, 'client-certificate': { type: 'string' },
     mailbox: { type: 'string' }, certificate: { type: 'string' }, 'login-url': { type: 'string' }, 'graph-url': { type: 'string' },
-    'per-minute': { type: 'string' }, 'recipients-per-day': { type: 'string' },
+    'per-minute': { type: 'string' }, 'recipients-per-day': { type: 'string' }, route: { type: 'string' },
   },
   async run(command, context) {
     const { sub, rest, io, values } = context;
@@ -187,22 +217,25 @@ export const SMARTHOST_COMMANDS: CommandGroup = {
       throw new UsageError(`unknown command "dns ${sub ?? ''}"`);
     }
     const server = need(rest[0], 'a virtual server name');
+    const route = stringOption(values, 'route');
+    if (route !== undefined && (sub === 'certificate' || sub === 'trust')) throw new UsageError(`smarthost ${sub} works on the server's own smart host (not --route)`);
+    const key = signInKey(server, route ?? null);
     switch (sub) {
       case 'set': return set(server, context);
       case 'oauth': return oauth(server, context);
       case 'graph': return graph(server, context);
-      case 'signin': return signIn(server, context);
+      case 'signin': return signIn(key, context);
       case 'clear':
-        await admin.call('servers.update', { name: server, patch: { delivery: { smartHost: null } } });
-        io.out(`relaydesk: ${server} delivers mail for other domains directly by MX`);
+        await saveHost(context, server, null);
+        io.out(`relaydesk: ${route ? `route ${route} of ${server}` : server} delivers mail for other domains directly by MX`);
         return 0;
       case 'status': {
-        const status = await admin.call('smarthost.status', { server });
+        const status = await admin.call('smarthost.status', { server: key });
         printStatus(status, context);
         return status.signedIn ? 0 : 1;
       }
       case 'signout': {
-        const { revoked } = await admin.app.smartHostTokens.signOut(server);
+        const { revoked } = await admin.app.smartHostTokens.signOut(key);
         io.out(`relaydesk: ${server} signed out of its smart host; the refresh token was deleted here (${revoked})`);
         return 0;
       }

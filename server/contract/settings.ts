@@ -366,6 +366,29 @@ export const smartHostSchema = z.object({
 });
 export type SmartHost = z.output<typeof smartHostSchema>;
 
+/** How a route's sign-in is stored and named: "Server::Route" (the server's own smart host: the server's name). */
+export const ROUTE_SEPARATOR = '::';
+export function signInKey(server: string, route: string | null): string {
+  return route === null ? server : `${server}${ROUTE_SEPARATOR}${route}`;
+}
+
+/** Every smart host of a server's delivery settings: the default one and each route's, with the route's name (null = default). */
+export function smartHostsOf(delivery: Pick<DeliverySettings, 'smartHost' | 'routes'>): Array<{ route: string | null; host: SmartHost }> {
+  return [
+    ...(delivery.smartHost ? [{ route: null, host: delivery.smartHost }] : []),
+    ...delivery.routes.flatMap((r) => (r.smartHost ? [{ route: r.name, host: r.smartHost }] : [])),
+  ];
+}
+
+/** Delivery settings with every smart host (default and routes) replaced by `map`'s result. */
+export function mapSmartHosts<D extends { smartHost: unknown; routes?: unknown }>(delivery: D, map: (host: Record<string, unknown>, route: string | null) => unknown): D {
+  const one = (host: unknown, route: string | null) => (host && typeof host === 'object' ? map(host as Record<string, unknown>, route) : host);
+  const routes = Array.isArray(delivery.routes)
+    ? (delivery.routes as Array<Record<string, unknown>>).map((r) => (r && typeof r === 'object' ? { ...r, smartHost: one(r.smartHost, String(r.name)) } : r))
+    : delivery.routes;
+  return { ...delivery, smartHost: one(delivery.smartHost, null), ...(routes === undefined ? {} : { routes }) };
+}
+
 /** Microsoft Graph (global cloud); sovereign clouds have their own (graph.microsoft.us, microsoftgraph.chinacloudapi.cn). */
 export const GRAPH_URL = 'https://graph.microsoft.com';
 
@@ -426,7 +449,39 @@ export const retryMinutesSchema = z.object({
   subsequent: z.number().min(0.01).max(10_080),
 }).strict();
 
-export const deliverySettingsSchema = z.object({
+/** Reply codes a failover reacts to: "5.7.139" (enhanced), "535" (basic), or "any" (any reply that is not delivered). */
+const failoverCodeSchema = z.string().trim().regex(/^(any|[245]\d\d|[245]\.\d{1,3}\.\d{1,3})$/, 'a reply code such as 5.7.139, 4.7.500 or 535, or "any"');
+
+export const ROUTE_NAME_RE = /^[\w .@-]{1,64}$/;
+
+/**
+ * A route: mail that matches it (every list given must match; an empty list matches anything)
+ * leaves through its own transport instead of the server's smart host. The first matching route
+ * wins; mail no route matches takes the smart host (the default route) or goes directly by MX.
+ */
+export const deliveryRouteSchema = z.object({
+  name: z.string().trim().regex(ROUTE_NAME_RE, '1 to 64 letters, digits, spaces, dots, @, _ or -').refine((n) => n.toLowerCase() !== 'default', '"default" names the smart host route'),
+  match: z.object({
+    /** Envelope senders: addresses or @domain. */
+    senders: z.array(senderPatternSchema).max(100).default([]),
+    /** Users who signed in (names as on the Users page). */
+    users: z.array(z.string().trim().min(1)).max(100).default([]),
+    /** Trusted devices (names as on Access → Trusted devices). */
+    devices: z.array(z.string().trim().min(1)).max(100).default([]),
+    /** Recipient domains (sub-domains too). */
+    recipientDomains: z.array(domainSchema).max(100).default([]),
+  }).strict().default({ senders: [], users: [], devices: [], recipientDomains: [] }),
+  /** The route's transport: an SMTP smart host (password or OAuth2) or Microsoft Graph; null = directly by MX. */
+  smartHost: z.lazy(() => smartHostSchema).nullable().default(null),
+  /** Try another route ("default" = the smart host) at once when this one answers one of these codes. */
+  failover: z.object({ route: z.string().trim().min(1), on: z.array(failoverCodeSchema).min(1, 'name at least one reply code') }).strict().nullable().default(null),
+  /** Send as the route's mailbox: envelope sender and From become the mailbox, the original From becomes Reply-To. */
+  sendAsMailbox: z.boolean().default(false),
+}).strict();
+export type DeliveryRoute = z.output<typeof deliveryRouteSchema>;
+
+/** The fields of the Delivery tab (without the cross-checks; patches are partial objects of it). */
+export const deliverySettingsObjectSchema = z.object({
   /** Drop folder for accepted (local) domains; null = "drop" inside the data folder. */
   dropFolder: folderSchema.nullable(),
   /** Pickup folder: .eml files dropped here are queued (IIS); "" = off, null = "pickup" in the data folder. */
@@ -453,7 +508,23 @@ export const deliverySettingsSchema = z.object({
   /** Outbound connections at once to one destination (a domain's MX hosts, the smart host, an internal server). */
   outboundConnectionsPerDomain: z.number().int().min(1).max(500),
   outboundTimeoutSeconds: z.number().int().min(5).max(3600),
+  /** Routes by sender, user, device and recipient domain, in order (the smart host is the default route). */
+  routes: z.array(deliveryRouteSchema).max(50).default([]),
 }).strict();
+
+export const deliverySettingsSchema = deliverySettingsObjectSchema.superRefine((delivery, ctx) => {
+  const names = new Set<string>();
+  delivery.routes.forEach((route, i) => {
+    if (names.has(route.name.toLowerCase())) ctx.addIssue({ code: 'custom', message: `a route named "${route.name}" is already in the list`, path: ['routes', i, 'name'] });
+    names.add(route.name.toLowerCase());
+  });
+  delivery.routes.forEach((route, i) => {
+    const target = route.failover?.route.toLowerCase();
+    if (target === undefined) return;
+    if (target === route.name.toLowerCase()) ctx.addIssue({ code: 'custom', message: 'a route cannot fail over to itself', path: ['routes', i, 'failover', 'route'] });
+    else if (target === 'default' ? !delivery.smartHost : !names.has(target)) ctx.addIssue({ code: 'custom', message: `no route "${route.failover?.route}" to fail over to${target === 'default' ? ' (no smart host is set)' : ''}`, path: ['routes', i, 'failover', 'route'] });
+  });
+});
 export type DeliverySettings = z.infer<typeof deliverySettingsSchema>;
 
 export const serverStateSchema = z.enum(['started', 'stopped', 'paused']);
@@ -552,6 +623,7 @@ export const DEFAULT_DELIVERY: DeliverySettings = {
   outboundConnections: 20,
   outboundConnectionsPerDomain: 10,
   outboundTimeoutSeconds: 60,
+  routes: [],
 };
 
 function isDnsServer(value: string): boolean {

@@ -21,6 +21,11 @@ import { GRAPH_URL } from '../contract/settings';
 import { explainUpstreamReply } from '../contract/upstream-replies';
 import { type GraphOutcome, sendViaGraph } from './graph-send';
 import { SendGovernor } from './send-governor';
+import { rewriteFromToMailbox } from './send-as';
+import { failoverApplies, selectRoute } from '../contract/routes';
+import type { DeliveryRoute } from '../contract/settings';
+import { compilePolicy, matchTrustedDevice } from '../policy/session-policy';
+import { routeView } from '../oauth/smart-host-tokens';
 
 const BATCH = 50;
 const POLL_MS = 1000;
@@ -113,25 +118,60 @@ export class RemoteDelivery {
 
   private async deliver(message: QueueEntry, config: VirtualServerConfig): Promise<void> {
     const queued = message.recipients.filter((r) => r.route === 'remote' && r.state === 'queued');
-    // One delivery per destination: everything to the smart host at once, or per domain for MX.
-    const groups = new Map<string, typeof queued>();
+    const routes = config.delivery.routes;
+    // The trusted device a message came from matters only to routes that name devices.
+    let device: string | null | undefined;
+    const deviceOf = () => (device !== undefined ? device
+      : (device = routes.some((r) => r.match.devices.length > 0) ? matchTrustedDevice(compilePolicy(config, []), message.clientAddress)?.name ?? null : null));
+    // One delivery per route and destination: everything to a smart host at once, or per domain for MX.
+    const groups = new Map<string, { view: VirtualServerConfig; route: DeliveryRoute | null; destination: string; recipients: string[] }>();
     for (const r of queued) {
       const forward = this.deps.forwardTarget(r.domain);
-      const key = forward ? `(forward) ${forward}` : config.delivery.smartHost && !config.delivery.attemptDirectFirst ? '(smart host)' : r.domain;
-      groups.set(key, [...(groups.get(key) ?? []), r]);
+      const route = forward || routes.length === 0 ? null : selectRoute(routes, { mailFrom: message.mailFrom, authUser: message.authUser, device: deviceOf(), recipientDomain: r.domain });
+      const view = route ? routeView(config, route) : config;
+      const destination = forward ? `(forward) ${forward}` : view.delivery.smartHost && !view.delivery.attemptDirectFirst ? '(smart host)' : r.domain;
+      const key = `${view.name}\u0000${destination}`;
+      const group = groups.get(key) ?? { view, route, destination, recipients: [] };
+      group.recipients.push(r.address);
+      groups.set(key, group);
     }
-    for (const [domain, recipients] of groups) {
-      if (domain === '(smart host)' && this.heldBack(message, config, recipients.map((r) => r.address))) continue;
-      const graph = domain === '(smart host)' && config.delivery.smartHost?.transport === 'graph';
-      // Graph allows 4 concurrent requests per mailbox.
-      const release = await this.destinationSlot(graph ? `graph:${config.delivery.smartHost?.user ?? ''}` : domain, graph ? Math.min(4, config.delivery.outboundConnectionsPerDomain) : config.delivery.outboundConnectionsPerDomain);
+    for (const { view, route, destination, recipients } of groups.values()) {
+      if (destination === '(smart host)' && this.heldBack(message, view, recipients)) continue;
+      const host = destination === '(smart host)' ? view.delivery.smartHost : null;
+      // Graph allows 4 concurrent requests per mailbox; a smart host gets the per-destination limit.
+      const slot = host?.transport === 'graph' ? `graph:${host.user ?? ''}` : host ? `smart host ${view.name}` : destination;
+      const release = await this.destinationSlot(slot, host?.transport === 'graph' ? Math.min(4, config.delivery.outboundConnectionsPerDomain) : config.delivery.outboundConnectionsPerDomain);
       try {
-        const attempt = await this.attempt(message, config, domain, recipients.map((r) => r.address));
+        let attempt = await this.attempt(message, view, destination, recipients, sendAsOf(route));
+        if (route?.failover) attempt = await this.failover(message, config, route, attempt);
         await this.record(message, config, attempt);
       } finally {
         release();
       }
     }
+  }
+
+  /** The route answered one of its failover codes: the recipients not delivered try the failover route at once. */
+  private async failover(message: QueueEntry, config: VirtualServerConfig, route: DeliveryRoute, first: Attempt): Promise<Attempt> {
+    const open = [...first.outcomes].filter(([, o]) => o.kind !== 'delivered');
+    if (open.length === 0 || !route.failover || !failoverApplies(route, open.map(([, o]) => o.reply))) return first;
+    const name = route.failover.route.toLowerCase();
+    const target = name === 'default' ? null : config.delivery.routes.find((r) => r.name.toLowerCase() === name) ?? null;
+    if (name !== 'default' && !target) return first;
+    const view = target ? routeView(config, target) : { ...config, delivery: { ...config.delivery, attemptDirectFirst: false } };
+    const outcomes = new Map(first.outcomes);
+    const destinations: string[] = [];
+    const byDestination = new Map<string, string[]>();
+    for (const [address] of open) {
+      const destination = view.delivery.smartHost ? '(smart host)' : address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+      byDestination.set(destination, [...(byDestination.get(destination) ?? []), address]);
+    }
+    for (const [destination, to] of byDestination) {
+      const second = await this.attempt(message, view, destination, to, sendAsOf(target));
+      for (const [address, outcome] of second.outcomes) outcomes.set(address, outcome);
+      destinations.push(second.destination);
+    }
+    return { outcomes, destination: `${first.destination}, then ${destinations.join(', ')} (failover of route ${route.name})` };
   }
 
   /**
@@ -180,7 +220,7 @@ export class RemoteDelivery {
     };
   }
 
-  private async attempt(message: QueueEntry, config: VirtualServerConfig, domain: string, to: string[]): Promise<Attempt> {
+  private async attempt(message: QueueEntry, config: VirtualServerConfig, domain: string, to: string[], sendAs: string | null = null): Promise<Attempt> {
     const { delivery } = config;
     const hops = await countReceivedHeaders(message);
     if (hops > delivery.maxHopCount) {
@@ -202,7 +242,7 @@ export class RemoteDelivery {
     }
     const smartHost = delivery.smartHost;
     if (!smartHost) return allOf(to, { kind: 'deferred', reply: '451 4.4.0 No route' }, 'none');
-    if (smartHost.transport === 'graph') return this.sendGraph(message, config, to);
+    if (smartHost.transport === 'graph') return this.sendGraph(message, config, to, sendAs);
     const destination = `smart host ${smartHost.host}:${smartHost.port}`;
     let auth: SendAuth | undefined;
     if (smartHost.authentication === 'basic' && smartHost.user) auth = { user: smartHost.user, pass: smartHost.password ?? '' };
@@ -224,13 +264,13 @@ export class RemoteDelivery {
       host: smartHost.host, port: smartHost.port, secure: smartHost.security === 'tls', requireTLS: smartHost.security === 'starttls',
       ignoreTLS: smartHost.security === 'none', auth,
       tls: { ...smartHostTlsOptions(smartHost), ...(clientCertificate ? { cert: clientCertificate.certPem + clientCertificate.chainPem, key: clientCertificate.keyPem } : {}) },
-    }, to, destination);
+    }, to, destination, sendAs);
     if (auth?.type === 'OAuth2' && attempt.signInRefused) this.deps.tokens.invalidate(config.name);
     return attempt;
   }
 
   /** Microsoft Graph sendMail as the configured mailbox (graph-send.ts); a refused token is fetched anew next time. */
-  private async sendGraph(message: QueueEntry, config: VirtualServerConfig, to: string[]): Promise<Attempt> {
+  private async sendGraph(message: QueueEntry, config: VirtualServerConfig, to: string[], sendAs: string | null): Promise<Attempt> {
     const host = config.delivery.smartHost as NonNullable<VirtualServerConfig['delivery']['smartHost']>;
     const mailbox = host.user ?? '';
     const destination = `Microsoft Graph as ${mailbox}`;
@@ -245,6 +285,7 @@ export class RemoteDelivery {
     let bytes: Buffer;
     try {
       bytes = (await fs.promises.readFile(message.spoolPath)).subarray(message.bodyOffset);
+      if (sendAs) bytes = rewriteFromToMailbox(bytes, sendAs);
     } catch (err) {
       return allOf(to, { kind: 'deferred', reply: `451 4.3.0 Cannot read the queued message (${(err as Error).message})` }, destination);
     }
@@ -275,7 +316,7 @@ export class RemoteDelivery {
   private async send(message: QueueEntry, config: VirtualServerConfig, target: {
     host: string; port: number; secure: boolean; requireTLS: boolean; ignoreTLS: boolean; tls: tls.ConnectionOptions;
     auth?: SendAuth | undefined;
-  }, to: string[], destination: string): Promise<Attempt> {
+  }, to: string[], destination: string, sendAs: string | null = null): Promise<Attempt> {
     const timeout = config.delivery.outboundTimeoutSeconds * 1000;
     const transport = nodemailer.createTransport({
       host: target.host, port: target.port, secure: target.secure, requireTLS: target.requireTLS, ignoreTLS: target.ignoreTLS,
@@ -284,9 +325,10 @@ export class RemoteDelivery {
     });
     this.deps.bus.emit({ type: 'delivery', at: this.deps.now().toISOString(), queueId: message.id, recipients: to, destination, outcome: 'attempt', reply: '' });
     try {
+      // Sent as the route's mailbox: the envelope sender and From header become the mailbox (send-as.ts).
       const info = await transport.sendMail({
-        envelope: { from: masquerade(message.mailFrom, config.delivery.masqueradeDomain), to },
-        raw: fs.createReadStream(message.spoolPath, { start: message.bodyOffset }),
+        envelope: { from: sendAs && message.mailFrom !== '' ? sendAs : masquerade(message.mailFrom, config.delivery.masqueradeDomain), to },
+        raw: sendAs ? rewriteFromToMailbox((await fs.promises.readFile(message.spoolPath)).subarray(message.bodyOffset), sendAs) : fs.createReadStream(message.spoolPath, { start: message.bodyOffset }),
       });
       const outcomes = new Map<string, Outcome>();
       for (const address of info.accepted.map(String)) outcomes.set(address, { kind: 'delivered', reply: info.response });
@@ -436,4 +478,9 @@ function masquerade(sender: string, domain: string | null): string {
 
 async function countReceivedHeaders(message: QueueEntry): Promise<number> {
   return ((await readMessageHeaders(message)).match(/^Received:/gim) ?? []).length;
+}
+
+/** The mailbox a route sends as, when it rewrites the sender to it. */
+function sendAsOf(route: DeliveryRoute | null): string | null {
+  return route?.sendAsMailbox && route.smartHost?.user ? route.smartHost.user : null;
 }

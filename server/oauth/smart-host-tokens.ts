@@ -5,7 +5,7 @@
 // until the admin signs in again; mail meanwhile waits in the queue (deferred, never bounced).
 import type { SmartHostSignInStatus } from '../contract/admin-api';
 import { AdminError } from '../contract/errors';
-import { type OAuth2Settings, type SmartHost, signInIdentity, type VirtualServerConfig } from '../contract/settings';
+import { type DeliveryRoute, type OAuth2Settings, ROUTE_SEPARATOR, type SmartHost, signInIdentity, signInKey, type VirtualServerConfig } from '../contract/settings';
 import type { EventBus } from '../log/event-bus';
 import type { Store } from '../store/store';
 import { appOnlyToken, type ClientCertificate, type DevicePrompt, OAuthError, refreshAccessToken, revokeRefreshToken, signInWithBrowser, signInWithDeviceCode, type Tokens } from './oauth-client';
@@ -69,6 +69,20 @@ export class SmartHostTokens {
     return running;
   }
 
+  /**
+   * The settings a sign-in key names: a server ("Server", its smart host) or one of its routes
+   * ("Server::Route", that route's smart host), as a server whose smart host is that one.
+   */
+  configFor(key: string): VirtualServerConfig {
+    const at = key.lastIndexOf(ROUTE_SEPARATOR);
+    if (at < 0) return this.deps.store.getServer(key);
+    const server = this.deps.store.getServer(key.slice(0, at));
+    const name = key.slice(at + ROUTE_SEPARATOR.length);
+    const route = server.delivery.routes.find((r) => r.name.toLowerCase() === name.toLowerCase());
+    if (!route) throw new AdminError('not-found', `virtual server "${server.name}" has no route named "${name}"`, 'route');
+    return routeView(server, route);
+  }
+
   /** The stored certificate whose key signs the app-only client assertion, when one is named. */
   private clientCertificate(settings: OAuth2Settings): ClientCertificate | null {
     if (!settings.certificate) return null;
@@ -98,7 +112,8 @@ export class SmartHostTokens {
    */
   async refreshAhead(servers: readonly VirtualServerConfig[]): Promise<void> {
     const now = this.deps.now().getTime();
-    await Promise.all(servers.map(async (config) => {
+    const views = servers.flatMap((server) => [server, ...server.delivery.routes.map((route) => routeView(server, route))]);
+    await Promise.all(views.map(async (config) => {
       const host = config.delivery.smartHost;
       if (host?.authentication !== 'oauth2' || !host.oauth2 || !host.user) return;
       const row = this.deps.store.getSignIn(config.name);
@@ -162,7 +177,7 @@ export class SmartHostTokens {
    * code to enter (device flow). Stores the sealed refresh token and makes waiting mail due now.
    */
   async signIn(serverName: string, options: { onUrl(url: string): void; onPrompt(prompt: DevicePrompt): void; signal?: AbortSignal }): Promise<SmartHostSignInStatus> {
-    const config = this.deps.store.getServer(serverName);
+    const config = this.configFor(serverName);
     const { host, settings, account } = oauthOf(config.delivery.smartHost, config.name);
     const signal = options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(SIGN_IN_TIMEOUT_MS)]) : AbortSignal.timeout(SIGN_IN_TIMEOUT_MS);
     const now = this.deps.now;
@@ -172,7 +187,7 @@ export class SmartHostTokens {
     const at = now().toISOString();
     this.deps.store.saveSignIn(config.name, { account, refreshTokenSealed: tokens.refreshToken ? this.deps.box.seal(tokens.refreshToken) : null, accessExpiresAt: tokens.expiresAt.toISOString(), at });
     this.remember(config, tokens, settings.flow === 'app' ? null : at);
-    const waiting = this.deps.store.retryRemoteNow(config.name);
+    const waiting = this.deps.store.retryRemoteNow(serverOfKey(config.name));
     const note = settings.flow !== 'app' && !tokens.refreshToken ? ' (no refresh token was issued: another sign-in will be needed when this token expires)' : '';
     this.deps.bus.emit({ type: 'smarthost-sign-in', at, server: config.name, outcome: 'signed-in', account, message: `signed in; ${waiting} waiting recipient(s) will be tried now${note}` });
     return this.status(config.name);
@@ -180,7 +195,7 @@ export class SmartHostTokens {
 
   /** For the AdminApi: start a sign-in in the background; resolve once there is something to show. */
   async startSignIn(serverName: string): Promise<SmartHostSignInStatus> {
-    const config = this.deps.store.getServer(serverName);
+    const config = this.configFor(serverName);
     oauthOf(config.delivery.smartHost, config.name);
     const key = this.key(config.name);
     this.pending.get(key)?.abort.abort();
@@ -208,7 +223,7 @@ export class SmartHostTokens {
    * (Google, custom providers with a revocation endpoint; Microsoft has none) and deleted here.
    */
   async signOut(serverName: string): Promise<SmartHostSignInStatus & { revoked: string }> {
-    const config = this.deps.store.getServer(serverName);
+    const config = this.configFor(serverName);
     const key = this.key(config.name);
     this.pending.get(key)?.abort.abort();
     this.pending.delete(key);
@@ -231,7 +246,7 @@ export class SmartHostTokens {
   }
 
   status(serverName: string): SmartHostSignInStatus {
-    const config = this.deps.store.getServer(serverName);
+    const config = this.configFor(serverName);
     const { settings } = oauthOf(config.delivery.smartHost, config.name);
     const row = this.deps.store.getSignIn(config.name);
     const pending = this.pending.get(this.key(config.name));
@@ -247,4 +262,18 @@ export class SmartHostTokens {
     for (const entry of this.pending.values()) entry.abort.abort();
     this.pending.clear();
   }
+}
+
+/**
+ * A route seen as a server of its own for sign-in and delivery: named by its sign-in key
+ * ("Server::Route"), with the route's transport as its smart host and no direct-first attempt.
+ */
+export function routeView(server: VirtualServerConfig, route: DeliveryRoute): VirtualServerConfig {
+  return { ...server, name: signInKey(server.name, route.name), delivery: { ...server.delivery, smartHost: route.smartHost, attemptDirectFirst: false, routes: [] } };
+}
+
+/** The server a sign-in key belongs to ("Server::Route" → "Server"). */
+export function serverOfKey(key: string): string {
+  const at = key.lastIndexOf(ROUTE_SEPARATOR);
+  return at < 0 ? key : key.slice(0, at);
 }

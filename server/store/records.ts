@@ -1,7 +1,7 @@
 // What the store reads and writes: records of each table, their rows as SQLite returns them,
 // and the mappers between them. Shared by the store's table modules (store.ts is the facade).
 import { z } from 'zod';
-import { accessSettingsSchema, deliverySettingsSchema, messageSettingsSchema, virtualServerSchema } from '../contract/settings';
+import { accessSettingsSchema, deliverySettingsObjectSchema, messageSettingsSchema, virtualServerSchema } from '../contract/settings';
 import type { LogView } from '../contract/log-view';
 
 export interface EventQuery extends LogView {
@@ -76,7 +76,7 @@ export interface UserRow { name: string; password_hash: string; cram_secret: str
 export const patchSchema = virtualServerSchema.partial().extend({
   access: accessSettingsSchema.partial().optional(),
   messages: messageSettingsSchema.partial().optional(),
-  delivery: deliverySettingsSchema.partial().optional(),
+  delivery: deliverySettingsObjectSchema.partial().optional(),
 }).strict();
 export type VirtualServerPatch = z.input<typeof patchSchema>;
 

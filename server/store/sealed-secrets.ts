@@ -1,7 +1,8 @@
-// The smart host password and the OAuth2 client secret are sealed inside a server's stored
+// Smart host passwords and OAuth2 client secrets (the server's and its routes') are sealed inside a server's stored
 // delivery settings ({ "sealed": "k1:…" } in place of the string), so the SQLite file never holds
 // them in clear. Sealing uses the data folder's key file (secret.key, owner-only), which every
 // Relaydesk process on that folder can open: the CLI, `serve` and the desktop app alike.
+import { mapSmartHosts } from '../contract/settings';
 import type { SecretBox } from '../oauth/secret-box';
 
 interface Sealed { sealed: string }
@@ -12,19 +13,16 @@ function isSealed(value: unknown): value is Sealed {
 
 type Json = Record<string, unknown>;
 
-/** Apply `transform` to each secret field of stored delivery settings (smartHost.password, smartHost.oauth2.clientSecret). */
+/** Apply `transform` to each secret field of stored delivery settings: every smart host's (default and routes') password and OAuth2 client secret. */
 function mapSecrets(delivery: Json, transform: (value: unknown) => unknown): Json {
-  const host = delivery.smartHost as Json | null | undefined;
-  if (!host || typeof host !== 'object') return delivery;
-  const oauth2 = host.oauth2 as Json | null | undefined;
-  return {
-    ...delivery,
-    smartHost: {
+  return mapSmartHosts(delivery as Json & { smartHost: unknown }, (host) => {
+    const oauth2 = host.oauth2 as Json | null | undefined;
+    return {
       ...host,
       password: transform(host.password ?? null),
       ...(oauth2 && typeof oauth2 === 'object' ? { oauth2: { ...oauth2, clientSecret: transform(oauth2.clientSecret ?? null) } } : {}),
-    },
-  };
+    };
+  });
 }
 
 export function sealSecrets(delivery: object, box: SecretBox): Json {

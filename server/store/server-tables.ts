@@ -4,7 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import {
   type AcceptedDomain, acceptedDomainSchema, type AddressRule, addressRuleSchema, accessSettingsSchema, DEFAULT_ACCESS, DEFAULT_DELIVERY, DEFAULT_MESSAGES,
-  deliverySettingsSchema, type ServerState, serverStateSchema, messageSettingsSchema, signInIdentity, type VirtualServerConfig, type VirtualServerInput, virtualServerSchema,
+  deliverySettingsSchema, type ServerState, serverStateSchema, messageSettingsSchema, signInIdentity, signInKey, smartHostsOf, type VirtualServerConfig, type VirtualServerInput, virtualServerSchema,
 } from '../contract/settings';
 import { findListenerConflict } from '../contract/config';
 import { AdminError, parseOrThrow } from '../contract/errors';
@@ -145,19 +145,23 @@ export class ServerTables extends AccountTables {
    * the server needs a new sign-in; without OAuth2 (or after a rename) the sign-in goes.
    */
   protected dropStaleSignIn(before: VirtualServerConfig, after: VirtualServerConfig | null): void {
-    const previous = signInIdentity(before.delivery.smartHost);
-    if (previous === null || !this.getSignIn(before.name)) return;
-    const next = after && after.name.toLowerCase() === before.name.toLowerCase() ? signInIdentity(after.delivery.smartHost) : null;
-    if (next === previous) return;
-    if (next === null || !after) {
-      this.removeSignIn(before.name);
-      return;
+    const same = after && after.name.toLowerCase() === before.name.toLowerCase() ? after : null;
+    for (const { route, host } of smartHostsOf(before.delivery)) {
+      const key = signInKey(before.name, route);
+      const previous = signInIdentity(host);
+      if (previous === null || !this.getSignIn(key)) continue;
+      const nextHost = !same ? null : route === null ? same.delivery.smartHost : same.delivery.routes.find((r) => r.name.toLowerCase() === route.toLowerCase())?.smartHost ?? null;
+      const next = signInIdentity(nextHost);
+      if (next === previous) continue;
+      if (next === null) {
+        this.removeSignIn(key);
+        continue;
+      }
+      this.stmt(`UPDATE oauth_sign_ins SET account = ?, refresh_token_sealed = NULL, needs_sign_in = 1, access_expires_at = NULL, signed_in_at = ?,
+        last_error = 'the OAuth2 settings changed (provider, tenant, client, mailbox or smart host): the old sign-in was deleted' WHERE server_name = ?`)
+        .run(nextHost?.user ?? '', this.stamp(), key);
     }
-    this.stmt(`UPDATE oauth_sign_ins SET account = ?, refresh_token_sealed = NULL, needs_sign_in = 1, access_expires_at = NULL, signed_in_at = ?,
-      last_error = 'the OAuth2 settings changed (provider, tenant, client, mailbox or smart host): the old sign-in was deleted' WHERE server_name = ?`)
-      .run(after.delivery.smartHost?.user ?? '', this.stamp(), before.name);
   }
-
 
   setServerState(name: string, state: ServerState): void {
     this.serverWrites++;

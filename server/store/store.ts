@@ -12,6 +12,22 @@ import { cramMd5Contexts, isCramMd5Contexts } from '../auth/cram-md5';
 import { fileKeySecretBox, type SecretBox } from '../oauth/secret-box';
 import type { NewCertificate } from './records';
 import { EventTables } from './event-tables';
+import { type DeliverySettings, mapSmartHosts, type SmartHost } from '../contract/settings';
+
+/** Delivery settings with every smart host's password and client secret left out (exports, the console). */
+export function withoutHostSecrets<D extends DeliverySettings>(delivery: D): D {
+  return mapSmartHosts(delivery, (host) => ({ ...host, password: null, oauth2: host.oauth2 ? { ...(host.oauth2 as object), clientSecret: null } : null }));
+}
+
+/** Secrets left out (null) taken from the stored settings of the same smart host (default, or route of the same name). */
+function keepHostSecrets(next: DeliverySettings, stored: DeliverySettings): DeliverySettings {
+  const storedHost = (route: string | null): SmartHost | null => (route === null ? stored.smartHost : stored.routes.find((r) => r.name.toLowerCase() === route.toLowerCase())?.smartHost ?? null);
+  return mapSmartHosts(next, (host, route) => {
+    const before = storedHost(route);
+    const h = host as unknown as SmartHost;
+    return { ...h, password: h.password ?? before?.password ?? null, oauth2: h.oauth2 ? { ...h.oauth2, clientSecret: h.oauth2.clientSecret ?? (h.oauth2.certificate ? null : before?.oauth2?.clientSecret ?? null) } : null };
+  });
+}
 
 export interface StoreOptions {
   /** Folder of the store; created (owner-only) when missing. */
@@ -63,12 +79,7 @@ export class Store extends EventTables {
       format: CONFIG_FORMAT,
       version: CONFIG_VERSION,
       // The smart host password is a secret like the others: only with --with-secrets.
-      servers: this.listServers().map((server) => {
-        const host = server.delivery.smartHost;
-        if (options.withSecrets || !host) return server;
-        const oauth2 = host.oauth2 ? { ...host.oauth2, clientSecret: null } : null;
-        return { ...server, delivery: { ...server.delivery, smartHost: { ...host, password: null, oauth2 } } };
-      }),
+      servers: this.listServers().map((server) => (options.withSecrets ? server : { ...server, delivery: withoutHostSecrets(server.delivery) })),
       acceptedDomains: this.listAcceptedDomains(),
       users: this.listUsers().map((u) => ({
         name: u.name, enabled: u.enabled, senders: u.senders, cramMd5: u.cramSecret !== null, perHour: u.perHour, recipientsPerDay: u.recipientsPerDay,
@@ -112,13 +123,11 @@ export class Store extends EventTables {
       }
       return { name: cert.name, certPem: cert.certPem, chainPem: cert.chainPem, keyPem, ...facts };
     });
-    // A smart host password left out of the document (an export without secrets) is kept.
-    const stored = new Map(this.listServers().map((s) => [s.name.toLowerCase(), s.delivery.smartHost]));
+    // A smart host password or client secret left out of the document (an export without secrets) is kept.
+    const stored = new Map(this.listServers().map((s) => [s.name.toLowerCase(), s.delivery]));
     for (const server of doc.servers) {
-      const smartHost = server.delivery.smartHost;
       const before = stored.get(server.name.toLowerCase());
-      if (smartHost && smartHost.password === null) smartHost.password = before?.password ?? null;
-      if (smartHost?.oauth2 && smartHost.oauth2.clientSecret === null) smartHost.oauth2.clientSecret = before?.oauth2?.clientSecret ?? null;
+      if (before) server.delivery = keepHostSecrets(server.delivery, before);
     }
     const before = this.listServers();
     this.db.transaction(() => {

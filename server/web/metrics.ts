@@ -2,6 +2,7 @@
 // figure is read from what the engine, the counters and the store observed at scrape time:
 // listening means a socket is bound, a sign-in means a stored grant, not the saved setting.
 import type { App } from '../app';
+import { signInKey, smartHostsOf } from '../contract/settings';
 
 export interface HealthReport {
   status: 'ok' | 'degraded' | 'failing';
@@ -78,10 +79,10 @@ export function createMetricsSource(app: App, open: boolean): MetricsSource {
       { name: 'relaydesk_queue_oldest_age_seconds', help: 'Age of the oldest message still queued (0 when none).', type: 'gauge',
         samples: [{ labels: {}, value: depth.oldestQueuedAt ? Math.max(0, Math.round((now - Date.parse(depth.oldestQueuedAt)) / 1000)) : 0 }] },
       { name: 'relaydesk_smarthost_signed_in', help: 'OAuth2 smart host sign-in: 1 signed in, 0 not (or sign-in needed), per server route.', type: 'gauge',
-        samples: servers.filter((s) => s.delivery.smartHost?.authentication === 'oauth2').map((s) => {
-          const row = app.store.getSignIn(s.name);
-          return { labels: { server: s.name, route: 'smarthost' }, value: row && !row.needsSignIn ? 1 : 0 };
-        }) },
+        samples: servers.flatMap((s) => smartHostsOf(s.delivery).filter(({ host }) => host.authentication === 'oauth2').map(({ route }) => {
+          const row = app.store.getSignIn(signInKey(s.name, route));
+          return { labels: { server: s.name, route: route ?? 'default' }, value: row && !row.needsSignIn ? 1 : 0 };
+        })) },
       { name: 'relaydesk_certificate_days_left', help: 'Days until a stored certificate expires (negative: expired).', type: 'gauge',
         samples: certificates.map((c) => ({ labels: { certificate: c.name, used_by: c.assignedTo.join(',') }, value: c.daysLeft })) },
       { name: 'relaydesk_disk_low', help: 'Whether the data folder is below its free-space floor (new mail gets 452 4.3.1).', type: 'gauge',

@@ -166,9 +166,13 @@ describe('relaydesk smarthost', () => {
     await t.app.stop(20);
     const data = ['--data', t.dir];
     const set = await cli(['smarthost', 'set', DEFAULT_SERVER_NAME, '--preset', 'microsoft365', '--user', 'scanner@contoso.example', '--password-stdin', ...data], 'app-password-1\n');
-    expect(set.stdout).toBe(`relaydesk: ${DEFAULT_SERVER_NAME} sends mail for other domains through smtp.office365.com as scanner@contoso.example\n`);
+    expect(set.stdout.split('\n')[0]).toBe(`relaydesk: ${DEFAULT_SERVER_NAME} sends mail for other domains through smtp.office365.com as scanner@contoso.example`);
+    // The preset says what Microsoft 365 needs on its side, in its admin center's words.
+    expect(set.stdout).toContain("On the provider's side: Sign in as a licensed mailbox with OAuth2");
+    expect(set.stdout).toContain('Manage email apps → Authenticated SMTP');
     const exported = JSON.parse((await cli(['config', 'export', ...data])).stdout) as { servers: Array<{ delivery: { smartHost: Record<string, unknown> } }> };
-    expect(exported.servers[0]?.delivery.smartHost).toEqual({ host: 'smtp.office365.com', port: 587, security: 'starttls', verifyCertificate: true, authentication: 'basic', user: 'scanner@contoso.example', password: null, trustedCertificate: null, oauth2: null });
+    expect(exported.servers[0]?.delivery.smartHost).toEqual({ host: 'smtp.office365.com', port: 587, security: 'starttls', verifyCertificate: true, authentication: 'basic', user: 'scanner@contoso.example', password: null, trustedCertificate: null, oauth2: null,
+      transport: 'smtp', graphUrl: null, clientCertificate: null, maxMessagesPerMinute: 30, maxRecipientsPerDay: 10_000 });
     expect((await cli(['config', 'export', '--with-secrets', ...data])).stdout).toContain('"password": "app-password-1"');
     expect((await cli(['smarthost', 'set', DEFAULT_SERVER_NAME, '--preset', 'nope', ...data])).code).toBe(2);
     expect((await cli(['smarthost', 'clear', DEFAULT_SERVER_NAME, ...data])).code).toBe(0);

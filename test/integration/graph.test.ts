@@ -152,6 +152,7 @@ describe('Microsoft Graph transport', () => {
     await eventually(() => warnings.some((w) => w.includes('held back')));
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(graph.sent).toHaveLength(2);
+    expect((await t.app.activeWarnings()).map((w) => w.id)).toContain(`held-back:${DEFAULT_SERVER_NAME}`);
     const waiting = ids.map((id) => t.app.store.getMessage(id)).filter((m) => m?.state === 'queued');
     expect(waiting).toHaveLength(2);
     for (const m of waiting) {
