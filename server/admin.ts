@@ -15,6 +15,8 @@ import { parseOrThrow } from './contract/errors';
 import type { App } from './app';
 import { checkFqdn } from './dns/fqdn-check';
 import { completeConfigDocument } from './contract/config';
+import { testRoute } from './delivery/route-test';
+import { routeView } from './oauth/smart-host-tokens';
 import { explainUpstreamReply } from './contract/upstream-replies';
 import { newServerDefaults } from './contract/server-settings';
 import { defaultFqdn } from './app';
@@ -328,6 +330,12 @@ export function createAdminHandlers(app: App): AdminApiHandlers {
       const { created } = applyIisImport(store, content, { confirmRisks });
       await engine.reconcile();
       return { created };
+    },
+    'route.test': async ({ server, route, to }) => {
+      const config = store.getServer(server);
+      const found = route === null ? null : config.delivery.routes.find((r) => r.name.toLowerCase() === route.toLowerCase());
+      if (route !== null && !found) throw new AdminError('not-found', `virtual server "${config.name}" has no route named "${route}"`, 'route');
+      return testRoute({ store, tokens: app.smartHostTokens, now: () => app.clock() }, found ? routeView(config, found) : config, found?.name ?? 'default', to);
     },
     'config.export': async () => store.exportConfig({ withSecrets: false }),
     'config.import': async ({ document, merge }) => {

@@ -90,7 +90,11 @@ async function graph(server: string, context: CliContext): Promise<number> {
   const mailbox = stringOption(values, 'mailbox');
   if (!mailbox) throw new UsageError('give --mailbox: the mailbox Graph sends as');
   const certificate = stringOption(values, 'certificate') ?? null;
-  if (Boolean(values['client-secret-stdin']) === (certificate !== null)) throw new UsageError('give exactly one of --client-secret-stdin and --certificate NAME');
+  const delegated = stringOption(values, 'delegated');
+  if (delegated !== undefined && delegated !== 'device' && delegated !== 'browser') throw new UsageError('--delegated takes device or browser (the mailbox signs in; Mail.Send delegated permission)');
+  if (delegated === undefined && Boolean(values['client-secret-stdin']) === (certificate !== null)) throw new UsageError('give exactly one of --client-secret-stdin and --certificate NAME (app-only), or --delegated device|browser');
+  if (delegated !== undefined && certificate !== null) throw new UsageError('--certificate is for app-only sign-in; with --delegated the mailbox signs in');
+  const flow = delegated ?? 'app';
   const clientSecret = values['client-secret-stdin'] ? await context.secretFromStdin() : null;
   const graphUrl = loopbackOrHttps(stringOption(values, 'graph-url') ?? GRAPH_URL, '--graph-url');
   const loginUrl = loopbackOrHttps(stringOption(values, 'login-url') ?? 'https://login.microsoftonline.com', '--login-url');
@@ -103,12 +107,12 @@ async function graph(server: string, context: CliContext): Promise<number> {
     authentication: 'oauth2', user: mailbox, password: null, trustedCertificate: null, clientCertificate: null,
     maxMessagesPerMinute: integerOption(values, 'per-minute', 1, 100_000) ?? 30, maxRecipientsPerDay: integerOption(values, 'recipients-per-day', 1, 100_000_000) ?? 10_000,
     oauth2: {
-      provider: 'microsoft365', tenant, clientId, flow: 'app', clientSecret, certificate,
-      authority: loginUrl === 'https://login.microsoftonline.com' ? null : loginUrl, scope: graphScope(graphUrl, 'app'),
+      provider: 'microsoft365', tenant, clientId, flow, clientSecret, certificate,
+      authority: loginUrl === 'https://login.microsoftonline.com' ? null : loginUrl, scope: graphScope(graphUrl, flow),
     },
   });
-  context.io.out(`relaydesk: ${server} sends mail for other domains through Microsoft Graph as ${mailbox} (app-only, ${certificate ? `certificate ${certificate}` : 'client secret'}); check it with: relaydesk smarthost signin "${server}"${stringOption(values, 'route') ? ` --route "${stringOption(values, 'route')}"` : ''}`);
-  context.io.out('On the provider\'s side: Entra admin center → App registrations → the app → API permissions → Microsoft Graph → Application permissions → Mail.Send → Grant admin consent' +
+  context.io.out(`relaydesk: ${server} sends mail for other domains through Microsoft Graph as ${mailbox} (${flow === 'app' ? `app-only, ${certificate ? `certificate ${certificate}` : 'client secret'}` : `signed in as the mailbox, ${flow} sign-in`}); check it with: relaydesk smarthost signin "${server}"${stringOption(values, 'route') ? ` --route "${stringOption(values, 'route')}"` : ''}`);
+  context.io.out(`On the provider's side: Entra admin center → App registrations → the app → API permissions → Microsoft Graph → ${flow === 'app' ? 'Application' : 'Delegated'} permissions → Mail.Send → Grant admin consent` +
     `${certificate ? '; Certificates & secrets → Certificates → Upload the certificate (relaydesk cert export NAME)' : ''}. Limit the app to this mailbox with an application access policy (New-ApplicationAccessPolicy) or RBAC for Applications.`);
   return 0;
 }
@@ -177,6 +181,7 @@ export const SMARTHOST_COMMANDS: CommandGroup = {
                                         Microsoft 365 connector relay: the domain's MX on port 25 (static IP or certificate)
   smarthost graph SERVER --tenant TENANT --client-id ID (--client-secret-stdin | --certificate NAME) --mailbox ADDR
          [--login-url URL] [--graph-url URL] [--per-minute N] [--recipients-per-day N]
+         (or --delegated device|browser instead of a secret or certificate: the mailbox signs in)
                                         send through Microsoft Graph (works with SMTP AUTH off), app-only
   smarthost oauth SERVER --provider microsoft365|google|custom --client-id ID --user MAILBOX
          [--tenant TENANT] [--flow browser|device|app] [--client-secret-stdin]
@@ -188,6 +193,7 @@ export const SMARTHOST_COMMANDS: CommandGroup = {
   smarthost trust SERVER (--fingerprint SHA256 | --clear)
                                         trust exactly that certificate (self-signed or private CA), or stop
   dns check-fqdn SERVER | dns mx DOMAIN     does the FQDN point here; where mail for DOMAIN goes
+  smarthost test SERVER --to ADDR [--route NAME]   sign in and send one test message, step by step
   (smarthost set|oauth|graph|clear|signin|status|signout also take --route NAME: that route's transport)`,
   options: {
     preset: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, security: { type: 'string' }, user: { type: 'string' },
@@ -196,7 +202,7 @@ export const SMARTHOST_COMMANDS: CommandGroup = {
     'token-url': { type: 'string' }, 'device-url': { type: 'string' }, 'revoke-url': { type: 'string' }, scope: { type: 'string' },
     fingerprint: { type: 'string' }, clear: { type: 'boolean' }, domain: { type: 'string' }, 'client-certificate': { type: 'string' },
     mailbox: { type: 'string' }, certificate: { type: 'string' }, 'login-url': { type: 'string' }, 'graph-url': { type: 'string' },
-    'per-minute': { type: 'string' }, 'recipients-per-day': { type: 'string' }, route: { type: 'string' },
+    'per-minute': { type: 'string' }, 'recipients-per-day': { type: 'string' }, route: { type: 'string' }, delegated: { type: 'string' }, to: { type: 'string' },
   },
   async run(command, context) {
     const { sub, rest, io, values } = context;
@@ -225,6 +231,18 @@ export const SMARTHOST_COMMANDS: CommandGroup = {
       case 'oauth': return oauth(server, context);
       case 'graph': return graph(server, context);
       case 'signin': return signIn(key, context);
+      case 'test': {
+        const to = stringOption(values, 'to');
+        if (!to) throw new UsageError('give --to ADDRESS: where the test message goes');
+        const report = await admin.call('route.test', { server, route: route ?? null, to });
+        io.out(`Test of route ${report.route} of ${report.server}, to <${report.to}>:`);
+        for (const s of report.steps) {
+          io.out(`  ${s.ok ? 'ok  ' : 'FAIL'} ${s.title}: ${s.detail}`);
+          if (s.explanation) io.out(`       why: ${s.explanation.problem}\n       fix: ${s.explanation.fix}`);
+        }
+        io.out(report.passed ? 'relaydesk: the route works: check that the message arrived' : 'relaydesk: the route does not work yet (see the failed step)');
+        return report.passed ? 0 : 1;
+      }
       case 'clear':
         await saveHost(context, server, null);
         io.out(`relaydesk: ${route ? `route ${route} of ${server}` : server} delivers mail for other domains directly by MX`);

@@ -126,6 +126,10 @@ export interface ProbeCheck {
 
 export interface ProbeReport { server: string; target: string; checks: ProbeCheck[]; passed: boolean }
 
+/** One step of "Test route": what was tried, whether it worked, what was seen, and the fix for a known reply. */
+export interface RouteTestStep { title: string; ok: boolean; detail: string; explanation: UpstreamExplanation | null }
+export interface RouteTestReport { server: string; route: string; to: string; steps: RouteTestStep[]; passed: boolean }
+
 /** The certificate a smart host presents, for the admin to trust by its SHA-256 fingerprint. */
 export interface SmartHostCertificate {
   subject: string; issuer: string; validTo: string; fingerprint256: string; pem: string;
@@ -324,6 +328,9 @@ export const ADMIN_METHODS = {
   'policy.simulate': method<SimulationResult>()(simulationInputSchema),
   /** sourceAddress: probe from that address of this machine (a trusted device's, on loopback). */
   'probe.run': method<ProbeReport>()(z.object({ server: z.string().min(1), user: z.string().optional(), password: z.string().optional(), sourceAddress: z.string().trim().optional() })),
+
+  /** Sign in to a route's provider and send one test message to `to`, step by step (route: null = the default route). */
+  'route.test': method<RouteTestReport>()(z.object({ server: z.string().min(1), route: z.string().trim().min(1).nullable().default(null), to: emailSchema })),
 
   /** IIS 6 SMTP settings (MetaBase.xml or the JSON of iis-export.ps1): what would be imported, setting by setting. */
   'import.iisPreview': method<IisImportPreview>()(z.object({ content: z.string().min(1, 'choose MetaBase.xml or the export file').max(50 * 1024 * 1024) })),

@@ -185,6 +185,12 @@ describe('relaydesk smarthost graph', () => {
       const check = await cli(['smarthost', 'signin', DEFAULT_SERVER_NAME, '--data', dir]);
       expect(check.code, `${check.stderr} ${tokens.refused.join('; ')}`).toBe(0);
 
+      const tested = await cli(['smarthost', 'test', DEFAULT_SERVER_NAME, '--to', 'admin@partner.test', '--data', dir]);
+      expect(tested.code, tested.stdout + tested.stderr).toBe(0);
+      expect(tested.stdout).toContain('  ok   Sign in to Microsoft 365 as relay@contoso.com: app-only access token obtained');
+      expect(tested.stdout).toContain('  ok   Send a test message to admin@partner.test through Microsoft Graph: 250 2.0.0 Accepted by Microsoft Graph');
+      graph.sent.splice(0);
+
       const served = await startServe(dir);
       children.push(served.child);
       await submit(served.port, ['bob@partner.test']);

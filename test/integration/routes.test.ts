@@ -139,6 +139,25 @@ describe('routes', () => {
   });
 });
 
+describe('Test route', () => {
+  it('reports each step: a refused sign-in with the fix, and a Graph route that sends', async () => {
+    const t = await routedApp();
+    const handlers = (await import('../../server/admin')).createAdminHandlers(t.app);
+    const legacyReport = await handlers['route.test']({ server: DEFAULT_SERVER_NAME, route: 'Legacy', to: 'admin@elsewhere.test' });
+    expect(legacyReport.passed).toBe(false);
+    expect(legacyReport.steps.map((s) => s.ok)).toEqual([false]);
+    expect(legacyReport.steps[0]?.detail).toMatch(/^535 5\.7\.139 Authentication unsuccessful/);
+    expect(legacyReport.steps[0]?.explanation?.id).toBe('m365-smtp-auth-disabled');
+    const before = graph.sent.length;
+    const graphReport = await handlers['route.test']({ server: DEFAULT_SERVER_NAME, route: 'Partners', to: 'admin@partner.test' });
+    expect(graphReport.steps.map((s) => [s.title, s.ok])).toEqual([
+      ['Sign in to Microsoft 365 as relay@contoso.com', true], ['Send a test message to admin@partner.test through Microsoft Graph', true],
+    ]);
+    expect(graph.sent.length).toBe(before + 1);
+    expect(graph.sent.at(-1)?.mime.toString()).toContain('Subject: Relaydesk test through Partners');
+  });
+});
+
 describe('relaydesk route', () => {
   it('adds, matches, orders, fails over and removes routes; the smarthost commands set a route\'s transport with --route', async () => {
     const dir = await preparedDataDir();

@@ -104,12 +104,13 @@ describe('web console', () => {
       'smarthost.status': { server: DEFAULT_SERVER_NAME }, 'smarthost.signIn': { server: DEFAULT_SERVER_NAME }, 'smarthost.signOut': { server: DEFAULT_SERVER_NAME },
       'smarthost.fetchCertificate': { server: DEFAULT_SERVER_NAME }, 'smarthost.trust': { server: DEFAULT_SERVER_NAME, fingerprint: null },
       'probe.run': { server: DEFAULT_SERVER_NAME }, 'import.iisPreview': { content: 'not a metabase' }, 'import.iisScript': {}, 'system.addresses': {}, 'servers.dependents': { name: DEFAULT_SERVER_NAME }, 'import.iisApply': { content: 'not a metabase' }, 'dns.checkFqdn': { name: DEFAULT_SERVER_NAME }, 'dns.lookup': { hostname: 'localhost' },
+      'route.test': { server: DEFAULT_SERVER_NAME, route: 'nope', to: 'a@example.com' },
       'config.export': {}, 'config.import': { document: { acceptedDomains: [{ domain: 'imported.example' }] }, merge: true },
     };
     const expectedErrors: Partial<Record<AdminMethodName, string>> = {
       'certificates.importPem': 'invalid', 'certificates.complete': 'invalid', 'certificates.importPfx': 'invalid', 'queue.action': 'not-found', 'queue.show': 'not-found', 'queue.source': 'not-found', 'import.iisPreview': 'invalid', 'import.iisApply': 'invalid',
       'smarthost.fetchCertificate': 'conflict', 'smarthost.trust': 'conflict',
-      'smarthost.status': 'conflict', 'smarthost.signIn': 'conflict', 'smarthost.signOut': 'conflict',
+      'smarthost.status': 'conflict', 'smarthost.signIn': 'conflict', 'smarthost.signOut': 'conflict', 'route.test': 'not-found',
     };
     const order = Object.keys(inputs) as AdminMethodName[];
     expect([...order].sort()).toEqual([...ADMIN_METHOD_NAMES].sort());
