@@ -14,6 +14,7 @@ import { type QueueEntry, type VirtualServerPatch, withoutHostSecrets } from './
 import { parseOrThrow } from './contract/errors';
 import type { App } from './app';
 import { checkFqdn } from './dns/fqdn-check';
+import { resolveDestinations } from './dns/mx';
 import { completeConfigDocument } from './contract/config';
 import { testRoute } from './delivery/route-test';
 import { routeView } from './oauth/smart-host-tokens';
@@ -362,6 +363,12 @@ export function createAdminHandlers(app: App): AdminApiHandlers {
       const found = await dnsPromises.lookup(hostname, { all: true }).catch(() => []);
       if (found.length === 0) throw new AdminError('not-found', `${hostname} does not resolve on this machine (system resolver, hosts file included)`, 'hostname');
       return [...new Set(found.map((a) => a.address))];
+    },
+    'dns.mx': async ({ domain }) => {
+      const hosts = await resolveDestinations(domain, store.listServers()[0]?.delivery.dnsServers ?? []).catch((err: Error & { code?: string }) => {
+        throw new AdminError('unavailable', `the DNS lookup for ${domain} failed (${err.code ?? err.message})`, 'domain');
+      });
+      return hosts.map((h) => ({ host: h.host, addresses: h.addresses }));
     },
     'system.addresses': async () => Object.entries(os.networkInterfaces()).flatMap(([name, list]) => (list ?? []).map((i) => ({
       address: i.address.replace(/%.*$/, ''), family: i.family === 'IPv6' ? 'IPv6' as const : 'IPv4' as const, interface: name, internal: i.internal,

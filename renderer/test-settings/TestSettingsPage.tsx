@@ -3,7 +3,7 @@
 import { Badge, Button, Checkbox, Dropdown, Field, Input, makeStyles, Option, Spinner, Table, TableBody, TableCell, TableHeader, TableHeaderCell, TableRow, Text, tokens } from '@fluentui/react-components';
 import { CheckmarkCircleFilled, DismissCircleFilled } from '@fluentui/react-icons';
 import { useState } from 'react';
-import type { ProbeReport, SimulationResult } from '../../server/contract/admin-api';
+import type { ProbeReport, RouteTestReport, SimulationResult } from '../../server/contract/admin-api';
 import { api, errorField, errorMessage } from '../api/client';
 import { useApiData } from '../api/hooks';
 import { useServers } from '../api/servers';
@@ -134,7 +134,67 @@ export function TestSettingsPage() {
             </div>
           )}
         </section>
+        <RouteTest server={chosen} routes={servers?.find((s) => s.config.name === chosen)?.config.delivery.routes.map((r) => r.name) ?? []} />
       </div>
     </div>
+  );
+}
+
+/** Test route: sign in to the route's provider and send one test message, step by step. */
+function RouteTest({ server, routes }: { server: string; routes: string[] }) {
+  const ui = useUiStyles();
+  const styles = useStyles();
+  const [route, setRoute] = useState('');
+  const [to, setTo] = useState('');
+  const [report, setReport] = useState<RouteTestReport | null>(null);
+  const [running, setRunning] = useState(false);
+  const [error, setError] = useState<{ message: string; field?: string } | null>(null);
+  const chosen = routes.includes(route) ? route : '';
+  const run = async () => {
+    setRunning(true);
+    setReport(null);
+    try {
+      setReport(await api['route.test']({ server, route: chosen || null, to }));
+      setError(null);
+    } catch (err) {
+      setError({ message: errorMessage(err), field: errorField(err) });
+    } finally {
+      setRunning(false);
+    }
+  };
+  return (
+    <section className={ui.card} aria-label="Test route">
+      <Text weight="semibold" size={400}>Test route</Text>
+      <Text size={200}>Signs in to the route's provider (Microsoft 365, Google, your ISP) and sends one test message to the address you give, outside the queue; each step says what it saw, and what to do when it fails.</Text>
+      <div className={styles.row}>
+        <Field label="Route">
+          <Dropdown value={chosen || 'Default (the smart host, or directly by MX)'} selectedOptions={[chosen]} onOptionSelect={(_e, d) => setRoute(d.optionValue ?? '')}>
+            <Option value="">Default (the smart host, or directly by MX)</Option>
+            {routes.map((r) => <Option key={r} value={r}>{r}</Option>)}
+          </Dropdown>
+        </Field>
+        <Field label="Send the test message to" validationMessage={error?.field === 'to' ? error.message.replace(/^[\w.[\]]+: /, '') : undefined}>
+          <Input value={to} onChange={(_e, d) => setTo(d.value)} placeholder="you@example.com" />
+        </Field>
+      </div>
+      <Button appearance="primary" onClick={() => void run()} disabled={!server || running}>{running ? 'Testing…' : 'Test route'}</Button>
+      {running && <Spinner size="tiny" />}
+      {error && error.field !== 'to' && <ErrorBar error={error.message} />}
+      {report && (
+        <div aria-label="Route test results">
+          <Text weight="semibold" className={report.passed ? styles.pass : styles.fail}>{report.passed ? `The route works: check that the message reached ${report.to}` : 'The route does not work yet'}</Text>
+          {report.steps.map((s, i) => (
+            <div key={i} className={styles.check}>
+              {s.ok ? <CheckmarkCircleFilled className={styles.pass} aria-label="Pass" /> : <DismissCircleFilled className={styles.fail} aria-label="Fail" />}
+              <div>
+                <Text weight="semibold" block>{s.title}</Text>
+                <Text size={200} block className={ui.mono}>{s.detail}</Text>
+                {s.explanation && <Text size={200} block><b>{s.explanation.problem}</b> What to do: {s.explanation.fix}</Text>}
+              </div>
+            </div>
+          ))}
+        </div>
+      )}
+    </section>
   );
 }

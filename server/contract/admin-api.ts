@@ -342,6 +342,8 @@ export const ADMIN_METHODS = {
   'dns.checkFqdn': method<FqdnCheck>()(name),
   /** The system resolver (hosts file included, as Check DNS): the addresses of a name. */
   'dns.lookup': method<string[]>()(z.object({ hostname: z.string().trim().min(1).max(253) })),
+  /** Where mail for a domain goes (MX, or A/AAAA), with the external DNS servers of the first server: e.g. a tenant's *.mail.protection.outlook.com. */
+  'dns.mx': method<Array<{ host: string; addresses: string[] }>>()(z.object({ domain: z.string().trim().min(1).max(253) })),
   /** This machine's addresses, per interface (for the IP address box and what clients should use). */
   'system.addresses': method<Array<{ address: string; family: 'IPv4' | 'IPv6'; interface: string; internal: boolean }>>()(nothing),
   /** The whole configuration without secrets (they never cross the AdminApi; `config export --with-secrets` reads the store). */

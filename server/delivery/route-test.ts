@@ -12,7 +12,7 @@ import type { Store } from '../store/store';
 import { sendViaGraph } from './graph-send';
 import { smartHostTlsOptions } from './smart-host-certificate';
 
-export interface RouteTestDeps { store: Store; tokens: Pick<SmartHostTokens, 'accessToken'>; now(): Date }
+export interface RouteTestDeps { store: Store; tokens: Pick<SmartHostTokens, 'accessToken' | 'invalidate'>; now(): Date }
 
 function step(title: string, ok: boolean, detail: string): RouteTestStep {
   const explanation = ok ? null : explainUpstreamReply(detail);
@@ -40,6 +40,8 @@ export async function testRoute(deps: RouteTestDeps, view: VirtualServerConfig, 
   let accessToken: string | null = null;
   if (host?.authentication === 'oauth2') {
     try {
+      // A real sign-in, not a token cached from earlier mail: the test must see what the provider says now.
+      deps.tokens.invalidate(view.name);
       accessToken = await deps.tokens.accessToken(view);
       steps.push(step(`Sign in to ${host.oauth2?.provider === 'microsoft365' ? 'Microsoft 365' : host.oauth2?.provider ?? 'the provider'} as ${host.user ?? '?'}`, true, `${host.oauth2?.flow === 'app' ? 'app-only' : 'delegated'} access token obtained`));
     } catch (err) {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGraphFake, startTokenFake } from '../helpers/microsoft-fakes';
 import { plainAuth, RawSmtp } from '../../server/smtp/line-client';
 import { type OAuthTestServer, PUBLIC_CLIENT, startOAuthServer } from '../helpers/oauth-server';
 import { openStore } from '../../server/store/store';
@@ -674,6 +675,59 @@ describe.runIf(haveChromium)('admin console in Chromium', () => {
     await page.keyboard.press('Escape');
     await page.getByRole('dialog', { name: /Properties/ }).waitFor({ state: 'detached' });
   }, 30_000);
+
+  it('adds a Microsoft Graph route on the Delivery tab; Test route signs in and sends through it, and explains a refused sign-in', async () => {
+    const graph = await startGraphFake(() => tokens.issued);
+    const tokens = await startTokenFake({ tenant: 'contoso.onmicrosoft.com', clientId: 'graph-client', clientSecret: 'graph-secret-1', scope: `${graph.url}/.default` });
+    try {
+      await openProperties();
+      await page.getByRole('tab', { name: 'Delivery' }).click();
+      await page.getByRole('button', { name: 'Add route…' }).click();
+      const dialog = page.getByRole('dialog', { name: 'New route' });
+      await dialog.getByLabel('Name').fill('Partners');
+      await dialog.getByLabel('Recipient domains').fill('partner.test');
+      await dialog.getByRole('combobox', { name: 'Transport' }).click();
+      await page.getByRole('option', { name: 'Microsoft Graph sendMail' }).click();
+      await dialog.getByLabel('Microsoft Graph address').fill(graph.url);
+      await dialog.getByLabel('Sign-in address').fill(tokens.url);
+      await dialog.getByLabel('Mailbox (signs in and sends)').fill('relay@contoso.com');
+      await dialog.getByLabel('Application (client) ID').fill('graph-client');
+      await dialog.getByLabel('Directory (tenant) ID').fill('contoso.onmicrosoft.com');
+      await dialog.getByRole('combobox', { name: 'Sign-in' }).click();
+      await page.getByRole('option', { name: /App-only/ }).click();
+      await dialog.getByLabel('Client secret', { exact: true }).fill('graph-secret-1');
+      await dialog.getByLabel(/Send as the route's mailbox/).check();
+      await checkPage('properties-route-graph');
+      await pressOk('New route');
+      await page.getByText(/1\. Partners/).waitFor();
+      await page.getByRole('button', { name: 'Apply' }).click();
+      await page.getByText('Applied.').waitFor();
+      await checkPage('properties-routes');
+      await page.getByRole('dialog', { name: /Properties/ }).getByRole('button', { name: 'Cancel' }).click();
+      expect((await cli(['route', 'list', 'Default SMTP virtual server', '--data', dir])).stdout).toContain('1. Partners: recipient domains partner.test → Microsoft Graph as relay@contoso.com');
+
+      await page.goto(`${url}#/test`);
+      const section = page.getByRole('region', { name: 'Test route' });
+      await section.getByRole('combobox', { name: 'Route' }).click();
+      await page.getByRole('option', { name: 'Partners' }).click();
+      await section.getByLabel('Send the test message to').fill('admin@partner.test');
+      await section.getByRole('button', { name: 'Test route' }).click();
+      await section.getByText('The route works: check that the message reached admin@partner.test').waitFor({ timeout: 15_000 });
+      expect(graph.sent.at(-1)?.mime.toString()).toContain('Subject: Relaydesk test through Partners');
+      await checkPage('test-route');
+
+      // A refused app secret: the step fails with the provider's words and what to do.
+      tokens.refuseAll = true;
+      await cli(['smarthost', 'signout', 'Default SMTP virtual server', '--route', 'Partners', '--data', dir]);
+      await section.getByRole('button', { name: 'Test route' }).click();
+      await section.getByText('The route does not work yet').waitFor({ timeout: 15_000 });
+      await section.getByText(/What to do: Entra admin center/).waitFor();
+    } finally {
+      await cli(['route', 'remove', 'Default SMTP virtual server', 'Partners', '--data', dir]);
+      await graph.close();
+      await tokens.close();
+    }
+  }, 60_000);
 
   it('no table cell overflows or overlaps its neighbour at 1280 and at 1024 pixels', async () => {
     const pages = ['servers', 'users', 'certificates', 'queues?all', 'log', 'sessions', `server/${encodeURIComponent('Default SMTP virtual server')}`];

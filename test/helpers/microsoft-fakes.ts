@@ -32,6 +32,8 @@ export interface TokenFake {
   issued: string[];
   /** Refusals, with the reason (for the test's messages). */
   refused: string[];
+  /** Refuse every request as a revoked or wrong client secret would be. */
+  refuseAll: boolean;
   close(): Promise<void>;
 }
 
@@ -39,6 +41,7 @@ export async function startTokenFake(options: { tenant: string; clientId: string
   const issued: string[] = [];
   const refused: string[] = [];
   let base = '';
+  const fake: TokenFake = { url: '', issued, refused, refuseAll: false, close: async () => undefined };
   const refuse = (res: http.ServerResponse, error: string, description: string) => {
     refused.push(`${error}: ${description}`);
     json(res, 401, { error, error_description: `AADSTS7000215: ${description}` });
@@ -47,6 +50,7 @@ export async function startTokenFake(options: { tenant: string; clientId: string
     const path = `/${options.tenant}/oauth2/v2.0/token`;
     if (req.method !== 'POST' || req.url !== path) return json(res, 404, { error: 'not_found' });
     const form = new URLSearchParams(await body(req));
+    if (fake.refuseAll) return refuse(res, 'invalid_client', 'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.');
     if (form.get('grant_type') !== 'client_credentials') return json(res, 400, { error: 'unsupported_grant_type' });
     if (form.get('scope') !== options.scope) return json(res, 400, { error: 'invalid_scope', error_description: `expected ${options.scope}` });
     const assertion = form.get('client_assertion');
@@ -75,7 +79,9 @@ export async function startTokenFake(options: { tenant: string; clientId: string
     return json(res, 200, { token_type: 'Bearer', expires_in: 3599, access_token: token });
   })().catch((err: Error) => json(res, 500, { error: 'server_error', error_description: err.message })));
   base = await listen(server);
-  return { url: base, issued, refused, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  fake.url = base;
+  fake.close = () => new Promise((resolve) => server.close(() => resolve()));
+  return fake;
 }
 
 export interface GraphReply { status: number; code?: string; message?: string; retryAfter?: string }

@@ -104,7 +104,7 @@ describe('web console', () => {
       'smarthost.status': { server: DEFAULT_SERVER_NAME }, 'smarthost.signIn': { server: DEFAULT_SERVER_NAME }, 'smarthost.signOut': { server: DEFAULT_SERVER_NAME },
       'smarthost.fetchCertificate': { server: DEFAULT_SERVER_NAME }, 'smarthost.trust': { server: DEFAULT_SERVER_NAME, fingerprint: null },
       'probe.run': { server: DEFAULT_SERVER_NAME }, 'import.iisPreview': { content: 'not a metabase' }, 'import.iisScript': {}, 'system.addresses': {}, 'servers.dependents': { name: DEFAULT_SERVER_NAME }, 'import.iisApply': { content: 'not a metabase' }, 'dns.checkFqdn': { name: DEFAULT_SERVER_NAME }, 'dns.lookup': { hostname: 'localhost' },
-      'route.test': { server: DEFAULT_SERVER_NAME, route: 'nope', to: 'a@example.com' },
+      'route.test': { server: DEFAULT_SERVER_NAME, route: 'nope', to: 'a@example.com' }, 'dns.mx': { domain: 'localhost' },
       'config.export': {}, 'config.import': { document: { acceptedDomains: [{ domain: 'imported.example' }] }, merge: true },
     };
     const expectedErrors: Partial<Record<AdminMethodName, string>> = {

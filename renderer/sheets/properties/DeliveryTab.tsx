@@ -7,6 +7,7 @@ import { useApiData } from '../../api/hooks';
 import { REVERSE_DNS_WARNING } from '../AddressListDialog';
 import { type FieldError, usePropertyStyles as useStyles } from './shared';
 import { SmartHostSection } from './SmartHostSection';
+import { RoutesSection } from './RoutesSection';
 
 export function DeliveryTab({ draft, change, changeAccess, fieldError }: { draft: VirtualServerConfig; change(p: Partial<VirtualServerConfig>): void; changeAccess(p: Partial<AccessSettings>): void; fieldError: FieldError }) {
   const styles = useStyles();
@@ -52,6 +53,7 @@ export function DeliveryTab({ draft, change, changeAccess, fieldError }: { draft
       <Checkbox label="Perform reverse DNS lookup on incoming messages (name in the Received header)" checked={draft.access.reverseDnsForReceived} onChange={(_e, v) => changeAccess({ reverseDnsForReceived: Boolean(v.checked) })} />
       {draft.access.reverseDnsForReceived && <MessageBar intent="info"><MessageBarBody>{REVERSE_DNS_WARNING}</MessageBarBody></MessageBar>}
       <SmartHostSection draft={draft} set={set} fieldError={fieldError} />
+      <RoutesSection draft={draft} set={set} fieldError={fieldError} />
     </div>
   );
 }

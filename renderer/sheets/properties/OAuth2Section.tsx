@@ -79,7 +79,7 @@ export function SignInPanel({ server }: { server: string }) {
     // Before Apply the stored smart host has no OAuth2 yet: that is a hint, not an error.
     const load = () => api['smarthost.status']({ server }).then(
       (s) => { if (alive) { setStatus(s); setNotApplied(false); setLoadError(null); } },
-      (err: unknown) => { if (alive) { setStatus(null); setNotApplied(errorField(err) === 'server'); if (errorField(err) !== 'server') setLoadError(errorMessage(err)); } },
+      (err: unknown) => { if (alive) { const unsaved = ['server', 'route'].includes(errorField(err) ?? ''); setStatus(null); setNotApplied(unsaved); if (!unsaved) setLoadError(errorMessage(err)); } },
     );
     void load();
     // While a sign-in is under way, follow it; otherwise an occasional look is enough.

@@ -68,6 +68,7 @@ export function SmartHostSection({ draft, set, fieldError }: { draft: VirtualSer
             </Field>
           </div>
           <ProviderSetup host={host.host} port={host.port} />
+          {host.port === 25 && (!host.host || /\.mail\.protection\./i.test(host.host)) && <ConnectorLookup onFound={(found) => setHost({ host: found, port: 25, security: 'starttls', authentication: 'none', user: null, password: null })} />}
           <Checkbox label="Verify the smart host's certificate" checked={host.verifyCertificate} onChange={(_e, v) => setHost({ verifyCertificate: Boolean(v.checked) })} />
           <div className={styles.row}>
             <CertificateChoice label="Client certificate (a certificate-based Microsoft 365 connector)" value={host.clientCertificate} onChange={(clientCertificate) => setHost({ clientCertificate })} />
@@ -124,7 +125,7 @@ export function SmartHostSection({ draft, set, fieldError }: { draft: VirtualSer
 
 type SmartHostSettings = NonNullable<VirtualServerConfig['delivery']['smartHost']>;
 
-const NEW_SMART_HOST: SmartHostSettings = {
+export const NEW_SMART_HOST: SmartHostSettings = {
   host: '', port: 587, security: 'starttls', verifyCertificate: true, authentication: 'basic', user: null, password: null, trustedCertificate: null, oauth2: null,
   transport: 'smtp', graphUrl: null, clientCertificate: null, maxMessagesPerMinute: null, maxRecipientsPerDay: null,
 };
@@ -132,20 +133,43 @@ const NEW_SMART_HOST: SmartHostSettings = {
 const TRANSPORT_LABELS = { smtp: 'SMTP relay (smart host)', graph: 'Microsoft Graph sendMail (works with SMTP AUTH off)' } as const;
 
 /** Graph always asks for its own scope (app-only .default, or delegated Mail.Send). */
-function withGraphScope(host: SmartHostSettings): SmartHostSettings {
+export function withGraphScope(host: SmartHostSettings): SmartHostSettings {
   return host.oauth2 ? { ...host, oauth2: { ...host.oauth2, scope: graphScope(host.graphUrl, host.oauth2.flow) } } : host;
 }
 
-function toGraph(host: SmartHostSettings): SmartHostSettings {
+export function toGraph(host: SmartHostSettings): SmartHostSettings {
   const oauth2 = { ...(host.oauth2 ?? newOAuth2('graph.microsoft.com')), provider: 'microsoft365' as const };
   return withGraphScope({ ...NEW_SMART_HOST, transport: 'graph', host: 'graph.microsoft.com', port: 443, security: 'tls', authentication: 'oauth2', user: host.user, oauth2, maxMessagesPerMinute: 30, maxRecipientsPerDay: 10_000 });
 }
 
 /** What the provider needs, for a preset whose host this is. */
 function ProviderSetup({ host, port }: { host: string; port: number }) {
-  const preset = Object.values(SMART_HOST_PRESETS).find((p) => (p.host ? p.host === host.toLowerCase() : /\.mail\.protection\.outlook\.com$/i.test(host) && port === p.port));
-  if (!preset || !host) return null;
+  const preset = Object.values(SMART_HOST_PRESETS).find((p) => (p.host ? p.host === host.toLowerCase() : port === p.port && (host === '' || /\.mail\.protection\./i.test(host))));
+  if (!preset || (!host && preset !== SMART_HOST_PRESETS['microsoft365-connector'])) return null;
   return <MessageBar intent="info"><MessageBarBody><b>On the provider's side ({preset.label}):</b> {preset.setup}</MessageBarBody></MessageBar>;
+}
+
+/** Microsoft 365 connector relay: the tenant's MX host (contoso-com.mail.protection.outlook.com), looked up from its domain. */
+function ConnectorLookup({ onFound }: { onFound(host: string): void }) {
+  const styles = useStyles();
+  const [domain, setDomain] = useState('');
+  const { error, busy, run } = useAction();
+  const [note, setNote] = useState<string | null>(null);
+  return (
+    <div className={styles.row}>
+      <Field label="Your Microsoft 365 domain" validationMessage={error ?? note ?? undefined}><Input value={domain} onChange={(_e, v) => setDomain(v.value)} placeholder="contoso.com" /></Field>
+      <Button disabled={busy || !domain.trim()} onClick={() => void run(async () => {
+        const hosts = await api['dns.mx']({ domain: domain.trim() });
+        const microsoft = hosts.find((h) => /\.mail\.protection\./i.test(h.host));
+        if (microsoft) {
+          setNote(null);
+          onFound(microsoft.host);
+        } else {
+          setNote(`${domain.trim()}'s MX is ${hosts.map((h) => h.host).join(', ') || 'not set'}, not Microsoft 365: type the host yourself`);
+        }
+      })}>Find its MX</Button>
+    </div>
+  );
 }
 
 function CertificateChoice({ label, value, onChange }: { label: string; value: string | null; onChange(name: string | null): void }) {
@@ -177,7 +201,7 @@ function Caps({ host, setHost, fieldError }: { host: SmartHostSettings; setHost(
 }
 
 /** Microsoft Graph: the mailbox it sends as, the app's sign-in (app-only with a secret or certificate, or as the mailbox), caps. */
-function GraphSettings({ host, setHost, fieldError, server }: { host: SmartHostSettings; setHost(patch: Partial<SmartHostSettings>): void; fieldError: FieldError; server: string }) {
+export function GraphSettings({ host, setHost, fieldError, server }: { host: SmartHostSettings; setHost(patch: Partial<SmartHostSettings>): void; fieldError: FieldError; server: string }) {
   const styles = useStyles();
   const oauth2 = host.oauth2 ?? newOAuth2('graph.microsoft.com');
   return (
@@ -187,7 +211,14 @@ function GraphSettings({ host, setHost, fieldError, server }: { host: SmartHostS
         {oauth2.flow === 'app' ? '; limit the app to this mailbox with an application access policy (New-ApplicationAccessPolicy) or RBAC for Applications. With a certificate: Certificates & secrets → Certificates → Upload (Certificates page → Export).' : '.'} Messages go as they are, up to about 3 MB; the From address must be the mailbox or one it may send as.
       </MessageBarBody></MessageBar>
       <div className={styles.row}>
-        <Field label="Mailbox (sends the mail)" validationMessage={fieldError('delivery.smartHost.user')}><Input value={host.user ?? ''} onChange={(_e, v) => setHost({ user: v.value || null })} /></Field>
+        <Field label="Microsoft Graph address" hint="empty = https://graph.microsoft.com (sovereign clouds have their own)" validationMessage={fieldError('delivery.smartHost.graphUrl')}>
+          <Input value={host.graphUrl ?? ''} onChange={(_e, v) => setHost({ graphUrl: v.value.trim() || null })} />
+        </Field>
+        <Field label="Sign-in address" hint="empty = https://login.microsoftonline.com" validationMessage={fieldError('delivery.smartHost.oauth2.authority')}>
+          <Input value={oauth2.authority ?? ''} onChange={(_e, v) => setHost({ oauth2: { ...oauth2, authority: v.value.trim() || null } })} />
+        </Field>
+      </div>
+      <div className={styles.row}>
         {oauth2.flow === 'app' && <CertificateChoice label="Certificate (instead of a client secret)" value={oauth2.certificate} onChange={(certificate) => setHost({ oauth2: { ...oauth2, certificate, ...(certificate ? { clientSecret: null } : {}) } })} />}
         <Caps host={host} setHost={setHost} fieldError={fieldError} />
       </div>
