@@ -189,3 +189,71 @@ describe('relaydesk route', () => {
     expect((await cli(['smarthost', 'status', server, '--route', 'Nope', ...data])).stderr).toContain('has no route named "Nope"');
   });
 });
+
+describe('Microsoft 365 connector relay', () => {
+  it('looks up the tenant\'s MX for the preset and presents the client certificate to the connector', async () => {
+    const dgram = await import('node:dgram');
+    const dnsPacket = (await import('dns-packet')).default;
+    const dns = dgram.createSocket('udp4');
+    dns.on('message', (msg, rinfo) => {
+      const query = dnsPacket.decode(msg);
+      const q = query.questions?.[0];
+      if (!q) return;
+      const answers = q.type === 'MX' && q.name === 'contoso.com' ? [{ type: 'MX' as const, name: q.name, ttl: 60, data: { preference: 0, exchange: 'contoso-com.mail.protection.outlook.com' } }]
+        : q.type === 'MX' && q.name === 'other.example' ? [{ type: 'MX' as const, name: q.name, ttl: 60, data: { preference: 10, exchange: 'mx.other.example' } }]
+          : q.type === 'A' && q.name.endsWith('.example') ? [{ type: 'A' as const, name: q.name, ttl: 60, data: '192.0.2.25' }]
+            : q.type === 'A' && q.name.endsWith('outlook.com') ? [{ type: 'A' as const, name: q.name, ttl: 60, data: '192.0.2.26' }] : [];
+      dns.send(dnsPacket.encode({ id: query.id, type: 'response', flags: dnsPacket.RECURSION_AVAILABLE, questions: [q], answers }), rinfo.port, rinfo.address);
+    });
+    await new Promise<void>((resolve) => dns.bind(0, '127.0.0.1', () => resolve()));
+    const dir = await preparedDataDir();
+    const data = ['--data', dir];
+    try {
+      expect((await cli(['server', 'set', DEFAULT_SERVER_NAME, `delivery.dnsServers=["127.0.0.1:${dns.address().port}"]`, ...data])).code).toBe(0);
+      expect((await cli(['cert', 'create', 'connector', '--cn', 'relay.contoso.com', ...data])).code).toBe(0);
+      const set = await cli(['smarthost', 'set', DEFAULT_SERVER_NAME, '--preset', 'microsoft365-connector', '--domain', 'contoso.com', '--client-certificate', 'connector', ...data]);
+      expect(set.code, set.stderr).toBe(0);
+      expect(set.stdout).toContain('through contoso-com.mail.protection.outlook.com');
+      expect(set.stdout).toContain('Mail flow → Connectors → Add a connector');
+      const host = (JSON.parse((await cli(['config', 'export', ...data])).stdout) as { servers: Array<{ delivery: { smartHost: SmartHost } }> }).servers[0]?.delivery.smartHost;
+      expect(host).toMatchObject({ host: 'contoso-com.mail.protection.outlook.com', port: 25, security: 'starttls', authentication: 'none', clientCertificate: 'connector' });
+      const other = await cli(['smarthost', 'set', DEFAULT_SERVER_NAME, '--preset', 'microsoft365-connector', '--domain', 'other.example', ...data]);
+      expect(other.code).toBe(1);
+      expect(other.stderr).toContain("other.example's MX is not Microsoft 365 (found mx.other.example)");
+    } finally {
+      dns.close();
+    }
+  });
+
+  it('delivers through a connector that identifies the office by its certificate', async () => {
+    const t = await startTestApp({ users: [{ name: 'alice', password: PASSWORD }], domains: ['example.com'] });
+    open.push(t);
+    const certificate = await t.app.certificates.create('connector', { commonName: 'relay.contoso.com', altNames: [] });
+    const presented: string[] = [];
+    const connector = new SMTPServer({
+      authOptional: true, logger: false, disabledCommands: ['AUTH'],
+      // Exchange Online's connector asks for the sending server's certificate during STARTTLS.
+      requestCert: true, rejectUnauthorized: false,
+      onSecure(socket, _session, callback) {
+        presented.push((socket as import('node:tls').TLSSocket).getPeerCertificate().fingerprint256 ?? '');
+        callback();
+      },
+      onData(stream, _session, callback) {
+        stream.resume();
+        stream.on('end', () => callback());
+      },
+    } as ConstructorParameters<typeof SMTPServer>[0]);
+    await new Promise<void>((resolve) => connector.listen(0, '127.0.0.1', resolve));
+    try {
+      t.app.store.updateServer(DEFAULT_SERVER_NAME, { delivery: { holdRemote: false, smartHost: {
+        host: '127.0.0.1', port: (connector.server.address() as AddressInfo).port, security: 'starttls', verifyCertificate: false, authentication: 'none', user: null, password: null, clientCertificate: 'connector',
+      } } });
+      const id = await submit(t.port, { user: 'alice', from: 'alice@example.com', to: 'partner@elsewhere.test' });
+      await eventually(() => t.app.store.getMessage(id)?.state === 'done', 10_000);
+      expect(t.app.store.getMessage(id)?.recipients[0]?.state).toBe('delivered');
+      expect(presented).toContain(certificate.fingerprintSha256);
+    } finally {
+      await new Promise<void>((resolve) => connector.close(() => resolve()));
+    }
+  });
+});
