@@ -142,6 +142,34 @@ describe('Microsoft Graph transport', () => {
     expect((await createAdminHandlers(t.app)['queue.show']({ id })).recipients[0]?.explanation?.id).toBe('graph-too-large');
   }, 30_000);
 
+  it('sends a message over Graph\'s limit through the fallback route instead (failover on 5.3.4)', async () => {
+    const { SMTPServer } = await import('smtp-server');
+    const received: number[] = [];
+    const sink = new SMTPServer({ authOptional: true, logger: false, disabledCommands: ['AUTH'], onData(stream, _session, callback) {
+      let size = 0;
+      stream.on('data', (chunk: Buffer) => { size += chunk.length; });
+      stream.on('end', () => { received.push(size); callback(); });
+    } });
+    await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+    try {
+      const t = await graphApp();
+      const graphRoute = t.app.store.getServer(DEFAULT_SERVER_NAME).delivery.smartHost;
+      t.app.store.updateServer(DEFAULT_SERVER_NAME, { delivery: {
+        smartHost: { host: '127.0.0.1', port: (sink.server.address() as import('node:net').AddressInfo).port, security: 'starttls', verifyCertificate: false, authentication: 'none', user: null, password: null },
+        routes: [{ name: 'Graph', smartHost: graphRoute, failover: { route: 'default', on: ['5.3.4'] } }],
+      } });
+      const small = await submit(t.port, ['bob@partner.test']);
+      const big = await submit(t.port, ['bob@partner.test'], `${'x'.repeat(998)}\r\n`.repeat(3300));
+      await eventually(() => t.app.store.getMessage(small)?.state === 'done' && t.app.store.getMessage(big)?.state === 'done', 15_000);
+      expect(graph.sent).toHaveLength(1);
+      expect(received).toHaveLength(1);
+      expect(received[0]).toBeGreaterThan(3_000_000);
+      expect(t.app.store.getMessage(big)?.recipients[0]?.state).toBe('delivered');
+    } finally {
+      await new Promise<void>((resolve) => sink.close(() => resolve()));
+    }
+  }, 30_000);
+
   it('keeps to the route\'s cap: over it, mail waits in the queue without an attempt and the admin is told', async () => {
     const t = await graphApp({ maxMessagesPerMinute: 2 });
     const warnings: string[] = [];
