@@ -245,11 +245,9 @@ export function createAdminHandlers(app: App): AdminApiHandlers {
       return null;
     },
 
-    'queue.list': async ({ state, status, destination }) => {
-      // A status narrows the stored state first (delivered and failed are done; the rest are not).
-      const stored = state ?? (status === 'delivered' || status === 'failed' ? 'done' : status === 'frozen' ? 'frozen' : status ? 'queued' : undefined);
-      const list = store.listQueue({ ...(stored ? { state: stored } : {}), ...(destination ? { destination } : {}) }).map(queueSummary);
-      return status ? list.filter((m) => m.status === status) : list;
+    'queue.list': async ({ state, status, destination, limit, after }) => {
+      const page = store.queuePage({ ...(state ? { state } : {}), ...(status ? { status } : {}), ...(destination ? { destination } : {}) }, limit, after ?? null);
+      return { messages: page.entries.map(queueSummary), next: page.next, counts: store.queueDepth().byState };
     },
 
     'queue.show': async ({ id }) => {

@@ -2,7 +2,7 @@
 import { Badge, Button, Dialog, DialogActions, DialogBody, DialogContent, DialogSurface, DialogTitle, Dropdown, Input, MessageBar, MessageBarBody, Option, Table, TableBody, TableCell, TableHeader, TableHeaderCell, TableRow, Text } from '@fluentui/react-components';
 import type { LogSettings, QueueDetails, QueueStatus } from '../../server/contract/admin-api';
 import { RetentionDialog } from './RetentionDialog';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { api } from '../api/client';
 import { useAction, useApiData } from '../api/hooks';
 import { ErrorBar, formatBytes, formatTime, Loading, PageHeader, useUiStyles } from '../components/ui';
@@ -24,13 +24,20 @@ function initialFilter(): Filter {
   return wanted && wanted in FILTER_LABELS ? wanted as Filter : 'waiting';
 }
 
+const PAGE_SIZE = 200;
+
 export function QueuesPage() {
   const ui = useUiStyles();
   const [filter, setFilter] = useState<Filter>(initialFilter);
   const [destination, setDestination] = useState('');
+  // Pages of 200, oldest first: the cursors of the pages before this one (a million queued messages stay a page).
+  const [cursors, setCursors] = useState<string[]>([]);
+  const after = cursors.at(-1);
   const queue = useApiData(() => api['queue.list']({
     ...(filter === 'all' ? {} : filter === 'waiting' ? { state: 'queued' as const } : { status: filter }), ...(destination.trim() ? { destination } : {}),
-  }), [filter, destination], 5000);
+    limit: PAGE_SIZE, ...(after ? { after } : {}),
+  }), [filter, destination, after], 5000);
+  useEffect(() => setCursors([]), [filter, destination]);
   const { error, run } = useAction(queue.reload);
   const act = (id: string, action: 'retry' | 'freeze' | 'thaw' | 'delete' | 'delete-with-report') => run(() => api['queue.action']({ id, action }));
   const [details, setDetails] = useState<QueueDetails | null>(null);
@@ -52,12 +59,23 @@ export function QueuesPage() {
       <ErrorBar error={queue.error ?? error} />
       {!queue.data && queue.loading && <Loading />}
       {queue.data && (
+        <div className={ui.pager} role="navigation" aria-label="Queue pages">
+          <Text size={200}>
+            In the queue: {queue.data.counts.queued.toLocaleString()} queued, {queue.data.counts.frozen.toLocaleString()} frozen, {queue.data.counts.done.toLocaleString()} finished (history).
+            {' '}Showing {cursors.length * PAGE_SIZE + (queue.data.messages.length ? 1 : 0)}–{cursors.length * PAGE_SIZE + queue.data.messages.length}{queue.data.next ? ' and more' : ''}, oldest first.
+          </Text>
+          <Button size="small" disabled={cursors.length === 0} onClick={() => setCursors([])}>First page</Button>
+          <Button size="small" disabled={cursors.length === 0} onClick={() => setCursors(cursors.slice(0, -1))}>Previous page</Button>
+          <Button size="small" disabled={!queue.data.next} onClick={() => { const next = queue.data?.next; if (next) setCursors([...cursors, next]); }}>Next page</Button>
+        </div>
+      )}
+      {queue.data && (
         <div className={ui.tableWrap}>
           <Table aria-label="Queue">
             <TableHeader><TableRow><TableHeaderCell>Queue id</TableHeaderCell><TableHeaderCell>Received</TableHeaderCell><TableHeaderCell>From</TableHeaderCell><TableHeaderCell>Recipients</TableHeaderCell><TableHeaderCell>Size</TableHeaderCell><TableHeaderCell>State</TableHeaderCell><TableHeaderCell>Actions</TableHeaderCell></TableRow></TableHeader>
             <TableBody>
-              {queue.data.length === 0 && <TableRow><TableCell colSpan={6}><Text italic>No messages.</Text></TableCell></TableRow>}
-              {queue.data.map((m) => (
+              {queue.data.messages.length === 0 && <TableRow><TableCell colSpan={6}><Text italic>No messages.</Text></TableCell></TableRow>}
+              {queue.data.messages.map((m) => (
                 <TableRow key={m.id}>
                   <TableCell><span className={ui.mono}>{m.id}</span></TableCell>
                   <TableCell>{formatTime(m.receivedAt)}</TableCell>

@@ -1,15 +1,16 @@
 // `relaydesk queue ...`: the Queues page from the command line, through the AdminApi.
 import { QUEUE_STATUSES } from '../contract/admin-api';
-import { type CommandGroup, need, stringOption, UsageError } from './shared';
+import { type CommandGroup, integerOption, need, stringOption, UsageError } from './shared';
 
 const STATES = ['queued', 'done', 'frozen'] as const;
 
 export const QUEUE_COMMANDS: CommandGroup = {
   names: ['queue'],
   usage: `  queue list [--state queued|done|frozen] [--status ${QUEUE_STATUSES.join('|')}] [--destination DOMAIN|local|remote]
+             [--limit N] [--after CURSOR]   oldest first, N (200) at a time; the next page's CURSOR is printed
   queue show ID | queue retry ID | queue freeze ID | queue thaw ID
   queue delete ID [--ndr]                  remove a message (--ndr: tell the sender)`,
-  options: { state: { type: 'string' }, status: { type: 'string' }, destination: { type: 'string' }, ndr: { type: 'boolean' } },
+  options: { state: { type: 'string' }, status: { type: 'string' }, destination: { type: 'string' }, ndr: { type: 'boolean' }, limit: { type: 'string' }, after: { type: 'string' } },
   async run(_command, context) {
     const { sub, rest, io, values } = context;
     const admin = context.admin();
@@ -21,14 +22,19 @@ export const QUEUE_COMMANDS: CommandGroup = {
         const status = stringOption(values, 'status');
         if (status !== undefined && !(QUEUE_STATUSES as readonly string[]).includes(status)) throw new UsageError(`--status takes ${QUEUE_STATUSES.join(', ')}`);
         const destination = stringOption(values, 'destination');
-        const queue = await admin.call('queue.list', {
+        const limit = integerOption(values, 'limit', 1, 1000) ?? 200;
+        const after = stringOption(values, 'after');
+        const page = await admin.call('queue.list', {
           ...(state ? { state: state as (typeof STATES)[number] } : {}), ...(status ? { status: status as (typeof QUEUE_STATUSES)[number] } : {}), ...(destination ? { destination } : {}),
+          limit, ...(after ? { after } : {}),
         });
-        if (queue.length === 0) io.out('The queue is empty.');
-        for (const m of queue) {
+        if (page.messages.length === 0) io.out(after ? 'No more messages.' : 'The queue is empty.');
+        for (const m of page.messages) {
           const rcpts = m.recipients.map((r) => `${r.address}=${r.state}`).join(' ');
-          io.out(`${m.id}\t${m.state}\t${m.receivedAt}\t${m.size} bytes\tfrom <${m.from}>\t${rcpts}`);
+          io.out(`${m.id}\t${m.status}\t${m.receivedAt}\t${m.size} bytes\tfrom <${m.from}>\t${rcpts}`);
         }
+        const { queued, frozen, done } = page.counts;
+        io.err(`relaydesk: in the queue: ${queued} queued, ${frozen} frozen, ${done} finished (history)${page.next ? `; more: relaydesk queue list --after "${page.next}"${limit === 200 ? '' : ` --limit ${limit}`}` : ''}`);
         return 0;
       }
       case 'show': {

@@ -63,7 +63,7 @@ export async function serve(dataDir: string, options: ServeOptions, io: Io): Pro
   if (orphansRemoved > 0) io.out(`relaydesk: removed ${orphansRemoved} unacknowledged spool file(s) left by a crash`);
   if (reindexed > 0) io.out(`relaydesk: recovered ${reindexed} accepted message(s) into the queue index`);
   for (const file of unreadable) io.err(`relaydesk: warning: ${file} has no envelope and was left alone`);
-  const queued = app.store.listQueue({ state: 'queued' }).length;
+  const queued = app.store.queueDepth().byState.queued;
   if (queued > 0) io.out(`relaydesk: ${queued} message(s) in the queue`);
   if (created || app.store.listUsers().length === 0) {
     io.out('relaydesk: secure defaults: authentication and TLS required, relay only for authenticated users.');

@@ -63,6 +63,14 @@ export interface QueueSummary {
 }
 
 /** One message in full: the envelope, each recipient's attempts and next try, and the header section. */
+export interface QueuePage {
+  messages: QueueSummary[];
+  /** The cursor of the next page, or null on the last one. */
+  next: string | null;
+  /** Every message in the index by stored state (not only this page's). */
+  counts: { queued: number; frozen: number; done: number };
+}
+
 export interface QueueDetails extends QueueSummary {
   clientAddress: string;
   authUser: string | null;
@@ -293,7 +301,11 @@ export const ADMIN_METHODS = {
   'certificates.exportPem': method<string>()(name),
 
   /** destination: a recipient domain (subdomains too), or "local" / "remote". */
-  'queue.list': method<QueueSummary[]>()(z.object({ state: z.enum(['queued', 'done', 'frozen']).optional(), status: z.enum(QUEUE_STATUSES).optional(), destination: z.string().trim().max(253).optional() })),
+  /** One page of the queue, oldest first (limit + cursor: `next` of the previous page); counts by state come from the index. */
+  'queue.list': method<QueuePage>()(z.object({
+    state: z.enum(['queued', 'done', 'frozen']).optional(), status: z.enum(QUEUE_STATUSES).optional(), destination: z.string().trim().max(253).optional(),
+    limit: z.number().int().min(1).max(1000).default(200), after: z.string().max(100).optional(),
+  })),
   'queue.show': method<QueueDetails>()(z.object({ id: z.string().min(1) })),
   /** Retry now, freeze, thaw, delete silently, or delete and tell the sender. */
   'queue.action': method<null>()(z.object({ id: z.string().min(1), action: z.enum(['retry', 'freeze', 'thaw', 'delete', 'delete-with-report']) })),

@@ -124,22 +124,33 @@ export class Spool {
    */
   recover(): { removed: number; reindexed: number; unreadable: string[] } {
     let removed = 0;
-    for (const name of fs.readdirSync(this.tmpDir)) {
+    for (const name of eachName(this.tmpDir)) {
       fs.rmSync(path.join(this.tmpDir, name), { force: true });
       removed++;
     }
-    const known = this.deps.store.knownSpoolPaths();
-    const missing: AcceptedMessage[] = [];
+    // The usual start: as many files as the index has spooled bodies, so it knows them all; the
+    // folder is only counted (streamed), never listed into memory whatever the queue's length.
+    let files = 0;
+    for (const _name of eachName(this.queueDir)) files++;
+    if (files === this.deps.store.countSpoolBodies()) return { removed, reindexed: 0, unreadable: [] };
+    // After a crash between the folder's fsync and the index commit: find the files it lacks.
+    let reindexed = 0;
+    let missing: AcceptedMessage[] = [];
     const unreadable: string[] = [];
-    for (const name of fs.readdirSync(this.queueDir)) {
+    for (const name of eachName(this.queueDir)) {
       const file = path.join(this.queueDir, name);
-      if (known.has(file)) continue;
+      if (this.deps.store.hasSpoolPath(file)) continue;
       const recovered = readEnvelope(file);
       if (recovered) missing.push(recovered);
       else unreadable.push(file);
+      if (missing.length >= 1000) {
+        this.deps.store.insertMessages(missing);
+        reindexed += missing.length;
+        missing = [];
+      }
     }
     if (missing.length > 0) this.deps.store.insertMessages(missing);
-    return { removed, reindexed: missing.length, unreadable };
+    return { removed, reindexed: reindexed + missing.length, unreadable };
   }
 
   private kick(): void {
@@ -266,5 +277,15 @@ export async function readMessageSource(message: { spoolPath: string; bodyOffset
     return { text: buffer.subarray(0, Math.min(bytesRead, limit)).toString('utf8'), truncated: bytesRead > limit };
   } finally {
     await handle.close();
+  }
+}
+
+/** The names in a folder, one at a time (a million queued files are never one array). */
+function* eachName(dir: string): Generator<string> {
+  const handle = fs.opendirSync(dir, { bufferSize: 256 });
+  try {
+    for (let entry = handle.readSync(); entry !== null; entry = handle.readSync()) yield entry.name;
+  } finally {
+    handle.closeSync();
   }
 }

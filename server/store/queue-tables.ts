@@ -37,6 +37,25 @@ export class QueueTables extends ServerTables {
   }
 
 
+  /**
+   * One page of the queue, oldest first, filtered in SQL (state, status, destination), after a
+   * cursor ("receivedAt id" of the last message of the previous page). Only the page's rows are
+   * loaded, whatever the queue's length; `next` is the cursor of the following page, or null.
+   */
+  queuePage(filter: { state?: QueueEntry['state']; status?: QueueStatusFilter; destination?: string }, limit: number, after: string | null): { entries: QueueEntry[]; next: string | null } {
+    const destination = filter.destination?.trim().toLowerCase() || null;
+    const [afterAt, afterId] = after ? [after.slice(0, after.indexOf(' ')), after.slice(after.indexOf(' ') + 1)] : [null, null];
+    const rows = this.stmt(`SELECT * FROM messages m WHERE (@state IS NULL OR m.state = @state)
+      AND (@destination IS NULL OR EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.id
+        AND (r.domain = @destination OR r.route = @destination OR r.domain LIKE '%.' || @destination)))
+      AND (@afterAt IS NULL OR m.received_at > @afterAt OR (m.received_at = @afterAt AND m.id > @afterId))
+      AND ${STATUS_SQL[filter.status ?? 'any']}
+      ORDER BY m.received_at, m.id LIMIT @limit`).all({ state: filter.state ?? null, destination, afterAt, afterId, limit: limit + 1 }) as MessageRow[];
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    return { entries: page.map((row) => this.queueEntryFromRow(row)), next: rows.length > limit && last ? `${last.received_at} ${last.id}` : null };
+  }
+
   /** The message, or a not-found error the CLI and the console show as is. */
   requireMessage(id: string): QueueEntry {
     const message = this.getMessage(id);
@@ -198,10 +217,14 @@ export class QueueTables extends ServerTables {
   }
 
 
-  /** Spool files the index knows, to tell orphans (written, never acknowledged) from queued mail. */
-  knownSpoolPaths(): Set<string> {
-    const rows = this.db.prepare('SELECT spool_path FROM messages').all() as Array<{ spool_path: string }>;
-    return new Set(rows.map((r) => r.spool_path));
+  /** How many messages have their body in the spool's queue folder (from the index, no rows loaded). */
+  countSpoolBodies(): number {
+    return (this.stmt("SELECT COUNT(*) AS n FROM messages WHERE body = 'spool'").get() as { n: number }).n;
+  }
+
+  /** Does the index know this spool file? (messages_spool_path index: one lookup, no scan) */
+  hasSpoolPath(file: string): boolean {
+    return this.stmt('SELECT 1 FROM messages WHERE spool_path = ? LIMIT 1').get(file) !== undefined;
   }
 
 
@@ -212,3 +235,19 @@ export class QueueTables extends ServerTables {
   }
 
 }
+
+/** A queue status (admin-api.ts QUEUE_STATUSES) as SQL over a message row `m`, the same rules as queueStatus() in admin.ts. */
+export type QueueStatusFilter = 'queued' | 'retrying' | 'waiting-for-sign-in' | 'frozen' | 'delivered' | 'failed' | 'any';
+const WAITS_FOR_SIGN_IN_SQL = `EXISTS (SELECT 1 FROM recipients w WHERE w.message_id = m.id AND w.state = 'queued' AND (w.last_reply LIKE '4__ 4.7.0 Sign-in to the smart host needed%'
+  OR w.last_reply LIKE '4__ 4.7.0 No OAuth2 token yet%' OR w.last_reply LIKE '4__ 4.7.0 The smart host refused the sign-in%'))`;
+const RETRIED_SQL = "EXISTS (SELECT 1 FROM recipients a WHERE a.message_id = m.id AND a.state = 'queued' AND a.attempts > 0)";
+const FAILED_SQL = "EXISTS (SELECT 1 FROM recipients f WHERE f.message_id = m.id AND f.state = 'failed')";
+const STATUS_SQL: Record<QueueStatusFilter, string> = {
+  any: '1',
+  frozen: "m.state = 'frozen'",
+  delivered: `m.state = 'done' AND NOT ${FAILED_SQL}`,
+  failed: `m.state = 'done' AND ${FAILED_SQL}`,
+  'waiting-for-sign-in': `m.state = 'queued' AND ${WAITS_FOR_SIGN_IN_SQL}`,
+  retrying: `m.state = 'queued' AND NOT ${WAITS_FOR_SIGN_IN_SQL} AND ${RETRIED_SQL}`,
+  queued: `m.state = 'queued' AND NOT ${WAITS_FOR_SIGN_IN_SQL} AND NOT ${RETRIED_SQL}`,
+};

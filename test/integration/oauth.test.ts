@@ -154,7 +154,7 @@ describe('OAuth2 sign-in from the command line', () => {
     expect(waiting.state).toBe('queued');
     expect(waiting.lastReply).toMatch(/^454 4\.7\.0 Sign-in to the smart host needed \(not signed in yet/);
     // The Queues page calls it what it is, and its filter finds it.
-    expect((await createAdminHandlers(t.app)['queue.list']({ status: 'waiting-for-sign-in' })).map((m) => m.id)).toContain(early);
+    expect((await createAdminHandlers(t.app)['queue.list']({ status: 'waiting-for-sign-in', limit: 200 })).messages.map((m) => m.id)).toContain(early);
 
     const signIn = signInProcess(t.dir);
     const url = await eventually(() => /(http:\/\/127\.0\.0\.1:\d+\/auth\?\S+)/.exec(signIn.output())?.[1], 15_000);

@@ -217,3 +217,41 @@ describe('migrations', () => {
     }
   });
 });
+
+describe('queue pages', () => {
+  it('pages oldest first with a cursor, and each status filter finds exactly what queueStatus() calls it', async () => {
+    const { queueStatus } = await import('../../server/admin');
+    const { store } = newStore();
+    const ids: string[] = [];
+    const at = (i: number) => new Date(Date.UTC(2026, 10, 29, 8, 0, i)).toISOString();
+    store.insertMessages(Array.from({ length: 12 }, (_, i) => {
+      const id = `M${String(i).padStart(2, '0')}`;
+      ids.push(id);
+      // Two messages share a second: the id breaks the tie, so no page repeats or skips one.
+      return { id, serverName: 'Office', receivedAt: at(i === 5 ? 4 : i), mailFrom: 'a@example.com', size: 10, clientAddress: '127.0.0.1', authUser: null,
+        spoolPath: `/spool/${id}.eml`, bodyOffset: 0, recipients: [{ address: `r${i}@remote.test`, domain: 'remote.test', route: 'remote' as const }] };
+    }));
+    store.deferRecipients('M01', ['r1@remote.test'], '451 4.4.1 try later', at(100));
+    store.deferRecipients('M02', ['r2@remote.test'], '454 4.7.0 Sign-in to the smart host needed (not signed in yet)', at(100));
+    store.recordDelivery('M03', ['r3@remote.test'], { state: 'delivered', reply: '250 ok' });
+    store.recordDelivery('M04', ['r4@remote.test'], { state: 'failed', reply: '550 no' });
+    store.setMessageState('M06', 'freeze');
+
+    const seen: string[] = [];
+    let after: string | null = null;
+    for (let pages = 0; pages < 10; pages++) {
+      const page = store.queuePage({}, 5, after);
+      seen.push(...page.entries.map((e) => e.id));
+      after = page.next;
+      if (!after) break;
+    }
+    expect(seen).toEqual(['M00', 'M01', 'M02', 'M03', 'M04', 'M05', 'M06', 'M07', 'M08', 'M09', 'M10', 'M11']);
+
+    const all = store.listQueue();
+    for (const status of ['queued', 'retrying', 'waiting-for-sign-in', 'frozen', 'delivered', 'failed'] as const) {
+      const bySql = store.queuePage({ status }, 1000, null).entries.map((e) => e.id);
+      expect(bySql, status).toEqual(all.filter((m) => queueStatus(m) === status).map((m) => m.id));
+    }
+    expect(store.queueDepth().byState).toEqual({ queued: 9, frozen: 1, done: 2 });
+  });
+});
