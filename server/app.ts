@@ -31,6 +31,7 @@ import { EventBus } from './log/event-bus';
 import { EventLog } from './log/event-log';
 import { Spool } from './spool/spool';
 import { type NewCertificate, openStore, type Store } from './store/store';
+import { RECENT_REPLIES } from './store/queue-tables';
 import { inspectCertificate } from './tls/certificates';
 import { loadCertificateTools } from './tls/load-certificate-tools';
 import { CertificateService } from './tls/certificate-service';
@@ -211,7 +212,8 @@ export class App {
       explained.set(explanation.id, entry);
     }
     for (const [id, e] of explained) {
-      const counts = [e.waiting ? `${e.waiting} recipient(s) waiting` : '', e.failed ? `${e.failed} failed in the last 24 hours` : ''].filter(Boolean).join(', ');
+      const many = (n: number) => (n >= RECENT_REPLIES ? `${RECENT_REPLIES}+` : String(n));
+      const counts = [e.waiting ? `${many(e.waiting)} recipient(s) waiting` : '', e.failed ? `${many(e.failed)} failed in the last 24 hours` : ''].filter(Boolean).join(', ');
       warnings.push({ id: `upstream:${id}`, link: e.failed && !e.waiting ? 'queues?status=failed' : 'queues?status=retrying', since: this.now().toISOString(), message: `${e.problem} (${counts})`, action: e.fix });
     }
     for (const held of this.remoteDelivery.heldBackServers()) {

@@ -83,19 +83,35 @@ export class QueueTables extends ServerTables {
 
   /** Messages with local recipients still to deliver, oldest first. */
   dueLocalMessages(limit: number): QueueEntry[] {
-    const rows = this.db.prepare(`SELECT DISTINCT m.* FROM messages m JOIN recipients r ON r.message_id = m.id
-      WHERE m.state = 'queued' AND r.route = 'local' AND r.state = 'queued' ORDER BY m.received_at LIMIT ?`).all(limit) as MessageRow[];
-    return rows.map((row) => this.queueEntryFromRow(row));
+    // From the recipients_due index (state, route): a long queue of remote mail is not walked to find local mail.
+    const rows = this.stmt(`SELECT DISTINCT r.message_id AS id FROM recipients r JOIN messages m ON m.id = r.message_id
+      WHERE r.state = 'queued' AND r.route = 'local' AND m.state = 'queued' LIMIT ?`).all(limit) as Array<{ id: string }>;
+    return rows.map((row) => this.getMessage(row.id)).filter((m): m is QueueEntry => m !== null).sort((a, b) => a.receivedAt.localeCompare(b.receivedAt));
   }
 
 
-  /** Remote recipients whose next attempt is due, grouped by message (oldest first); frozen messages wait. */
+  /**
+   * Messages with remote recipients due now (never tried first, then by when they became due);
+   * frozen messages and held servers wait. Both parts walk the recipients_due index from its
+   * start and stop at `limit`: a long queue of mail deferred until later costs nothing here.
+   */
   dueRemoteMessages(nowIso: string, limit: number, heldServers: readonly string[] = []): QueueEntry[] {
-    const rows = this.stmt(`SELECT DISTINCT m.* FROM messages m JOIN recipients r ON r.message_id = m.id
-      WHERE m.state = 'queued' AND r.route = 'remote' AND r.state = 'queued' AND (r.next_attempt_at IS NULL OR r.next_attempt_at <= ?)
-        AND m.server_name NOT IN (SELECT value FROM json_each(?))
-      ORDER BY m.received_at LIMIT ?`).all(nowIso, JSON.stringify(heldServers), limit) as MessageRow[];
-    return rows.map((row) => this.queueEntryFromRow(row));
+    const held = JSON.stringify(heldServers);
+    const ids = new Set<string>();
+    const fresh = this.stmt(`SELECT DISTINCT r.message_id AS id FROM recipients r JOIN messages m ON m.id = r.message_id
+      WHERE r.state = 'queued' AND r.route = 'remote' AND r.next_attempt_at IS NULL AND m.state = 'queued'
+        AND m.server_name NOT IN (SELECT value FROM json_each(?)) LIMIT ?`).all(held, limit) as Array<{ id: string }>;
+    for (const row of fresh) ids.add(row.id);
+    if (ids.size < limit) {
+      const due = this.stmt(`SELECT r.message_id AS id FROM recipients r JOIN messages m ON m.id = r.message_id
+        WHERE r.state = 'queued' AND r.route = 'remote' AND r.next_attempt_at IS NOT NULL AND r.next_attempt_at <= ? AND m.state = 'queued'
+          AND m.server_name NOT IN (SELECT value FROM json_each(?)) ORDER BY r.next_attempt_at LIMIT ?`).all(nowIso, held, limit * 2) as Array<{ id: string }>;
+      for (const row of due) {
+        if (ids.size >= limit) break;
+        ids.add(row.id);
+      }
+    }
+    return [...ids].map((id) => this.getMessage(id)).filter((m): m is QueueEntry => m !== null);
   }
 
 
@@ -106,11 +122,19 @@ export class QueueTables extends ServerTables {
   }
 
 
-  /** Replies of remote recipients still waiting after an attempt, or failed since the cut-off, with how many had each (at most 50). */
+  /**
+   * Replies of remote recipients still waiting after an attempt (the latest RECENT_REPLIES by next
+   * attempt) or failed since the cut-off, with how many had each (at most 50 replies). Bounded:
+   * the status bar asks every few seconds, whatever the queue's length.
+   */
   recentRemoteReplies(cutoff: string): Array<{ reply: string; recipients: number; waiting: boolean }> {
-    return (this.stmt(`SELECT r.last_reply AS reply, COUNT(*) AS recipients, r.state = 'queued' AS waiting FROM recipients r JOIN messages m ON m.id = r.message_id
-      WHERE r.route = 'remote' AND r.last_reply IS NOT NULL AND ((r.state = 'queued' AND r.attempts > 0) OR (r.state = 'failed' AND m.finished_at >= ?))
-      GROUP BY r.last_reply, r.state = 'queued' LIMIT 50`).all(cutoff) as Array<{ reply: string; recipients: number; waiting: number }>).map((row) => ({ ...row, waiting: row.waiting === 1 }));
+    return (this.stmt(`SELECT reply, COUNT(*) AS recipients, waiting FROM (
+        SELECT * FROM (SELECT r.last_reply AS reply, 1 AS waiting FROM recipients r WHERE r.state = 'queued' AND r.route = 'remote' AND r.next_attempt_at IS NOT NULL
+          ORDER BY r.next_attempt_at DESC LIMIT ${RECENT_REPLIES})
+        UNION ALL
+        SELECT * FROM (SELECT r.last_reply AS reply, 0 AS waiting FROM recipients r JOIN messages m ON m.id = r.message_id
+          WHERE r.state = 'failed' AND r.route = 'remote' AND m.finished_at >= ? LIMIT ${RECENT_REPLIES}))
+      WHERE reply IS NOT NULL GROUP BY reply, waiting LIMIT 50`).all(cutoff) as Array<{ reply: string; recipients: number; waiting: number }>).map((row) => ({ ...row, waiting: row.waiting === 1 }));
   }
 
   /** Held back by a route's cap: due again later, without counting an attempt. */
@@ -236,12 +260,19 @@ export class QueueTables extends ServerTables {
 
 }
 
-/** A queue status (admin-api.ts QUEUE_STATUSES) as SQL over a message row `m`, the same rules as queueStatus() in admin.ts. */
+/** How many of the latest waiting and failed recipients the status bar's explanations look at. */
+export const RECENT_REPLIES = 2000;
+
+/**
+ * A queue status (admin-api.ts QUEUE_STATUSES) as SQL over a message row `m`, the same rules as
+ * queueStatus() in admin.ts. The unary + keeps SQLite on the recipients' primary key (message_id)
+ * instead of the state index, which would walk every queued recipient for each message.
+ */
 export type QueueStatusFilter = 'queued' | 'retrying' | 'waiting-for-sign-in' | 'frozen' | 'delivered' | 'failed' | 'any';
-const WAITS_FOR_SIGN_IN_SQL = `EXISTS (SELECT 1 FROM recipients w WHERE w.message_id = m.id AND w.state = 'queued' AND (w.last_reply LIKE '4__ 4.7.0 Sign-in to the smart host needed%'
+const WAITS_FOR_SIGN_IN_SQL = `EXISTS (SELECT 1 FROM recipients w WHERE w.message_id = m.id AND +w.state = 'queued' AND (w.last_reply LIKE '4__ 4.7.0 Sign-in to the smart host needed%'
   OR w.last_reply LIKE '4__ 4.7.0 No OAuth2 token yet%' OR w.last_reply LIKE '4__ 4.7.0 The smart host refused the sign-in%'))`;
-const RETRIED_SQL = "EXISTS (SELECT 1 FROM recipients a WHERE a.message_id = m.id AND a.state = 'queued' AND a.attempts > 0)";
-const FAILED_SQL = "EXISTS (SELECT 1 FROM recipients f WHERE f.message_id = m.id AND f.state = 'failed')";
+const RETRIED_SQL = "EXISTS (SELECT 1 FROM recipients a WHERE a.message_id = m.id AND +a.state = 'queued' AND a.attempts > 0)";
+const FAILED_SQL = "EXISTS (SELECT 1 FROM recipients f WHERE f.message_id = m.id AND +f.state = 'failed')";
 const STATUS_SQL: Record<QueueStatusFilter, string> = {
   any: '1',
   frozen: "m.state = 'frozen'",

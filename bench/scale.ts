@@ -1,0 +1,113 @@
+// `npm run bench:scale [-- --messages N]`: what a long queue costs. A data folder is filled with N
+// queued messages (spool files with envelopes and their index rows, as a weekend with the smart
+// host down leaves them), then the real `relaydesk serve` starts on it. Prints the time to
+// listening, the idle RSS and CPU of serve, and the time of `relaydesk queue list` (one page) and
+// `relaydesk queue list --status retrying` — against an empty folder in the same run. Reports
+// figures; asserts nothing.
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { App, newQueueId } from '../server/app';
+import { DEFAULT_SERVER_NAME } from '../server/contract/settings';
+import { envelopeLine } from '../server/spool/spool';
+import { packageRoot } from '../server/paths';
+import type { AcceptedMessage } from '../server/store/store';
+
+const BIN = path.join(packageRoot(), 'bin', 'relaydesk.js');
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const MESSAGES = arg('--messages', 200_000);
+const CLK_TCK = 100;
+
+function rssMiB(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+function cpuMs(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+}
+
+/** A data folder with `count` queued messages for other domains, held (as when the smart host is down). */
+async function fill(count: number): Promise<{ dir: string; seconds: number }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relaydesk-scale-'));
+  const app = new App({ dataDir: dir, firstStartPort: 0 });
+  await app.ensureDefaults();
+  app.store.updateServer(DEFAULT_SERVER_NAME, { delivery: { holdRemote: true } });
+  const started = Date.now();
+  const queueDir = app.spool.queueDir;
+  const body = Buffer.from(`Received: from scanner.office.test\r\nFrom: <scanner@example.com>\r\nTo: <office@partner.test>\r\nSubject: scan\r\n\r\n${'x'.repeat(900)}\r\n`);
+  let batch: AcceptedMessage[] = [];
+  for (let i = 0; i < count; i++) {
+    const id = newQueueId();
+    const message = { id, serverName: DEFAULT_SERVER_NAME, receivedAt: new Date(started - (count - i) * 1000).toISOString(), mailFrom: 'scanner@example.com', clientAddress: '192.0.2.20', authUser: null, recipients: [{ address: `office${i % 50}@partner.test`, domain: 'partner.test', route: 'remote' as const }] };
+    const envelope = envelopeLine(message);
+    const file = path.join(queueDir, `${id}.eml`);
+    fs.writeFileSync(file, Buffer.concat([Buffer.from(envelope), body]));
+    batch.push({ ...message, size: body.length, spoolPath: file, bodyOffset: Buffer.byteLength(envelope) });
+    if (batch.length === 5000) {
+      app.store.insertMessages(batch);
+      batch = [];
+    }
+  }
+  if (batch.length) app.store.insertMessages(batch);
+  app.store.checkpoint();
+  app.store.close();
+  return { dir, seconds: (Date.now() - started) / 1000 };
+}
+
+function timed(args: string[]): number {
+  const started = process.hrtime.bigint();
+  execFileSync(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'ignore'] });
+  return Number(process.hrtime.bigint() - started) / 1e6;
+}
+
+async function measure(count: number): Promise<Record<string, string | number>> {
+  const { dir, seconds } = await fill(count);
+  try {
+    const started = Date.now();
+    const child = spawn(process.execPath, [BIN, 'serve', '--data', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setInterval(() => {
+        if (/listening on/.test(out)) { clearInterval(timer); resolve(); }
+        if (Date.now() - started > 120_000) { clearInterval(timer); reject(new Error(`serve did not start: ${out}`)); }
+      }, 10);
+    });
+    const startSeconds = (Date.now() - started) / 1000;
+    // Let the first sweeps run, then measure 10 s of idle.
+    await new Promise((r) => setTimeout(r, 5000));
+    const cpuBefore = cpuMs(child.pid as number);
+    await new Promise((r) => setTimeout(r, 10_000));
+    const idleCpuPercent = (cpuMs(child.pid as number) - cpuBefore) / 100;
+    const rss = rssMiB(child.pid as number);
+    const listMs = timed(['queue', 'list', '--limit', '200', '--data', dir]);
+    const retryingMs = timed(['queue', 'list', '--status', 'retrying', '--limit', '200', '--data', dir]);
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.on('exit', resolve));
+    return { messages: count, fillSeconds: seconds.toFixed(1), startSeconds: startSeconds.toFixed(2), idleRssMiB: rss.toFixed(0), idleCpuPercent: idleCpuPercent.toFixed(1), queueListMs: listMs.toFixed(0), queueListRetryingMs: retryingMs.toFixed(0) };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const rows = [await measure(0), await measure(MESSAGES)];
+  const keys = Object.keys(rows[0] ?? {});
+  console.log(`| ${keys.join(' | ')} |\n|${keys.map(() => '---').join('|')}|`);
+  for (const row of rows) console.log(`| ${keys.map((k) => row[k]).join(' | ')} |`);
+  const out = path.join(packageRoot(), 'bench', 'results', `scale-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, JSON.stringify({ at: new Date().toISOString(), host: os.cpus().length, rows }, null, 2));
+}
+
+main().catch((err: Error) => {
+  console.error(err.message);
+  process.exitCode = 1;
+});
