@@ -88,7 +88,7 @@ export class App {
 
   constructor(private readonly options: AppOptions) {
     this.now = options.now ?? (() => new Date());
-    this.store = openStore({ dataDir: options.dataDir, now: this.now });
+    this.store = openStore({ dataDir: options.dataDir, now: this.now, quickCheck: !options.offline });
     this.spool = new Spool({ dir: path.join(options.dataDir, 'spool'), store: this.store, now: this.now, newId: newQueueId });
     const authenticator = createAuthenticator({ findUser: (name) => this.store.findUser(name), now: () => this.now().getTime() });
     this.warnings = new WarningSet(this.bus, this.now);

@@ -35,6 +35,8 @@ export interface StoreOptions {
   now?: () => Date;
   /** Seals the smart host password and OAuth2 client secret at rest; default the data folder's key file. */
   box?: SecretBox;
+  /** Run SQLite's quick_check when opening (default); the CLI's offline app skips it. */
+  quickCheck?: boolean;
 }
 
 export const STORE_FILE = 'relaydesk.db';
@@ -51,7 +53,9 @@ export function openStore(options: StoreOptions): Store {
     db.pragma('foreign_keys = ON');
     // macOS: fsync() does not reach the platter; F_FULLFSYNC does.
     if (process.platform === 'darwin') db.pragma('fullfsync = ON');
-    db.pragma('quick_check');
+    // O(size of the file): about a second at a million queued messages. serve checks at start;
+    // a CLI command next to a running serve does not pay it every time.
+    if (options.quickCheck !== false) db.pragma('quick_check');
   } catch (err) {
     throw new AdminError('unavailable', `cannot open the store ${file}: ${(err as Error).message}` +
       ((err as { code?: string }).code === 'SQLITE_BUSY' ? ' (another process holds it locked)' : ''));
