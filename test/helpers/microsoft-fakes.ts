@@ -34,22 +34,58 @@ export interface TokenFake {
   refused: string[];
   /** Refuse every request as a revoked or wrong client secret would be. */
   refuseAll: boolean;
+  /** Device codes handed out (delegated sign-in), and the mailbox that approved each. */
+  deviceCodes: Map<string, { userCode: string; approvedBy: string | null }>;
+  /** The user enters the code and signs in as `mailbox` (what happens in the browser at microsoft.com/devicelogin). */
+  approve(userCode: string, mailbox: string): void;
   close(): Promise<void>;
 }
 
-export async function startTokenFake(options: { tenant: string; clientId: string; clientSecret?: string; certificatePem?: string; scope: string }): Promise<TokenFake> {
+export async function startTokenFake(options: { tenant: string; clientId: string; clientSecret?: string; certificatePem?: string; scope: string; delegatedScope?: string }): Promise<TokenFake> {
   const issued: string[] = [];
   const refused: string[] = [];
   let base = '';
-  const fake: TokenFake = { url: '', issued, refused, refuseAll: false, close: async () => undefined };
+  const deviceCodes = new Map<string, { userCode: string; approvedBy: string | null }>();
+  const refreshTokens = new Set<string>();
+  const fake: TokenFake = {
+    url: '', issued, refused, refuseAll: false, deviceCodes, close: async () => undefined,
+    approve(userCode, mailbox) {
+      for (const entry of deviceCodes.values()) if (entry.userCode === userCode) entry.approvedBy = mailbox;
+    },
+  };
+  const grant = (res: http.ServerResponse, withRefresh: boolean) => {
+    const token = `graph-${crypto.randomBytes(12).toString('hex')}`;
+    issued.push(token);
+    const refresh = withRefresh ? `refresh-${crypto.randomBytes(12).toString('hex')}` : null;
+    if (refresh) refreshTokens.add(refresh);
+    return json(res, 200, { token_type: 'Bearer', expires_in: 3599, access_token: token, ...(refresh ? { refresh_token: refresh, scope: options.delegatedScope } : {}) });
+  };
   const refuse = (res: http.ServerResponse, error: string, description: string) => {
     refused.push(`${error}: ${description}`);
     json(res, 401, { error, error_description: `AADSTS7000215: ${description}` });
   };
   const server = http.createServer((req, res) => void (async () => {
     const path = `/${options.tenant}/oauth2/v2.0/token`;
+    if (req.method === 'POST' && req.url === `/${options.tenant}/oauth2/v2.0/devicecode`) {
+      const form = new URLSearchParams(await body(req));
+      if (form.get('client_id') !== options.clientId || form.get('scope') !== options.delegatedScope) return json(res, 400, { error: 'invalid_scope', error_description: `expected ${options.delegatedScope}` });
+      const deviceCode = crypto.randomBytes(16).toString('hex');
+      const userCode = crypto.randomBytes(4).toString('hex').toUpperCase();
+      deviceCodes.set(deviceCode, { userCode, approvedBy: null });
+      return json(res, 200, { device_code: deviceCode, user_code: userCode, verification_uri: `${base}/devicelogin`, expires_in: 900, interval: 1, message: `To sign in, enter ${userCode}` });
+    }
     if (req.method !== 'POST' || req.url !== path) return json(res, 404, { error: 'not_found' });
     const form = new URLSearchParams(await body(req));
+    if (form.get('grant_type') === 'urn:ietf:params:oauth:grant-type:device_code') {
+      const entry = deviceCodes.get(form.get('device_code') ?? '');
+      if (!entry) return json(res, 400, { error: 'expired_token' });
+      if (!entry.approvedBy) return json(res, 400, { error: 'authorization_pending' });
+      return grant(res, true);
+    }
+    if (form.get('grant_type') === 'refresh_token') {
+      if (!refreshTokens.has(form.get('refresh_token') ?? '')) return json(res, 400, { error: 'invalid_grant', error_description: 'AADSTS70000: The refresh token has expired.' });
+      return grant(res, true);
+    }
     if (fake.refuseAll) return refuse(res, 'invalid_client', 'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.');
     if (form.get('grant_type') !== 'client_credentials') return json(res, 400, { error: 'unsupported_grant_type' });
     if (form.get('scope') !== options.scope) return json(res, 400, { error: 'invalid_scope', error_description: `expected ${options.scope}` });
@@ -74,9 +110,7 @@ export async function startTokenFake(options: { tenant: string; clientId: string
         return refuse(res, 'invalid_client', 'Invalid client secret provided');
       }
     }
-    const token = `graph-${crypto.randomBytes(12).toString('hex')}`;
-    issued.push(token);
-    return json(res, 200, { token_type: 'Bearer', expires_in: 3599, access_token: token });
+    return grant(res, false);
   })().catch((err: Error) => json(res, 500, { error: 'server_error', error_description: err.message })));
   base = await listen(server);
   fake.url = base;

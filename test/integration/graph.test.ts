@@ -190,6 +190,39 @@ describe('Microsoft Graph transport', () => {
   });
 });
 
+describe('relaydesk smarthost graph --delegated', () => {
+  it('signs in as the mailbox with a device code (Mail.Send delegated) and sends through Graph with that token', async () => {
+    const dir = await preparedDataDir();
+    try {
+      await tokens.close();
+      graph = await startGraphFake(() => tokens.issued);
+      tokens = await startTokenFake({ tenant: TENANT, clientId: CLIENT_ID, scope: 'unused', delegatedScope: graphScope(graph.url, 'device') });
+      await cli(['server', 'set', DEFAULT_SERVER_NAME, 'delivery.holdRemote=false', '--data', dir]);
+      expect((await cli(['user', 'add', 'alice', '--password-stdin', '--data', dir], `${PASSWORD}\n`)).code).toBe(0);
+      const set = await cli(['smarthost', 'graph', DEFAULT_SERVER_NAME, '--tenant', TENANT, '--client-id', CLIENT_ID, '--delegated', 'device', '--mailbox', MAILBOX,
+        '--login-url', tokens.url, '--graph-url', graph.url, '--data', dir]);
+      expect(set.code, set.stderr).toBe(0);
+      expect(set.stdout).toContain('Delegated permissions → Mail.Send');
+      const { spawn } = await import('node:child_process');
+      const { BIN } = await import('../helpers/serve-process');
+      const signIn = spawn(process.execPath, [BIN, 'smarthost', 'signin', DEFAULT_SERVER_NAME, '--data', dir], { stdio: 'pipe' });
+      children.push(signIn);
+      let out = '';
+      signIn.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+      const userCode = await eventually(() => /enter the code:\s+(\S+)/.exec(out)?.[1], 10_000);
+      tokens.approve(userCode, MAILBOX);
+      await eventually(() => out.includes(`signed in as ${MAILBOX}`), 15_000);
+      const served = await startServe(dir);
+      children.push(served.child);
+      await submit(served.port, ['bob@partner.test']);
+      await eventually(() => graph.sent.length === 1, 10_000);
+      expect(tokens.issued).toContain(graph.sent[0]?.token);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
 describe('relaydesk smarthost graph', () => {
   it('sets Graph app-only with a certificate from the store; serve signs in with a signed client assertion and delivers', async () => {
     const dir = await preparedDataDir();
