@@ -3,7 +3,7 @@
 // (`relaydesk server set NAME access.anonymous=false`). Pure: shared by the CLI, config import
 // and anyone who needs to name a setting the way the console does.
 import {
-  DEFAULT_ACCESS, DEFAULT_DELIVERY, DEFAULT_MESSAGES, describeAddressRule, type AddressRule, type VirtualServerConfig,
+  DEFAULT_ACCESS, DEFAULT_DELIVERY, DEFAULT_MESSAGES, type DeliveryRoute, describeAddressRule, type AddressRule, type VirtualServerConfig,
 } from './settings';
 
 export type PropertyTab = 'General' | 'Access' | 'Messages' | 'Delivery';
@@ -78,6 +78,7 @@ const LABELS: Record<string, string> = {
   'delivery.smartHost.oauth2.flow': 'Sign-in', 'delivery.smartHost.oauth2.authorizationEndpoint': 'Authorization endpoint',
   'delivery.smartHost.oauth2.tokenEndpoint': 'Token endpoint', 'delivery.smartHost.oauth2.deviceEndpoint': 'Device authorization endpoint',
   'delivery.smartHost.oauth2.revocationEndpoint': 'Revocation endpoint (RFC 7009, optional)', 'delivery.smartHost.oauth2.scope': 'Scope',
+  'delivery.routes': 'Routes (relaydesk route list for details)',
   'delivery.attemptDirectFirst': 'Attempt direct delivery before sending to smart host',
   'delivery.retryMinutes.first': 'First retry interval (minutes)', 'delivery.retryMinutes.second': 'Second retry interval (minutes)',
   'delivery.retryMinutes.third': 'Third retry interval (minutes)', 'delivery.retryMinutes.subsequent': 'Subsequent retry interval (minutes)',
@@ -98,6 +99,9 @@ function showValue(path: string, value: unknown): string {
   if (path === 'delivery.smartHost.trustedCertificate') return '(a pinned certificate)';
   if (path === 'connectionRules' || path === 'relayRules') return (value as AddressRule[]).map(describeAddressRule).join(', ') || '(empty)';
   if (path === 'access.trustedDevices') return (value as Array<{ name: string; match: AddressRule }>).map((d) => `${d.name} (${describeAddressRule(d.match)})`).join(', ') || '(none)';
+  if (path === 'delivery.routes') {
+    return (value as DeliveryRoute[]).map((r, i) => `${i + 1}. ${r.name} → ${r.smartHost ? (r.smartHost.transport === 'graph' ? `Graph as ${r.smartHost.user ?? '?'}` : `${r.smartHost.host}:${r.smartHost.port}`) : 'MX'}`).join('; ') || '(none: see relaydesk route list)';
+  }
   if (path === 'delivery.pickupFolder' && value === '') return 'off';
   if (path === 'access.connectionMode' || path === 'access.relayMode') return value === 'only-list' ? 'only the list below (only-list)' : 'all except the list below (all-except)';
   if (typeof value === 'boolean') return value ? 'on' : 'off';

@@ -179,6 +179,7 @@ describe('relaydesk route', () => {
       '3. default: everything else → directly by MX',
       '',
     ].join('\n'));
+    expect((await cli(['server', 'show', server, ...data])).stdout).toMatch(/Routes \(relaydesk route list for details\) +1\. Graph → Graph as relay@contoso\.com; 2\. Scanners → MX +\[delivery\.routes\]/);
     // The route's client secret is stored sealed, never exported without --with-secrets, and kept when other settings change.
     expect((await cli(['config', 'export', ...data])).stdout).not.toContain(SECRET);
     expect((await cli(['route', 'move', server, 'Graph', '--position', '2', ...data])).code).toBe(0);
