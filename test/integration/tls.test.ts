@@ -60,6 +60,29 @@ describe('TLS policy on the wire', () => {
   });
 });
 
+describe('TLS session resumption', () => {
+  it('a client that comes back resumes its session (TLS 1.3 and 1.2): a scanner that reconnects skips the full handshake', async () => {
+    const t = await startTestApp();
+    open.push(t);
+    for (const version of ['TLSv1.3', 'TLSv1.2'] as const) {
+      const first = await RawSmtp.connect(t.port);
+      await first.client.command('EHLO client.test');
+      await first.client.startTls({ rejectUnauthorized: false, minVersion: version, maxVersion: version });
+      await first.client.command('EHLO client.test'); // the TLS 1.3 ticket arrives after the handshake
+      const session = (first.client.tlsSocket as tls.TLSSocket).getSession();
+      expect((first.client.tlsSocket as tls.TLSSocket).isSessionReused()).toBe(false);
+      first.client.close();
+      expect(session, version).toBeDefined();
+      const again = await RawSmtp.connect(t.port);
+      await again.client.command('EHLO client.test');
+      await again.client.startTls({ rejectUnauthorized: false, minVersion: version, maxVersion: version, ...(session ? { session } : {}) });
+      expect((again.client.tlsSocket as tls.TLSSocket).isSessionReused(), version).toBe(true);
+      expect((await again.client.command('EHLO client.test')).code).toBe(250);
+      again.client.close();
+    }
+  });
+});
+
 describe('SNI', () => {
   it('answers each name with its certificate, and others with the default', async () => {
     const t = await startTestApp();
