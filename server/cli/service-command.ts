@@ -16,8 +16,13 @@ type Platform = 'linux' | 'darwin' | 'win32';
 
 export const SERVICE_NAME = 'relaydesk';
 const LAUNCHD_LABEL = 'com.relaydesk.serve';
-export const SYSTEMD_UNIT_PATH = `/etc/systemd/system/${SERVICE_NAME}.service`;
-const LAUNCHD_PLIST_PATH = `/Library/LaunchDaemons/${LAUNCHD_LABEL}.plist`;
+/**
+ * Where the service file goes. DESTDIR (as in `make install`) puts it under another root: for
+ * packaging into an image, and for tests that must not touch this machine's /etc.
+ */
+const destdir = () => process.env.DESTDIR ?? '';
+export const systemdUnitPath = () => path.join(destdir(), `/etc/systemd/system/${SERVICE_NAME}.service`);
+const launchdPlistPath = () => path.join(destdir(), `/Library/LaunchDaemons/${LAUNCHD_LABEL}.plist`);
 
 export interface ServiceSpec {
   platform: Platform;
@@ -139,8 +144,8 @@ export function winswXml(spec: ServiceSpec): string {
 }
 
 function serviceFile(spec: ServiceSpec): { file: string; text: string } {
-  if (spec.platform === 'linux') return { file: SYSTEMD_UNIT_PATH, text: systemdUnit(spec) };
-  if (spec.platform === 'darwin') return { file: LAUNCHD_PLIST_PATH, text: launchdPlist(spec) };
+  if (spec.platform === 'linux') return { file: systemdUnitPath(), text: systemdUnit(spec) };
+  if (spec.platform === 'darwin') return { file: launchdPlistPath(), text: launchdPlist(spec) };
   return { file: path.win32.join(spec.dataDir, `${SERVICE_NAME}-service.xml`), text: winswXml(spec) };
 }
 
@@ -180,7 +185,8 @@ function installOnLinux(spec: ServiceSpec, text: string, context: CliContext): v
   }
   fs.mkdirSync(spec.dataDir, { recursive: true, mode: 0o700 });
   run('chown', ['-R', `${spec.user}:`, spec.dataDir], context);
-  fs.writeFileSync(SYSTEMD_UNIT_PATH, text, { mode: 0o644 });
+  fs.mkdirSync(path.dirname(systemdUnitPath()), { recursive: true });
+  fs.writeFileSync(systemdUnitPath(), text, { mode: 0o644 });
   run('systemctl', ['daemon-reload'], context);
   run('systemctl', ['enable', '--now', `${SERVICE_NAME}.service`], context);
 }
@@ -224,7 +230,7 @@ async function install(context: CliContext): Promise<number> {
 
 async function uninstall(context: CliContext): Promise<number> {
   const platform = process.platform as Platform;
-  const file = platform === 'linux' ? SYSTEMD_UNIT_PATH : platform === 'darwin' ? LAUNCHD_PLIST_PATH
+  const file = platform === 'linux' ? systemdUnitPath() : platform === 'darwin' ? launchdPlistPath()
     : path.win32.join(path.resolve(stringOption(context.values, 'data') ?? defaultServiceDataDir(platform)), `${SERVICE_NAME}-service.xml`);
   if (context.values.print) {
     context.io.out(`would stop and remove the service and delete ${file}; the data folder stays`);

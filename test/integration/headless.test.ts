@@ -3,7 +3,7 @@
 // access lists that a running serve enforces on real sockets, partial config files (the README's
 // own examples), /metrics scraped with a Prometheus text parser, and the service files.
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -11,7 +11,7 @@ import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_SERVER_NAME } from '../../server/contract/settings';
 import { RawSmtp, plainAuth } from '../../server/smtp/line-client';
-import { cli, serve as startServe, type Served } from '../helpers/serve-process';
+import { BIN, cli, serve as startServe, type Served } from '../helpers/serve-process';
 import { eventually, tempDir } from '../helpers/test-app';
 
 const children: ChildProcessWithoutNullStreams[] = [];
@@ -298,7 +298,49 @@ describe('/metrics and /healthz', () => {
   });
 });
 
+function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { env, timeout: 20_000 }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
+  });
+}
+
 describe('relaydesk service', () => {
+  // Installing needs root and systemd's tools; DESTDIR keeps the unit out of this machine's /etc and
+  // systemctl, useradd and chown are recorded, not run (a test machine has no systemd as PID 1).
+  const root = typeof process.getuid === 'function' && process.getuid() === 0 && process.platform === 'linux';
+  it.runIf(root)('installs under DESTDIR: the account, the unit, systemctl enable --now; uninstall disables and removes it', async () => {
+    const dir = folder();
+    const tools = path.join(dir, 'tools');
+    const calls = path.join(dir, 'calls.log');
+    fs.mkdirSync(tools);
+    for (const tool of ['systemctl', 'useradd', 'chown']) fs.writeFileSync(path.join(tools, tool), `#!/bin/sh\necho "${tool} $*" >> "${calls}"\n`, { mode: 0o755 });
+    const env = { ...process.env, PATH: `${tools}:${process.env.PATH ?? ''}`, DESTDIR: path.join(dir, 'root') };
+    const data = path.join(dir, 'data');
+    const installed = await run(['service', 'install', '--data', data, '--user', 'relaydesk-test-account'], env);
+    // A --user that does not exist is refused, nothing written.
+    expect(installed.code).toBe(1);
+    expect(installed.stderr).toContain('no user named "relaydesk-test-account"');
+    expect(fs.existsSync(path.join(dir, 'root'))).toBe(false);
+
+    const done = await run(['service', 'install', '--data', data], env);
+    expect(done.code, done.stderr).toBe(0);
+    const unit = fs.readFileSync(path.join(dir, 'root', 'etc', 'systemd', 'system', 'relaydesk.service'), 'utf8');
+    expect(unit).toContain('User=relaydesk\n');
+    expect(unit).toContain(`ReadWritePaths="${data}"`);
+    expect(fs.statSync(data).isDirectory()).toBe(true);
+    const id = (() => { try { execFileSync('id', ['-u', 'relaydesk'], { stdio: 'ignore' }); return true; } catch { return false; } })();
+    expect(fs.readFileSync(calls, 'utf8').split('\n').filter(Boolean)).toEqual([
+      ...(id ? [] : [`useradd --system --home-dir ${data} --no-create-home --shell /usr/sbin/nologin relaydesk`]),
+      `chown -R relaydesk: ${data}`, 'systemctl daemon-reload', 'systemctl enable --now relaydesk.service',
+    ]);
+    fs.writeFileSync(calls, '');
+    const removed = await run(['service', 'uninstall'], env);
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(fs.existsSync(path.join(dir, 'root', 'etc', 'systemd', 'system', 'relaydesk.service'))).toBe(false);
+    expect(fs.readFileSync(calls, 'utf8').split('\n').filter(Boolean)).toEqual(['systemctl disable --now relaydesk.service', 'systemctl daemon-reload']);
+    expect(fs.existsSync(data)).toBe(true);
+  });
+
   it('prints a hardened systemd unit that systemd-analyze accepts, a launchd plist and a WinSW file', async () => {
     const dir = folder();
     const unit = await cli(['service', 'install', '--print', '--data', dir, '--user', 'daemon']);
