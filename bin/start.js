@@ -8,7 +8,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.join(__dirname, '..');
-const built = ['dist/server/cli.js', 'dist/electron/main.js', 'dist/electron-preload/preload.js', 'renderer/dist/index.html'].every((f) => fs.existsSync(path.join(root, f)));
+const built = ['dist/server/cli/main.js', 'dist/electron/main.js', 'dist/electron-preload/preload.js', 'renderer/dist/index.html'].every((f) => fs.existsSync(path.join(root, f)));
 if (!built) {
   const result = spawnSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
   if (result.status !== 0) process.exit(result.status ?? 1);
