@@ -17,6 +17,8 @@ describe('desktop app without a display', () => {
     const env = { ...process.env };
     delete env.DISPLAY;
     delete env.WAYLAND_DISPLAY;
+    // Already built (npm test builds first): start must not build again (it did, when it looked for a file that moved).
+    const builtAt = fs.statSync(path.join(ROOT, 'dist', 'server', 'cli', 'main.js')).mtimeMs;
     const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'start.js'), '--data', dir, '--console', '127.0.0.1:0'], { env, stdio: 'pipe' });
     let output = '';
     child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
@@ -25,6 +27,7 @@ describe('desktop app without a display', () => {
       const url = await eventually(() => /relaydesk: console on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(output)?.[1], 20_000);
       expect(output.split('\n')[0]).toMatch(/^relaydesk: (no display|the Electron binary is not installed); starting the headless server with its web console instead$/);
       expect((await fetch(new URL('/api/session', url))).status).toBe(200);
+      expect(fs.statSync(path.join(ROOT, 'dist', 'server', 'cli', 'main.js')).mtimeMs).toBe(builtAt);
     } finally {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
