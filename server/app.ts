@@ -9,7 +9,7 @@ import { explainUpstreamReply } from './contract/upstream-replies';
 import type { ActiveWarning } from './contract/admin-api';
 import { newServerDefaults } from './contract/server-settings';
 import {
-  DEFAULT_DELIVERY, DEFAULT_SERVER_NAME, DEFAULT_SUBMISSION_PORT, hostnameSchema,
+  DEFAULT_DELIVERY, DEFAULT_SERVER_NAME, DEFAULT_SUBMISSION_PORT, hostnameSchema, ROUTE_SEPARATOR,
   type VirtualServerConfig,
 } from './contract/settings';
 import { createAuthenticator } from './auth/authenticator';
@@ -245,12 +245,19 @@ export class App {
       const row = this.store.getSignIn(server.name);
       const id = `sign-in:${server.name}`;
       const since = row?.lastRefreshAt ?? row?.signedInAt ?? this.now().toISOString();
+      // A route's sign-in is named "Server::Route": say it in words, with the command that signs it in.
+      const at = server.name.lastIndexOf(ROUTE_SEPARATOR);
+      const owner = at < 0 ? server.name : server.name.slice(0, at);
+      const route = at < 0 ? null : server.name.slice(at + ROUTE_SEPARATOR.length);
+      const label = route ? `${owner} (route ${route})` : owner;
+      const place = route ? `Properties → Delivery → Routes → ${route}` : 'Properties → Delivery → Outbound authentication';
+      const command = `relaydesk smarthost signin "${owner}"${route ? ` --route "${route}"` : ''}`;
       if (host.oauth2.flow !== 'app' && !row) {
-        warnings.push({ id, server: server.name, since, message: `${server.name}: the smart host's OAuth2 sign-in has not been done; mail for other domains waits in the queue.`, action: 'Sign in under Properties → Delivery → Outbound authentication (or relaydesk smarthost signin).' });
+        warnings.push({ id, server: owner, since, message: `${label}: the smart host's OAuth2 sign-in has not been done; mail for other domains waits in the queue.`, action: `Sign in under ${place} (or ${command}).` });
       } else if (row?.needsSignIn) {
-        warnings.push({ id, server: server.name, since, message: `${server.name}: the smart host sign-in of ${row.account} is no longer valid (${row.lastError ?? 'refresh refused'}); mail for other domains waits in the queue.`, action: 'Sign in again under Properties → Delivery → Outbound authentication (or relaydesk smarthost signin).' });
+        warnings.push({ id, server: owner, since, message: `${label}: the smart host sign-in of ${row.account} is no longer valid (${row.lastError ?? 'refresh refused'}); mail for other domains waits in the queue.`, action: `Sign in again under ${place} (or ${command}).` });
       } else if (row?.lastError) {
-        warnings.push({ id, server: server.name, since, message: `${server.name}: the last token refresh for ${row.account} failed (${row.lastError}); it is tried again.`, action: 'Check that this machine reaches the provider; nothing to do if the next refresh succeeds.' });
+        warnings.push({ id, server: owner, since, message: `${label}: the last token refresh for ${row.account} failed (${row.lastError}); it is tried again.`, action: 'Check that this machine reaches the provider; nothing to do if the next refresh succeeds.' });
       }
     }
     return warnings;

@@ -188,6 +188,18 @@ describe('relaydesk route', () => {
     expect((await cli(['route', 'remove', server, 'Scanners', ...data])).code).toBe(0);
     expect((await cli(['smarthost', 'status', server, '--route', 'Graph', ...data])).stdout).toContain('Provider:      microsoft365 (app-only)');
     expect((await cli(['smarthost', 'status', server, '--route', 'Nope', ...data])).stderr).toContain('has no route named "Nope"');
+    // A route that signs in with OAuth2 and has not yet: the warning names the route and the command that signs it in.
+    expect((await cli(['smarthost', 'graph', server, '--route', 'Graph', '--tenant', TENANT, '--client-id', CLIENT_ID, '--delegated', 'device', '--mailbox', MAILBOX, ...data])).code).toBe(0);
+    const { App } = await import('../../server/app');
+    const app = new App({ dataDir: dir, offline: true });
+    try {
+      const warning = app.signInWarnings().find((w) => w.id === `sign-in:${server}::Graph`);
+      expect(warning?.message).toBe(`${server} (route Graph): the smart host's OAuth2 sign-in has not been done; mail for other domains waits in the queue.`);
+      expect(warning?.action).toBe(`Sign in under Properties → Delivery → Routes → Graph (or relaydesk smarthost signin "${server}" --route "Graph").`);
+      expect(warning?.server).toBe(server);
+    } finally {
+      app.store.close();
+    }
   });
 });
 
