@@ -155,16 +155,3 @@ export function withValueAtPath<T>(document: T, path: string, value: unknown): T
   });
   return copy as T;
 }
-
-/**
- * Settings given (a partial document) over a base: objects merge key by key, anything else
- * (values, lists, null) replaces. Used for partial config files and `server set`.
- */
-export function mergeSettings<T>(base: T, given: unknown): T {
-  if (!isRecord(base) || !isRecord(given)) return (given === undefined ? base : given) as T;
-  const merged: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(given)) {
-    merged[key] = isRecord(merged[key]) && isRecord(value) ? mergeSettings(merged[key], value) : value;
-  }
-  return merged as T;
-}

@@ -9,6 +9,12 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** The tenant, app registration and mailbox the Graph and route tests sign in with. */
+export const TENANT = 'contoso.onmicrosoft.com';
+export const CLIENT_ID = '11111111-2222-3333-4444-555555555555';
+export const SECRET = 'graph-app-secret-value';
+export const MAILBOX = 'relay@contoso.com';
+
 async function body(req: http.IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);

@@ -8,14 +8,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createAdminHandlers } from '../../server/admin';
 import { DEFAULT_SERVER_NAME, graphScope } from '../../server/contract/settings';
 import { plainAuth, RawSmtp } from '../../server/smtp/line-client';
-import { type GraphFake, startGraphFake, startTokenFake, type TokenFake } from '../helpers/microsoft-fakes';
+import { CLIENT_ID, type GraphFake, MAILBOX, SECRET, startGraphFake, startTokenFake, TENANT, type TokenFake } from '../helpers/microsoft-fakes';
 import { cli, preparedDataDir, serve as startServe } from '../helpers/serve-process';
 import { eventually, startTestApp, type TestApp } from '../helpers/test-app';
 
-const TENANT = 'contoso.onmicrosoft.com';
-const CLIENT_ID = '11111111-2222-3333-4444-555555555555';
-const SECRET = 'graph-app-secret-value';
-const MAILBOX = 'relay@contoso.com';
 const PASSWORD = 'correct horse battery';
 
 let graph: GraphFake;
