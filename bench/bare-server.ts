@@ -4,13 +4,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { applySmtpServerPatches, SMTPServer } from '../server/engine/smtp-server-patches';
+import { applySmtpServerPatches, type ImmediateGreetingOption, SMTPServer } from '../server/engine/smtp-server-patches';
 
 applySmtpServerPatches();
 const [dir, certFile, keyFile] = process.argv.slice(2);
 if (!dir || !certFile || !keyFile) throw new Error('usage: bare-server DIR CERT KEY');
 let counter = 0;
+const immediate: ImmediateGreetingOption = { immediateGreeting: true };
 const server = new SMTPServer({
+  ...immediate,
   key: fs.readFileSync(keyFile), cert: fs.readFileSync(certFile), minVersion: 'TLSv1.2',
   authOptional: true, allowInsecureAuth: false, disableReverseLookup: true, logger: false, size: 50 * 1024 * 1024,
   onAuth: (auth, _session, callback) => callback(auth.username === 'bench' && auth.password === 'bench-password' ? null : new Error('no'), { user: auth.username }),
