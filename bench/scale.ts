@@ -48,7 +48,7 @@ async function fill(count: number): Promise<{ dir: string; seconds: number }> {
     const envelope = envelopeLine(message);
     const file = path.join(queueDir, `${id}.eml`);
     fs.writeFileSync(file, Buffer.concat([Buffer.from(envelope), body]));
-    batch.push({ ...message, size: body.length, spoolPath: file, bodyOffset: Buffer.byteLength(envelope) });
+    batch.push({ ...message, size: body.length, spoolPath: file, bodyOffset: Buffer.byteLength(envelope), bodyLength: null });
     if (batch.length === 5000) {
       app.store.insertMessages(batch);
       batch = [];

@@ -405,6 +405,8 @@ export class App {
     this.smartHostTokens.stop();
     await this.remoteDelivery.stop();
     await this.pickup.stop();
+    await this.spool.drain(); // the pickup folder's last messages
+    await this.spool.close();
     this.eventLog.stop();
     this.store.close();
   }

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { QueueEntry, Store } from '../store/store';
-import { fsyncDirectory } from '../spool/spool';
+import { fsyncDirectory, spooledStream } from '../spool/spool';
 import { CoalescingRunner } from './coalescing-runner';
 import type { EventBus } from '../log/event-bus';
 
@@ -72,7 +72,7 @@ export class LocalDelivery {
       const envelope = [`x-sender: ${message.mailFrom}`, ...recipients.map((r) => `x-receiver: ${r}`)].join('\r\n') + '\r\n';
       const output = fs.createWriteStream(tempName, { flags: 'w', mode: 0o600, flush: true }); // fsync before close
       output.write(envelope);
-      await pipeline(fs.createReadStream(message.spoolPath, { start: message.bodyOffset }), output);
+      await pipeline(spooledStream(message), output);
       await fs.promises.rename(tempName, finalName);
       await fsyncDirectory(folder);
       this.deps.store.recordDelivery(message.id, recipients, { state: 'delivered', reply: `250 dropped into ${folder}` });

@@ -12,7 +12,7 @@ import type { VirtualServerConfig } from '../contract/settings';
 import type { EventBus } from '../log/event-bus';
 import type { QueueEntry, QueuedRecipient, Store } from '../store/store';
 import { resolveDestinations } from '../dns/mx';
-import { readMessageHeaders, type Spool } from '../spool/spool';
+import { readMessageHeaders, readSpooled, releaseSpooled, type Spool, spooledStream } from '../spool/spool';
 import { buildNdr, type FailedRecipient } from './ndr';
 import { CoalescingRunner } from './coalescing-runner';
 import { smartHostTlsOptions } from './smart-host-certificate';
@@ -295,7 +295,7 @@ export class RemoteDelivery {
     this.deps.bus.emit({ type: 'delivery', at: this.deps.now().toISOString(), queueId: message.id, recipients: to, destination, outcome: 'attempt', reply: '' });
     let bytes: Buffer;
     try {
-      bytes = (await fs.promises.readFile(message.spoolPath)).subarray(message.bodyOffset);
+      bytes = await readSpooled(message);
       if (sendAs) bytes = rewriteFromToMailbox(bytes, sendAs);
     } catch (err) {
       return allOf(to, { kind: 'deferred', reply: `451 4.3.0 Cannot read the queued message (${(err as Error).message})` }, destination);
@@ -339,7 +339,7 @@ export class RemoteDelivery {
       // Sent as the route's mailbox: the envelope sender and From header become the mailbox (send-as.ts).
       const info = await transport.sendMail({
         envelope: { from: sendAs && message.mailFrom !== '' ? sendAs : masquerade(message.mailFrom, config.delivery.masqueradeDomain), to },
-        raw: sendAs ? rewriteFromToMailbox((await fs.promises.readFile(message.spoolPath)).subarray(message.bodyOffset), sendAs) : fs.createReadStream(message.spoolPath, { start: message.bodyOffset }),
+        raw: sendAs ? rewriteFromToMailbox(await readSpooled(message), sendAs) : spooledStream(message),
       });
       const outcomes = new Map<string, Outcome>();
       for (const address of info.accepted.map(String)) outcomes.set(address, { kind: 'delivered', reply: info.response });
@@ -437,7 +437,9 @@ export class RemoteDelivery {
     if (withReport && config && open.length > 0 && message.mailFrom !== '') {
       await this.report(message, config, open.map((r) => ({ address: r.address, status: '5.0.0', diagnostic: 'deleted from the queue by the administrator' })));
     }
-    await fs.promises.rm(message.spoolPath, { force: true });
+    // Its record is gone, so a batch file goes with the last message it held.
+    if (message.body === 'spool') await releaseSpooled(message, this.deps.store);
+    else if (message.body === 'kept') await fs.promises.rm(message.spoolPath, { force: true });
   }
 
   /** Tell the sender (and the NDR copy address); a message from the null sender goes to badmail. */
@@ -446,7 +448,7 @@ export class RemoteDelivery {
     if (message.mailFrom === '' && action === 'failed') {
       const folder = this.deps.badmailFolder(message.serverName);
       await fs.promises.mkdir(folder, { recursive: true, mode: 0o700 });
-      await fs.promises.copyFile(message.spoolPath, path.join(folder, `${message.id}.bad`));
+      await fs.promises.writeFile(path.join(folder, `${message.id}.bad`), await readSpooled(message), { mode: 0o600 });
       await fs.promises.writeFile(path.join(folder, `${message.id}.bdr`), `Queue ID: ${message.id}\r\nReason: undeliverable and no sender to return it to (null sender)\r\n${failed.map((f) => `  <${f.address}>: ${f.diagnostic}`).join('\r\n')}\r\n`, { mode: 0o600 });
       this.deps.bus.emit({ type: 'delivery', at: now.toISOString(), queueId: message.id, recipients: failed.map((f) => f.address), destination: folder, outcome: 'badmail', reply: 'undeliverable, null sender' });
       return;

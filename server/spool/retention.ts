@@ -1,13 +1,16 @@
 // What happens to a message after its last recipient was delivered or failed: the body leaves
 // the spool at once (or becomes a copy under spool/kept/ for the configured days), while the
 // queue record stays as history for queueHistoryDays and is then pruned. Crash-safe by order:
-// a body is removed (or moved out of spool/queue/) before its record says so, so the spool's
-// recovery never mistakes a finished message for an unindexed one, and a sweep at start
-// finishes whatever a crash interrupted. Never touches a message that is not done.
+// a file of its own is removed (or moved out of spool/queue/) before its record says so, so the
+// spool's recovery never mistakes a finished message for an unindexed one; a message in a batch
+// file is recorded first and then zeroed, and the file goes with its last message (recovery
+// removes a batch file left with none). A sweep at start finishes whatever a crash interrupted.
+// Never touches a message that is not done.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { LogSettings } from '../contract/admin-api';
 import type { QueueEntry, Store } from '../store/store';
+import { readSpooled, releaseSpooled } from './spool';
 
 const DAY_MS = 86_400_000;
 const SWEEP_BATCH = 500;
@@ -31,8 +34,9 @@ export class Retention {
   }
 
   /** The message is done: its body leaves the spool (removed, or kept as a copy). Idempotent. */
-  async finish(message: Pick<QueueEntry, 'id' | 'spoolPath' | 'state' | 'body'>): Promise<void> {
+  async finish(message: Pick<QueueEntry, 'id' | 'spoolPath' | 'bodyOffset' | 'bodyLength' | 'state' | 'body'>): Promise<void> {
     if (message.state !== 'done' || message.body !== 'spool') return;
+    if (message.bodyLength !== null) return this.finishInBatch(message);
     const { store } = this.deps;
     const kept = path.join(this.deps.keptDir, path.basename(message.spoolPath));
     if (this.deps.settings().keepDeliveredDays > 0) {
@@ -51,6 +55,19 @@ export class Retention {
     }
     await fs.promises.rm(message.spoolPath, { force: true });
     store.setMessageBody(message.id, 'removed');
+  }
+
+  /** A message that shares a batch file: a kept copy becomes a file of its own; then its bytes leave the batch. */
+  private async finishInBatch(message: Pick<QueueEntry, 'id' | 'spoolPath' | 'bodyOffset' | 'bodyLength'>): Promise<void> {
+    const { store } = this.deps;
+    if (this.deps.settings().keepDeliveredDays > 0) {
+      const kept = path.join(this.deps.keptDir, `${message.id}.eml`);
+      await fs.promises.writeFile(kept, await readSpooled(message), { mode: 0o600 });
+      store.setMessageBody(message.id, 'kept', kept);
+    } else {
+      store.setMessageBody(message.id, 'removed');
+    }
+    await releaseSpooled(message, store);
   }
 
   /** At start and now and then: finish interrupted work, drop old kept copies, prune old records. */

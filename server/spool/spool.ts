@@ -1,13 +1,18 @@
-// The durable spool: every accepted message is streamed to its own file (never held whole in
-// memory) under spool/tmp, fsync'ed, and renamed into spool/queue; the folder is fsync'ed for a
-// whole group of messages at once (group commit), and only then is the client told 250. Each file
-// starts with an envelope line, so the file alone is the durable record: after a crash, files in
-// queue/ without an index row are indexed again, and files left in tmp/ (never acknowledged) go.
-// All fsyncs run on libuv's threadpool; the event loop never waits for the disk.
+// The durable spool. Small messages (most mail: scanners, applications) are committed in groups:
+// every small message accepted while the previous group was being flushed goes into one new
+// batch file in spool/queue, written at once and fsync'ed with the folder, and only then are
+// all of them answered 250 — one durable flush for many messages (group commit). Each record in
+// a batch file starts with an envelope line that carries its length and CRC-32, so the file
+// alone is the durable record: after a crash, batch files the index lacks are indexed again
+// from their complete records, and a torn tail (never acknowledged) is ignored. Large messages
+// are streamed to a file of their own under spool/tmp (never held whole in memory), fsync'ed,
+// and renamed into spool/queue; they share the same folder fsync and index commit. All fsyncs
+// run on libuv's threadpool; the event loop never waits for the disk.
 import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
+import zlib from 'node:zlib';
 import type { AcceptedMessage, QueuedRecipient, Store } from '../store/store';
 
 export interface SpoolDeps {
@@ -42,13 +47,33 @@ export function spoolErrorOf(err: unknown): SpoolError {
   return new SpoolError(451, '4.3.0', 'Local error in processing, try again later');
 }
 
-interface PendingCommit { message: AcceptedMessage; resolve(): void; reject(err: Error): void }
+interface PendingCommit {
+  message: AcceptedMessage;
+  /** A small message's bytes (Received: header and body), written into the group's batch file; null when it has a file of its own. */
+  data: Buffer[] | null;
+  resolve(): void;
+  reject(err: Error): void;
+}
 
 const ENVELOPE_PREFIX = 'X-Relaydesk-Envelope: ';
+/** A message file of its own (large messages, and every message spooled before group commit). */
+const MESSAGE_SUFFIX = '.eml';
+/** A group of small messages committed with one flush. */
+const BATCH_SUFFIX = '.batch';
 
-/** The first line of a spool file: the envelope, so the queue can be rebuilt from the spool. */
-export function envelopeLine(message: Omit<AcceptedMessage, 'spoolPath' | 'bodyOffset' | 'size'>): string {
+type EnvelopeFields = Omit<AcceptedMessage, 'spoolPath' | 'bodyOffset' | 'bodyLength' | 'size'>;
+
+/** The first line of a message file: the envelope, so the queue can be rebuilt from the spool. */
+export function envelopeLine(message: EnvelopeFields): string {
   return `${ENVELOPE_PREFIX}${Buffer.from(JSON.stringify({ v: 1, ...message })).toString('base64')}\r\n`;
+}
+
+/** A record's first line in a batch file: the envelope with the size, length and CRC-32 of the bytes that follow. */
+function batchRecordLine(message: AcceptedMessage, data: readonly Buffer[]): Buffer {
+  const { spoolPath: _path, bodyOffset: _offset, bodyLength, recipients, ...fields } = message;
+  let crc = 0;
+  for (const chunk of data) crc = zlib.crc32(chunk, crc);
+  return Buffer.from(`${ENVELOPE_PREFIX}${Buffer.from(JSON.stringify({ v: 2, ...fields, recipients, length: bodyLength, crc })).toString('base64')}\r\n`);
 }
 
 export class Spool {
@@ -58,6 +83,8 @@ export class Spool {
   readonly keptDir: string;
   private pending: PendingCommit[] = [];
   private flushing = false;
+  /** spool/queue, open for the life of the spool: each group's folder fsync needs no open/close. */
+  private queueDirHandle: Promise<fs.promises.FileHandle> | null = null;
   private readonly committedListeners = new Set<(messages: readonly AcceptedMessage[]) => void>();
 
   constructor(private readonly deps: SpoolDeps) {
@@ -75,21 +102,40 @@ export class Spool {
   }
 
   /**
-   * Stream a message into the spool and make it durable. Resolves once it is safe to say 250.
-   * `check` runs after the body was read (size limits); returning an error discards the file.
+   * Read a message into the spool and make it durable. Resolves once it is safe to say 250.
+   * `check` runs after the body was read (size limits); returning an error discards it.
    */
   async accept(stream: Readable, incoming: IncomingMessage, check: (size: number) => SpoolError | null): Promise<AcceptedMessage> {
     const id = this.deps.newId();
-    const temp = path.join(this.tmpDir, `${id}.eml`);
-    const file = path.join(this.queueDir, `${id}.eml`);
     const receivedAt = this.deps.now().toISOString();
-    const envelope = envelopeLine({
+    const head = Buffer.from(incoming.prependHeaders(id));
+    const fields: EnvelopeFields = {
       id, serverName: incoming.serverName, receivedAt, mailFrom: incoming.mailFrom, clientAddress: incoming.clientAddress,
       authUser: incoming.authUser, recipients: incoming.recipients,
-    });
+    };
+    let read: SmallRead;
+    try {
+      read = await readSmall(stream, SMALL_MESSAGE_BYTES - head.length);
+    } catch (err) {
+      throw spoolErrorOf(err);
+    }
+    if (read.rest) return this.acceptLarge(fields, head, read.chunks, read.rest, check);
+    const refusal = check(read.size);
+    if (refusal) throw refusal;
+    // Where it lands in the batch file is known when the group is written (flush()).
+    const message: AcceptedMessage = { ...fields, size: read.size, spoolPath: '', bodyOffset: 0, bodyLength: head.length + read.size };
+    await this.commit(message, [head, ...read.chunks]);
+    return message;
+  }
+
+  /** A message too large to hold: streamed to its own file, which joins the next group's folder fsync and index commit. */
+  private async acceptLarge(fields: EnvelopeFields, head: Buffer, first: Buffer[], rest: AsyncIterator<Buffer>, check: (size: number) => SpoolError | null): Promise<AcceptedMessage> {
+    const temp = path.join(this.tmpDir, `${fields.id}${MESSAGE_SUFFIX}`);
+    const file = path.join(this.queueDir, `${fields.id}${MESSAGE_SUFFIX}`);
+    const envelope = envelopeLine(fields);
     let size = 0;
     try {
-      size = await writeDurably(temp, Buffer.from(envelope + incoming.prependHeaders(id)), stream);
+      size = await streamDurably(temp, [Buffer.from(envelope), head, ...first], rest);
       const refusal = check(size);
       if (refusal) throw refusal;
       await fs.promises.rename(temp, file);
@@ -97,20 +143,26 @@ export class Spool {
       await fs.promises.unlink(temp).catch(() => undefined);
       throw spoolErrorOf(err);
     }
-    const message: AcceptedMessage = {
-      id, serverName: incoming.serverName, receivedAt, mailFrom: incoming.mailFrom, size, clientAddress: incoming.clientAddress,
-      authUser: incoming.authUser, spoolPath: file, bodyOffset: Buffer.byteLength(envelope), recipients: incoming.recipients,
-    };
+    const message: AcceptedMessage = { ...fields, size, spoolPath: file, bodyOffset: Buffer.byteLength(envelope), bodyLength: null };
+    try {
+      await this.commit(message, null);
+    } catch (err) {
+      await fs.promises.unlink(file).catch(() => undefined);
+      throw err;
+    }
+    return message;
+  }
+
+  /** Join the next group; settles when that group is durable and indexed (or failed). */
+  private async commit(message: AcceptedMessage, data: Buffer[] | null): Promise<void> {
     try {
       await new Promise<void>((resolve, reject) => {
-        this.pending.push({ message, resolve, reject });
+        this.pending.push({ message, data, resolve, reject });
         this.kick();
       });
     } catch (err) {
-      await fs.promises.unlink(file).catch(() => undefined);
       throw spoolErrorOf(err);
     }
-    return message;
   }
 
   /** Wait until every message handed to accept() so far is committed (graceful shutdown). */
@@ -118,9 +170,17 @@ export class Spool {
     while (this.flushing || this.pending.length > 0) await new Promise((r) => setTimeout(r, 5));
   }
 
+  /** After drain(): let go of the queue folder's handle. */
+  async close(): Promise<void> {
+    const handle = this.queueDirHandle;
+    this.queueDirHandle = null;
+    if (handle) await (await handle.catch(() => null))?.close();
+  }
+
   /**
-   * After a crash: files in tmp/ were never acknowledged and go; files in queue/ were (their
-   * folder was fsync'ed before the 250) and any the index lacks are indexed from their envelope.
+   * After a crash: files in tmp/ were never acknowledged and go; files in queue/ may hold
+   * acknowledged messages (their folder was fsync'ed before the 250), and any message the index
+   * lacks is indexed from its envelope. A batch file whose messages are all finished goes.
    */
   recover(): { removed: number; reindexed: number; unreadable: string[] } {
     let removed = 0;
@@ -128,98 +188,184 @@ export class Spool {
       fs.rmSync(path.join(this.tmpDir, name), { force: true });
       removed++;
     }
-    // The usual start: as many files as the index has spooled bodies, so it knows them all; the
-    // folder is only counted (streamed), never listed into memory whatever the queue's length.
+    // The usual start: as many files as the index has files with unfinished messages, so it
+    // knows them all; the folder is only counted (streamed), never listed into memory.
     let files = 0;
     for (const _name of eachName(this.queueDir)) files++;
-    if (files === this.deps.store.countSpoolBodies()) return { removed, reindexed: 0, unreadable: [] };
-    // After a crash between the folder's fsync and the index commit: find the files it lacks.
+    const { store } = this.deps;
+    if (files === store.countSpoolFiles()) return { removed, reindexed: 0, unreadable: [] };
+    // After a crash between the folder's fsync and the index commit, or between a batch's last
+    // finished message and the file's removal: look at each file the index does not account for.
     let reindexed = 0;
     let missing: AcceptedMessage[] = [];
     const unreadable: string[] = [];
+    const index = (found: AcceptedMessage[]) => {
+      missing.push(...found);
+      if (missing.length < 1000) return;
+      store.insertMessages(missing);
+      reindexed += missing.length;
+      missing = [];
+    };
     for (const name of eachName(this.queueDir)) {
       const file = path.join(this.queueDir, name);
-      if (this.deps.store.hasSpoolPath(file)) continue;
-      const recovered = readEnvelope(file);
-      if (recovered) missing.push(recovered);
-      else unreadable.push(file);
-      if (missing.length >= 1000) {
-        this.deps.store.insertMessages(missing);
-        reindexed += missing.length;
-        missing = [];
+      if (store.hasSpoolPath(file)) {
+        // The index commits a whole group at once, so a known batch file is known in full.
+        if (name.endsWith(BATCH_SUFFIX) && !store.holdsSpooledBody(file)) {
+          fs.rmSync(file, { force: true });
+          removed++;
+        }
+        continue;
       }
+      if (name.endsWith(BATCH_SUFFIX)) {
+        const records = readBatchRecords(file);
+        if (records.length > 0) index(records);
+        else if (fs.statSync(file).size === 0) {
+          // Created, then the crash came before a byte reached the disk: never acknowledged.
+          fs.rmSync(file, { force: true });
+          removed++;
+        } else unreadable.push(file);
+        continue;
+      }
+      const recovered = readEnvelope(file);
+      if (recovered) index([recovered]);
+      else unreadable.push(file);
     }
-    if (missing.length > 0) this.deps.store.insertMessages(missing);
+    if (missing.length > 0) store.insertMessages(missing);
     return { removed, reindexed: reindexed + missing.length, unreadable };
   }
 
   private kick(): void {
     if (this.flushing || this.pending.length === 0) return;
     this.flushing = true;
-    const batch = this.pending;
+    const group = this.pending;
     this.pending = [];
-    this.flush(batch).finally(() => {
+    this.flush(group).finally(() => {
       this.flushing = false;
       this.kick();
     });
   }
 
-  private async flush(batch: PendingCommit[]): Promise<void> {
+  /** One durable flush for the whole group: its batch file and the folder are fsync'ed together, then one index transaction. */
+  private async flush(group: PendingCommit[]): Promise<void> {
+    const small = group.filter((p) => p.data !== null);
+    const batchFile = small.length > 0 ? path.join(this.queueDir, `${small[0]?.message.id}${BATCH_SUFFIX}`) : null;
     try {
-      await fsyncDirectory(this.queueDir);
-      this.deps.store.insertMessages(batch.map((p) => p.message));
+      const folder = this.syncQueueFolder();
+      if (batchFile) await Promise.all([writeBatch(batchFile, small), folder]);
+      else await folder;
+      this.deps.store.insertMessages(group.map((p) => p.message));
     } catch (err) {
-      for (const p of batch) p.reject(err as Error);
+      if (batchFile) await fs.promises.unlink(batchFile).catch(() => undefined);
+      for (const p of group) p.reject(err as Error);
       return;
     }
-    for (const p of batch) p.resolve();
-    const messages = batch.map((p) => p.message);
+    for (const p of group) p.resolve();
+    const messages = group.map((p) => p.message);
     for (const listener of this.committedListeners) listener(messages);
+  }
+
+  /** fsync spool/queue (new batch file, renamed large files). Windows cannot fsync a folder. */
+  private async syncQueueFolder(): Promise<void> {
+    if (process.platform === 'win32') return;
+    this.queueDirHandle ??= fs.promises.open(this.queueDir, 'r');
+    try {
+      await (await this.queueDirHandle).sync();
+    } catch (err) {
+      // A broken handle is opened anew next time.
+      const handle = this.queueDirHandle;
+      this.queueDirHandle = null;
+      void handle.then((h) => h.close()).catch(() => undefined);
+      throw err;
+    }
   }
 }
 
-/** Messages up to this size are gathered in memory and written at once; larger ones stream. */
-const SMALL_MESSAGE_BYTES = 32 * 1024;
-
 /**
- * Write head + the body to a new file and fsync it; resolves with the body's size once the data
- * is on disk. Most mail (scanners, applications) is small: one write, one fsync, no stream
- * machinery. A message that grows past SMALL_MESSAGE_BYTES continues as a stream, so memory
- * stays bounded whatever its size.
+ * Write a group's records into a new batch file and fsync it. Each message gets its place in
+ * the file (spoolPath, bodyOffset); one write, one fsync for all of them.
  */
-async function writeDurably(file: string, head: Buffer, body: Readable): Promise<number> {
-  const chunks: Buffer[] = [head];
-  let buffered = head.length;
+async function writeBatch(file: string, group: PendingCommit[]): Promise<void> {
+  const buffers: Buffer[] = [];
+  let offset = 0;
+  for (const { message, data } of group) {
+    const records = data ?? [];
+    const line = batchRecordLine(message, records);
+    message.spoolPath = file;
+    message.bodyOffset = offset + line.length;
+    offset += line.length + (message.bodyLength ?? 0);
+    buffers.push(line, ...records);
+  }
+  const bytes = Buffer.concat(buffers, offset);
+  const handle = await fs.promises.open(file, 'wx', 0o600);
+  try {
+    for (let written = 0; written < bytes.length;) written += (await handle.write(bytes, written, bytes.length - written)).bytesWritten;
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The complete, intact records of a batch file, in order; reading stops at the first torn or damaged one. */
+export function readBatchRecords(file: string): AcceptedMessage[] {
+  const bytes = fs.readFileSync(file);
+  const found: AcceptedMessage[] = [];
+  let offset = 0;
+  while (offset < bytes.length) {
+    const end = bytes.indexOf('\r\n', offset, 'latin1');
+    if (end < 0) break;
+    const line = bytes.subarray(offset, end).toString('latin1');
+    if (!line.startsWith(ENVELOPE_PREFIX)) break;
+    let record: EnvelopeFields & { v: number; size: number; length: number; crc: number };
+    try {
+      record = JSON.parse(Buffer.from(line.slice(ENVELOPE_PREFIX.length), 'base64').toString('utf8')) as typeof record;
+    } catch {
+      break;
+    }
+    const start = end + 2;
+    if (record.v !== 2 || start + record.length > bytes.length || zlib.crc32(bytes.subarray(start, start + record.length)) !== record.crc) break;
+    const { v: _v, length, crc: _crc, ...fields } = record;
+    found.push({ ...fields, spoolPath: file, bodyOffset: start, bodyLength: length });
+    offset = start + length;
+  }
+  return found;
+}
+
+/** Messages up to this size (with the Received: header) are committed in groups; larger ones stream to their own file. */
+const SMALL_MESSAGE_BYTES = 64 * 1024;
+
+interface SmallRead { chunks: Buffer[]; size: number; rest: AsyncIterator<Buffer> | null }
+
+/** Read the body while it fits `limit` bytes; past that, hand back the rest as a stream (memory stays bounded). */
+async function readSmall(body: Readable, limit: number): Promise<SmallRead> {
+  const chunks: Buffer[] = [];
   let size = 0;
   const reader = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   for (;;) {
     const next = await reader.next();
-    if (next.done) break;
+    if (next.done) return { chunks, size, rest: null };
     size += next.value.length;
-    buffered += next.value.length;
     chunks.push(next.value);
-    if (buffered > SMALL_MESSAGE_BYTES) {
-      const rest = async function* rest(): AsyncGenerator<Buffer> {
-        yield* chunks.splice(0);
-        for (let more = await reader.next(); !more.done; more = await reader.next()) {
-          size += more.value.length;
-          yield more.value;
-        }
-      };
-      // The write stream owns the descriptor: flush: true fsyncs the file before it closes, and
-      // pipeline() settles only once it has closed, so the data is on disk when this returns.
-      await pipeline(Readable.from(rest()), fs.createWriteStream(file, { flags: 'wx', mode: 0o600, flush: true }));
-      return size;
+    if (size > limit) return { chunks, size, rest: reader };
+  }
+}
+
+/**
+ * Write the first chunks and the rest of the body to a new file and fsync it; resolves with
+ * the body's size (without the envelope and Received: lines) once the data is on disk.
+ */
+async function streamDurably(file: string, first: Buffer[], rest: AsyncIterator<Buffer>): Promise<number> {
+  // first = envelope line, Received: header, then the body read so far.
+  let size = first.slice(2).reduce((sum, chunk) => sum + chunk.length, 0);
+  const all = async function* all(): AsyncGenerator<Buffer> {
+    yield* first;
+    for (let more = await rest.next(); !more.done; more = await rest.next()) {
+      size += more.value.length;
+      yield more.value;
     }
-  }
-  const data = Buffer.concat(chunks, buffered);
-  const handle = await fs.promises.open(file, 'wx', 0o600);
-  try {
-    for (let offset = 0; offset < data.length;) offset += (await handle.write(data, offset, data.length - offset)).bytesWritten;
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+  };
+  // The write stream owns the descriptor: flush: true fsyncs the file before it closes, and
+  // pipeline() settles only once it has closed, so the data is on disk when this returns.
+  await pipeline(Readable.from(all()), fs.createWriteStream(file, { flags: 'wx', mode: 0o600, flush: true }));
   return size;
 }
 
@@ -243,10 +389,10 @@ export function readEnvelope(file: string): AcceptedMessage | null {
     const text = buffer.subarray(0, read).toString('latin1');
     const end = text.indexOf('\r\n');
     if (!text.startsWith(ENVELOPE_PREFIX) || end < 0) return null;
-    const envelope = JSON.parse(Buffer.from(text.slice(ENVELOPE_PREFIX.length, end), 'base64').toString('utf8')) as Omit<AcceptedMessage, 'spoolPath' | 'bodyOffset' | 'size'> & { v: number };
+    const envelope = JSON.parse(Buffer.from(text.slice(ENVELOPE_PREFIX.length, end), 'base64').toString('utf8')) as EnvelopeFields & { v: number };
     const size = fs.statSync(file).size;
     const { v: _version, ...fields } = envelope;
-    return { ...fields, spoolPath: file, bodyOffset: end + 2, size: size - end - 2 };
+    return { ...fields, spoolPath: file, bodyOffset: end + 2, bodyLength: null, size: size - end - 2 };
   } catch {
     return null;
   } finally {
@@ -254,27 +400,78 @@ export function readEnvelope(file: string): AcceptedMessage | null {
   }
 }
 
-/** The header section of a spooled message (up to 64 KiB), for reports and `queue show`. */
-export async function readMessageHeaders(message: { spoolPath: string; bodyOffset: number }): Promise<string> {
+/** Where a message's bytes are: a file of its own from bodyOffset to its end, or bodyLength bytes of a batch file. */
+export type SpooledBody = Pick<AcceptedMessage, 'spoolPath' | 'bodyOffset' | 'bodyLength'>;
+
+/** The message as stored (Received: header and body), as a stream. */
+export function spooledStream(message: SpooledBody): fs.ReadStream {
+  const end = message.bodyLength === null ? undefined : message.bodyOffset + message.bodyLength - 1;
+  return fs.createReadStream(message.spoolPath, { start: message.bodyOffset, end });
+}
+
+/** The message as stored, whole (for sending through an API or rewriting its From). */
+export async function readSpooled(message: SpooledBody): Promise<Buffer> {
   const handle = await fs.promises.open(message.spoolPath, 'r');
   try {
-    const buffer = Buffer.alloc(64 * 1024);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, message.bodyOffset);
-    const text = buffer.subarray(0, bytesRead).toString('latin1');
-    const end = text.indexOf('\r\n\r\n');
-    return end >= 0 ? text.slice(0, end + 2) : text;
+    const length = message.bodyLength ?? (await handle.stat()).size - message.bodyOffset;
+    const buffer = Buffer.alloc(Math.max(0, length));
+    let read = 0;
+    while (read < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, read, buffer.length - read, message.bodyOffset + read);
+      if (bytesRead === 0) break;
+      read += bytesRead;
+    }
+    return buffer.subarray(0, read);
   } finally {
     await handle.close();
   }
 }
 
-/** The message as stored (after the envelope line), up to `limit` bytes, for the console. */
-export async function readMessageSource(message: { spoolPath: string; bodyOffset: number }, limit: number): Promise<{ text: string; truncated: boolean }> {
+/** Up to `limit` bytes from the start of the message; `more` tells whether it goes on. */
+async function readSpooledStart(message: SpooledBody, limit: number): Promise<{ bytes: Buffer; more: boolean }> {
   const handle = await fs.promises.open(message.spoolPath, 'r');
   try {
-    const buffer = Buffer.alloc(limit + 1);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, message.bodyOffset);
-    return { text: buffer.subarray(0, Math.min(bytesRead, limit)).toString('utf8'), truncated: bytesRead > limit };
+    const wanted = message.bodyLength === null ? limit + 1 : Math.min(limit + 1, message.bodyLength);
+    const buffer = Buffer.alloc(wanted);
+    const { bytesRead } = await handle.read(buffer, 0, wanted, message.bodyOffset);
+    return { bytes: buffer.subarray(0, Math.min(bytesRead, limit)), more: bytesRead > limit };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The header section of a spooled message (up to 64 KiB), for reports and `queue show`. */
+export async function readMessageHeaders(message: SpooledBody): Promise<string> {
+  const text = (await readSpooledStart(message, 64 * 1024)).bytes.toString('latin1');
+  const end = text.indexOf('\r\n\r\n');
+  return end >= 0 ? text.slice(0, end + 2) : text;
+}
+
+/** The message as stored (after the envelope line), up to `limit` bytes, for the console. */
+export async function readMessageSource(message: SpooledBody, limit: number): Promise<{ text: string; truncated: boolean }> {
+  const { bytes, more } = await readSpooledStart(message, limit);
+  return { text: bytes.toString('utf8'), truncated: more };
+}
+
+/**
+ * A finished (or deleted) message's bytes leave the spool. A file of its own is removed; in a
+ * batch file its bytes are overwritten with zeros at once, and the file goes with the last of its
+ * messages. Call it after the index says the body is no longer in the spool, so that "last" is true.
+ */
+export async function releaseSpooled(message: SpooledBody, store: Pick<Store, 'holdsSpooledBody'>): Promise<void> {
+  if (message.bodyLength === null || !store.holdsSpooledBody(message.spoolPath)) {
+    await fs.promises.rm(message.spoolPath, { force: true });
+    return;
+  }
+  let handle: fs.promises.FileHandle;
+  try {
+    handle = await fs.promises.open(message.spoolPath, 'r+');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // its last message finished meanwhile
+    throw err;
+  }
+  try {
+    await handle.write(Buffer.alloc(message.bodyLength), 0, message.bodyLength, message.bodyOffset);
   } finally {
     await handle.close();
   }

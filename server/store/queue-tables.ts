@@ -13,8 +13,8 @@ export class QueueTables extends ServerTables {
    * durable; after a crash the queue is rebuilt from them, so this commit need not fsync.
    */
   insertMessages(batch: readonly AcceptedMessage[]): void {
-    const insertMessage = this.stmt(`INSERT OR IGNORE INTO messages (id, server_name, received_at, mail_from, size, client_address, auth_user, spool_path, body_offset, state)
-      VALUES (@id, @serverName, @receivedAt, @mailFrom, @size, @clientAddress, @authUser, @spoolPath, @bodyOffset, 'queued')`);
+    const insertMessage = this.stmt(`INSERT OR IGNORE INTO messages (id, server_name, received_at, mail_from, size, client_address, auth_user, spool_path, body_offset, body_length, state)
+      VALUES (@id, @serverName, @receivedAt, @mailFrom, @size, @clientAddress, @authUser, @spoolPath, @bodyOffset, @bodyLength, 'queued')`);
     const insertRecipient = this.stmt(`INSERT OR IGNORE INTO recipients (message_id, address, domain, route, state) VALUES (?, ?, ?, ?, 'queued')`);
     this.relaxedTransaction(() => {
       for (const message of batch) {
@@ -74,7 +74,7 @@ export class QueueTables extends ServerTables {
     const recipients = this.db.prepare('SELECT * FROM recipients WHERE message_id = ? ORDER BY address').all(row.id) as RecipientRow[];
     return {
       id: row.id, serverName: row.server_name, receivedAt: row.received_at, mailFrom: row.mail_from, size: row.size,
-      clientAddress: row.client_address, authUser: row.auth_user, spoolPath: row.spool_path, bodyOffset: row.body_offset, state: row.state,
+      clientAddress: row.client_address, authUser: row.auth_user, spoolPath: row.spool_path, bodyOffset: row.body_offset, bodyLength: row.body_length, state: row.state,
       body: row.body, finishedAt: row.finished_at,
       recipients: recipients.map((r) => ({ address: r.address, domain: r.domain, route: r.route, state: r.state, attempts: r.attempts, lastReply: r.last_reply, nextAttemptAt: r.next_attempt_at, delayNotified: r.delay_notified === 1 })),
     };
@@ -190,9 +190,10 @@ export class QueueTables extends ServerTables {
   }
 
 
-  /** Record where a finished message's body went (committed before the file is touched, see retention.ts). */
-  setMessageBody(id: string, body: MessageBody, spoolPath?: string): void {
-    this.stmt('UPDATE messages SET body = ?, spool_path = COALESCE(?, spool_path) WHERE id = ?').run(body, spoolPath ?? null, id);
+  /** Record where a finished message's body went (see retention.ts for the order); a kept copy is a file of its own. */
+  setMessageBody(id: string, body: MessageBody, keptCopy?: string): void {
+    if (keptCopy === undefined) this.stmt('UPDATE messages SET body = ? WHERE id = ?').run(body, id);
+    else this.stmt('UPDATE messages SET body = ?, spool_path = ?, body_offset = 0, body_length = NULL WHERE id = ?').run(body, keptCopy, id);
   }
 
 
@@ -241,14 +242,19 @@ export class QueueTables extends ServerTables {
   }
 
 
-  /** How many messages have their body in the spool's queue folder (from the index, no rows loaded). */
-  countSpoolBodies(): number {
-    return (this.stmt("SELECT COUNT(*) AS n FROM messages WHERE body = 'spool'").get() as { n: number }).n;
+  /** How many files in the spool's queue folder hold an unfinished message (from the index, no rows loaded). */
+  countSpoolFiles(): number {
+    return (this.stmt("SELECT COUNT(DISTINCT spool_path) AS n FROM messages WHERE body = 'spool'").get() as { n: number }).n;
   }
 
-  /** Does the index know this spool file? (messages_spool_path index: one lookup, no scan) */
+  /** Does the index know this spool file? (messages_spool_body index: one lookup, no scan) */
   hasSpoolPath(file: string): boolean {
     return this.stmt('SELECT 1 FROM messages WHERE spool_path = ? LIMIT 1').get(file) !== undefined;
+  }
+
+  /** Does this spool file still hold the body of a message that is not finished? */
+  holdsSpooledBody(file: string): boolean {
+    return this.stmt("SELECT 1 FROM messages WHERE spool_path = ? AND body = 'spool' LIMIT 1").get(file) !== undefined;
   }
 
 

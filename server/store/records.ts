@@ -48,6 +48,8 @@ export interface AcceptedMessage {
   spoolPath: string;
   /** Where the message starts in the spool file (after the envelope line). */
   bodyOffset: number;
+  /** Its length there when the file holds several messages (group commit); null: to the end of the file. */
+  bodyLength: number | null;
   recipients: QueuedRecipient[];
 }
 
@@ -96,7 +98,7 @@ export interface SignInRow {
   server_name: string; account: string; refresh_token_sealed: string | null; signed_in_at: string;
   last_refresh_at: string | null; access_expires_at: string | null; needs_sign_in: number; last_error: string | null;
 }
-export interface MessageRow { id: string; server_name: string; received_at: string; mail_from: string; size: number; client_address: string; auth_user: string | null; spool_path: string; body_offset: number; state: QueueEntry['state']; body: MessageBody; finished_at: string | null }
+export interface MessageRow { id: string; server_name: string; received_at: string; mail_from: string; size: number; client_address: string; auth_user: string | null; spool_path: string; body_offset: number; body_length: number | null; state: QueueEntry['state']; body: MessageBody; finished_at: string | null }
 export interface RecipientRow { address: string; domain: string; route: 'local' | 'remote'; state: 'queued' | 'delivered' | 'failed'; attempts: number; last_reply: string | null; next_attempt_at: string | null; delay_notified: number }
 
 export function userFromRow(row: UserRow): StoredUser {

@@ -38,7 +38,8 @@ describe('the spool after delivery', () => {
     const t = await startTestApp({ users: [{ name: 'alice', password: PASSWORD }], domains: ['example.com'], now: () => new Date(clock) });
     open.push(t);
     const id = await send(t, 'bob@example.com', 'Scan 1');
-    const spoolFile = path.join(t.dir, 'spool', 'queue', `${id}.eml`);
+    const spoolFile = t.app.store.requireMessage(id).spoolPath;
+    expect(fs.existsSync(spoolFile)).toBe(true);
     await eventually(() => t.app.store.getMessage(id)?.body === 'removed');
     expect(fs.existsSync(spoolFile)).toBe(false);
     expect(fs.readdirSync(path.join(t.dir, 'spool', 'queue'))).toEqual([]);

@@ -9,7 +9,8 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_ACCESS } from '../../server/contract/settings';
 import { plainAuth, RawSmtp } from '../../server/smtp/line-client';
-import { openStore, STORE_FILE } from '../../server/store/store';
+import { openStore, type QueueEntry, STORE_FILE } from '../../server/store/store';
+import { readSpooled } from '../../server/spool/spool';
 import { signedInClient } from '../helpers/smtp-session';
 import { eventually, startTestApp, type TestApp, tempDir } from '../helpers/test-app';
 
@@ -166,7 +167,7 @@ describe('hostile conditions', () => {
       for (const id of accepted) {
         const entry = t.app.store.getMessage(id);
         expect(entry?.state).toBe('queued');
-        expect(fs.readFileSync(entry?.spoolPath as string, 'latin1')).toContain(`Subject: fill ${accepted.indexOf(id)}`);
+        expect((await readSpooled(entry as QueueEntry)).toString('latin1')).toContain(`Subject: fill ${accepted.indexOf(id)}`);
       }
       console.log(`disk-full: ${accepted.length} accepted before the disk filled, then ${full}`);
       await t.app.stop(50);

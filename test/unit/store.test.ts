@@ -229,7 +229,7 @@ describe('queue pages', () => {
       ids.push(id);
       // Two messages share a second: the id breaks the tie, so no page repeats or skips one.
       return { id, serverName: 'Office', receivedAt: at(i === 5 ? 4 : i), mailFrom: 'a@example.com', size: 10, clientAddress: '127.0.0.1', authUser: null,
-        spoolPath: `/spool/${id}.eml`, bodyOffset: 0, recipients: [{ address: `r${i}@remote.test`, domain: 'remote.test', route: 'remote' as const }] };
+        spoolPath: `/spool/${id}.eml`, bodyOffset: 0, bodyLength: null, recipients: [{ address: `r${i}@remote.test`, domain: 'remote.test', route: 'remote' as const }] };
     }));
     store.deferRecipients('M01', ['r1@remote.test'], '451 4.4.1 try later', at(100));
     store.deferRecipients('M02', ['r2@remote.test'], '454 4.7.0 Sign-in to the smart host needed (not signed in yet)', at(100));

@@ -9,6 +9,7 @@ import * as m005 from './005-delay-notification';
 import * as m006 from './006-oauth-tokens';
 import * as m007 from './007-unattended';
 import * as m008 from './008-queue-paging';
+import * as m009 from './009-batch-spool';
 
 export interface Migration {
   version: number;
@@ -16,4 +17,4 @@ export interface Migration {
   up(db: Database): void;
 }
 
-export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m007, m008];
+export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009];
