@@ -162,6 +162,15 @@ export class App {
       void this.diskWatch.check();
       void this.sweepRetention();
     });
+    this.spool.onIndexFailed((err, count) => {
+      if (!err) {
+        this.warnings.clear('queue-index', `The queue index can be written again: ${count} accepted message(s) that waited in the spool are in the queue.`);
+        return;
+      }
+      this.warnings.raise('queue-index', `${count} accepted message(s) could not be added to the queue index (${err.message}). They are safe in the spool; delivery of new mail waits until they are added.`,
+        'Check free space and permissions of the data folder; Relaydesk tries again every second and at the next start.');
+      void this.diskWatch.check();
+    });
     this.spool.onCommitted((messages) => {
       if (messages.some((m) => m.recipients.some((r) => r.route === 'local'))) this.localDelivery.wake();
       if (messages.some((m) => m.recipients.some((r) => r.route === 'remote'))) this.remoteDelivery.wake();

@@ -3,8 +3,10 @@
 // batch file in spool/queue, written at once and fsync'ed with the folder, and only then are
 // all of them answered 250 — one durable flush for many messages (group commit). Each record in
 // a batch file starts with an envelope line that carries its length and CRC-32, so the file
-// alone is the durable record: after a crash, batch files the index lacks are indexed again
-// from their complete records, and a torn tail (never acknowledged) is ignored. Large messages
+// alone is the durable record: the 250 goes out as soon as the file and folder are synced, and
+// the group is added to the SQLite queue index right after (one transaction, off the reply's
+// path). After a crash, batch files the index lacks are indexed again from their complete
+// records, and a torn tail (never acknowledged) is ignored. Large messages
 // are streamed to a file of their own under spool/tmp (never held whole in memory), fsync'ed,
 // and renamed into spool/queue; they share the same folder fsync and index commit. All fsyncs
 // run on libuv's threadpool; the event loop never waits for the disk.
@@ -86,6 +88,13 @@ export class Spool {
   /** spool/queue, open for the life of the spool: each group's folder fsync needs no open/close. */
   private queueDirHandle: Promise<fs.promises.FileHandle> | null = null;
   private readonly committedListeners = new Set<(messages: readonly AcceptedMessage[]) => void>();
+  private readonly indexFailedListeners = new Set<(err: Error | null, waiting: number) => void>();
+  /** The index refused the last commit (listeners hear of the first failure and of the recovery, not every retry). */
+  private indexFailing = false;
+  /** Durable and acknowledged, not yet in the index (it is added in the next check phase). */
+  private unindexed: AcceptedMessage[] = [];
+  /** Cancels the scheduled index commit (next check phase, or a retry); null when none is scheduled. */
+  private indexScheduled: (() => void) | null = null;
 
   constructor(private readonly deps: SpoolDeps) {
     this.queueDir = path.join(deps.dir, 'queue');
@@ -95,10 +104,20 @@ export class Spool {
     fs.mkdirSync(this.tmpDir, { recursive: true, mode: 0o700 });
   }
 
-  /** Called with every group of messages once it is durable (delivery workers wake on it). */
+  /** Called with every group of messages once it is durable and indexed (delivery workers wake on it). */
   onCommitted(listener: (messages: readonly AcceptedMessage[]) => void): () => void {
     this.committedListeners.add(listener);
     return () => this.committedListeners.delete(listener);
+  }
+
+  /**
+   * Called when acknowledged messages could not be added to the index (store full or locked),
+   * and again with err null once they were. They are safe in the spool meanwhile; the index is
+   * tried again every second, and at start.
+   */
+  onIndexFailed(listener: (err: Error | null, waiting: number) => void): () => void {
+    this.indexFailedListeners.add(listener);
+    return () => this.indexFailedListeners.delete(listener);
   }
 
   /**
@@ -165,9 +184,13 @@ export class Spool {
     }
   }
 
-  /** Wait until every message handed to accept() so far is committed (graceful shutdown). */
+  /** Wait until every message handed to accept() so far is durable, and index it (graceful shutdown). */
   async drain(): Promise<void> {
     while (this.flushing || this.pending.length > 0) await new Promise((r) => setTimeout(r, 5));
+    // One last try; what still fails is indexed from the spool at the next start.
+    this.indexScheduled?.();
+    this.indexScheduled = null;
+    if (this.unindexed.length > 0) this.indexNow(false);
   }
 
   /** After drain(): let go of the queue folder's handle. */
@@ -245,7 +268,7 @@ export class Spool {
     });
   }
 
-  /** One durable flush for the whole group: its batch file and the folder are fsync'ed together, then one index transaction. */
+  /** One durable flush for the whole group: its batch file and the folder are fsync'ed together; then 250 for all. */
   private async flush(group: PendingCommit[]): Promise<void> {
     const small = group.filter((p) => p.data !== null);
     const batchFile = small.length > 0 ? path.join(this.queueDir, `${small[0]?.message.id}${BATCH_SUFFIX}`) : null;
@@ -253,14 +276,39 @@ export class Spool {
       const folder = this.syncQueueFolder();
       if (batchFile) await Promise.all([writeBatch(batchFile, small), folder]);
       else await folder;
-      this.deps.store.insertMessages(group.map((p) => p.message));
     } catch (err) {
       if (batchFile) await fs.promises.unlink(batchFile).catch(() => undefined);
       for (const p of group) p.reject(err as Error);
       return;
     }
     for (const p of group) p.resolve();
-    const messages = group.map((p) => p.message);
+    // The replies are written by the callers' continuations (microtasks); the index follows them.
+    this.unindexed.push(...group.map((p) => p.message));
+    if (!this.indexScheduled) {
+      const immediate = setImmediate(() => this.indexNow(true));
+      this.indexScheduled = () => clearImmediate(immediate);
+    }
+  }
+
+  /** Add the acknowledged messages to the index in one transaction; on failure keep them and try again. */
+  private indexNow(retry: boolean): void {
+    this.indexScheduled = null;
+    const messages = this.unindexed;
+    this.unindexed = [];
+    try {
+      this.deps.store.insertMessages(messages);
+    } catch (err) {
+      this.unindexed = [...messages, ...this.unindexed];
+      if (!this.indexFailing) for (const listener of this.indexFailedListeners) listener(err as Error, this.unindexed.length);
+      this.indexFailing = true;
+      if (retry) {
+        const timer = setTimeout(() => this.indexNow(true), INDEX_RETRY_MS).unref();
+        this.indexScheduled = () => clearTimeout(timer);
+      }
+      return;
+    }
+    if (this.indexFailing) for (const listener of this.indexFailedListeners) listener(null, messages.length);
+    this.indexFailing = false;
     for (const listener of this.committedListeners) listener(messages);
   }
 
@@ -329,6 +377,8 @@ export function readBatchRecords(file: string): AcceptedMessage[] {
   }
   return found;
 }
+
+const INDEX_RETRY_MS = 1000;
 
 /** Messages up to this size (with the Received: header) are committed in groups; larger ones stream to their own file. */
 const SMALL_MESSAGE_BYTES = 64 * 1024;

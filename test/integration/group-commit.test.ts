@@ -12,11 +12,14 @@ import { DEFAULT_LOG_SETTINGS } from '../../server/log/event-log';
 import { Retention } from '../../server/spool/retention';
 import { readBatchRecords, readSpooled, Spool, SpoolError } from '../../server/spool/spool';
 import { openStore, STORE_FILE, type AcceptedMessage, type Store } from '../../server/store/store';
-import { tempDir } from '../helpers/test-app';
+import nodemailer from 'nodemailer';
+import { eventually, startTestApp, type TestApp, tempDir } from '../helpers/test-app';
 
 const dirs: string[] = [];
 const stores: Store[] = [];
-afterEach(() => {
+const apps: TestApp[] = [];
+afterEach(async () => {
+  for (const t of apps.splice(0)) await t.close();
   for (const store of stores.splice(0)) store.close();
   for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 });
@@ -42,6 +45,7 @@ function accept(spool: Spool, body: string, limit: number | null = null): Promis
 async function acceptGroup(spool: Spool, numbers: number[]): Promise<AcceptedMessage[]> {
   const [, ...group] = await Promise.all([0, ...numbers].map((i) => accept(spool, bodyOf(i))));
   expect(new Set(group.map((m) => m.spoolPath)).size).toBe(1);
+  await spool.drain(); // the index follows the 250 in the next check phase
   return group;
 }
 
@@ -54,6 +58,7 @@ describe('group commit', () => {
     spool.onCommitted((messages) => committed.push(messages.map((m) => m.id)));
     const big = `Subject: big\r\n\r\n${'b'.repeat(200 * 1024)}\r\n`;
     const messages = await Promise.all([...Array.from({ length: 20 }, (_, i) => accept(spool, bodyOf(i))), accept(spool, big)]);
+    await spool.drain();
     const files = fs.readdirSync(spool.queueDir);
     // The first message flushes alone; everything that arrived meanwhile shares the next flush.
     expect(files.filter((f) => f.endsWith('.batch')).length).toBeLessThanOrEqual(2);
@@ -73,6 +78,7 @@ describe('group commit', () => {
     const [kept, refused] = await Promise.allSettled([accept(spool, bodyOf(1), 10_000), accept(spool, bodyOf(2).repeat(40), 10_000)]);
     expect(kept.status).toBe('fulfilled');
     expect(refused).toMatchObject({ status: 'rejected', reason: { code: 552 } });
+    await spool.drain();
     const records = fs.readdirSync(spool.queueDir).flatMap((f) => readBatchRecords(path.join(spool.queueDir, f)));
     expect(records.map((r) => r.id)).toEqual([(kept as PromiseFulfilledResult<AcceptedMessage>).value.id]);
     expect(store.countSpoolFiles()).toBe(1);
@@ -145,4 +151,26 @@ describe('group commit', () => {
     expect(fs.existsSync(batch)).toBe(false);
     expect(fs.readdirSync(spool.queueDir)).toHaveLength(1);
   });
+
+  it('answers 250 once the spool is durable; a failing index raises a warning, and takes the message when it works again', async () => {
+    const t = await startTestApp({ users: [{ name: 'alice', password: 'index-test-password' }], domains: ['example.com'], server: { delivery: { holdRemote: true } } });
+    apps.push(t);
+    // The store refuses new queue rows (as a full or damaged database would), through a trigger
+    // that another connection installs; everything else in the store keeps working.
+    const other = new Database(path.join(t.dir, STORE_FILE));
+    other.exec("CREATE TRIGGER refuse_queue BEFORE INSERT ON messages BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+    const client = nodemailer.createTransport({ host: '127.0.0.1', port: t.port, requireTLS: true, tls: { ca: t.caPem, servername: 'localhost' }, auth: { user: 'alice', pass: 'index-test-password' } });
+    const info = await client.sendMail({ envelope: { from: 'alice@example.com', to: ['far@elsewhere.net'] }, raw: 'Subject: while refused\r\n\r\nsafe in the spool\r\n' });
+    const id = info.response.split(' ').pop() as string;
+    expect(info.response).toMatch(/^250 /);
+    const warning = await eventually(async () => (await t.app.activeWarnings()).find((w) => w.id === 'queue-index'));
+    expect(warning.message).toMatch(/^1 accepted message\(s\) could not be added to the queue index \(database or disk is full\)\. They are safe in the spool/);
+    expect(t.app.store.getMessage(id)).toBeNull();
+    other.exec('DROP TRIGGER refuse_queue');
+    other.close();
+    await eventually(() => t.app.store.getMessage(id) !== null, 5_000);
+    expect(t.app.store.requireMessage(id)).toMatchObject({ state: 'queued', body: 'spool', recipients: [expect.objectContaining({ address: 'far@elsewhere.net' })] });
+    expect((await readSpooled(t.app.store.requireMessage(id))).toString()).toContain('safe in the spool');
+    expect((await t.app.activeWarnings()).some((w) => w.id === 'queue-index')).toBe(false);
+  }, 30_000);
 });

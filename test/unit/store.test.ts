@@ -9,6 +9,7 @@ import { DEFAULT_ACCESS, DEFAULT_DELIVERY, DEFAULT_MESSAGES, type VirtualServerI
 import { AdminError } from '../../server/contract/errors';
 import { MIGRATIONS } from '../../server/store/migrations';
 import { isCramMd5Contexts, verifyCramMd5 } from '../../server/auth/cram-md5';
+import { readSpooled } from '../../server/spool/spool';
 import { openStore, STORE_FILE, type Store } from '../../server/store/store';
 import { tempDir } from '../helpers/test-app';
 
@@ -193,6 +194,27 @@ describe('migrations', () => {
     expect(store.getMessage('DONE-1')).toMatchObject({ state: 'done', body: 'spool' });
     expect(store.finishedInSpool(10).map((m) => m.id)).toEqual(['DONE-1']);
     expect(store.getServer('Office').banner).toBeNull();
+  });
+
+  it('upgrades a version-8 store: queued mail in files of its own is read to the end of its file', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const db = new Database(path.join(dir, STORE_FILE));
+    for (const migration of MIGRATIONS.filter((m) => m.version <= 8)) migration.up(db);
+    db.pragma('user_version = 8');
+    const file = path.join(dir, 'OLD-8.eml');
+    const envelope = 'X-Relaydesk-Envelope: e30=\r\n';
+    fs.writeFileSync(file, `${envelope}Received: from old\r\nSubject: before group commit\r\n\r\nbody\r\n`);
+    db.prepare(`INSERT INTO messages (id, server_name, received_at, mail_from, size, client_address, auth_user, spool_path, body_offset, state)
+      VALUES ('OLD-8', 'Office', '2026-01-01T00:00:00.000Z', 'a@example.com', 10, '192.0.2.1', NULL, ?, ?, 'queued')`).run(file, envelope.length);
+    db.close();
+    const store = openStore({ dataDir: dir });
+    stores.push(store);
+    const entry = store.requireMessage('OLD-8');
+    expect(entry).toMatchObject({ bodyOffset: envelope.length, bodyLength: null, body: 'spool' });
+    expect((await readSpooled(entry)).toString()).toBe('Received: from old\r\nSubject: before group commit\r\n\r\nbody\r\n');
+    expect(store.countSpoolFiles()).toBe(1);
+    expect(store.holdsSpooledBody(file)).toBe(true);
   });
 
   it('refuses relative folders (they would depend on where the server started) and makes old ones absolute', () => {
