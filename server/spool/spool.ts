@@ -1,15 +1,15 @@
 // The durable spool. Small messages (most mail: scanners, applications) are committed in groups:
-// every small message accepted while the previous group was being flushed goes into one new
-// batch file in spool/queue, written at once and fsync'ed with the folder, and only then are
-// all of them answered 250 — one durable flush for many messages (group commit). Each record in
-// a batch file starts with an envelope line that carries its length and CRC-32, so the file
-// alone is the durable record: the 250 goes out as soon as the file and folder are synced, and
-// the group is added to the SQLite queue index right after (one transaction, off the reply's
-// path). After a crash, batch files the index lacks are indexed again from their complete
-// records, and a torn tail (never acknowledged) is ignored. Large messages
-// are streamed to a file of their own under spool/tmp (never held whole in memory), fsync'ed,
-// and renamed into spool/queue; they share the same folder fsync and index commit. All fsyncs
-// run on libuv's threadpool; the event loop never waits for the disk.
+// every small message accepted while the previous group was being flushed goes into one batch
+// file in spool/queue — an empty one made ahead of time, whose name is already durable — in one
+// write and one fdatasync, and only then are all of them answered 250: one durable flush for
+// many messages (group commit). Each record in a batch file starts with an envelope line that
+// carries its length and CRC-32, so the file alone is the durable record; the group is added to
+// the SQLite queue index right after the replies (one transaction, off the reply's path). After
+// a crash, batch files the index lacks are indexed again from their complete records, and a
+// torn tail (never acknowledged) is ignored. Large messages are streamed to a file of their own
+// under spool/tmp (never held whole in memory), fsync'ed, renamed into spool/queue, and share the
+// group's folder fsync and index commit. All fsyncs run on libuv's threadpool; the event loop
+// never waits for the disk.
 import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -93,6 +93,9 @@ export class Spool {
   private indexFailing = false;
   /** Durable and acknowledged, not yet in the index (it is added in the next check phase). */
   private unindexed: AcceptedMessage[] = [];
+  private spares: BatchFile[] = [];
+  private refilling: Promise<void> | null = null;
+  private closed = false;
   /** Cancels the scheduled index commit (next check phase, or a retry); null when none is scheduled. */
   private indexScheduled: (() => void) | null = null;
 
@@ -195,9 +198,48 @@ export class Spool {
 
   /** After drain(): let go of the queue folder's handle. */
   async close(): Promise<void> {
+    this.closed = true;
+    await this.refilling;
+    for (const spare of this.spares.splice(0)) {
+      await spare.handle.close().catch(() => undefined);
+      await fs.promises.unlink(spare.file).catch(() => undefined);
+    }
     const handle = this.queueDirHandle;
     this.queueDirHandle = null;
     if (handle) await (await handle.catch(() => null))?.close();
+  }
+
+  /** A spare batch file when there is one (and make more in the background), else a new file. */
+  private async takeBatchFile(): Promise<BatchFile> {
+    const spare = this.spares.shift();
+    this.refillSpares();
+    if (spare) return spare;
+    const file = path.join(this.queueDir, `${this.deps.newId()}${BATCH_SUFFIX}`);
+    return { file, handle: await fs.promises.open(file, 'wx', 0o600), named: false };
+  }
+
+  private refillSpares(): void {
+    if (this.refilling || this.closed || process.platform === 'win32' || this.spares.length >= SPARE_BATCH_FILES) return;
+    this.refilling = (async () => {
+      const made: BatchFile[] = [];
+      try {
+        while (this.spares.length + made.length < SPARE_BATCH_FILES) {
+          const file = path.join(this.queueDir, `${this.deps.newId()}${BATCH_SUFFIX}`);
+          made.push({ file, handle: await fs.promises.open(file, 'wx', 0o600), named: true });
+        }
+        await this.syncQueueFolder();
+        if (this.closed) throw new Error('closed');
+        this.spares.push(...made);
+      } catch {
+        // Not needed for correctness: a flush without a spare makes its own file.
+        for (const spare of made) {
+          await spare.handle.close().catch(() => undefined);
+          await fs.promises.unlink(spare.file).catch(() => undefined);
+        }
+      } finally {
+        this.refilling = null;
+      }
+    })();
   }
 
   /**
@@ -242,11 +284,8 @@ export class Spool {
       if (name.endsWith(BATCH_SUFFIX)) {
         const records = readBatchRecords(file);
         if (records.length > 0) index(records);
-        else if (fs.statSync(file).size === 0) {
-          // Created, then the crash came before a byte reached the disk: never acknowledged.
-          fs.rmSync(file, { force: true });
-          removed++;
-        } else unreadable.push(file);
+        else if (fs.statSync(file).size === 0) fs.rmSync(file, { force: true }); // a spare, or a group the crash cut before a byte was on disk: nothing acknowledged
+        else unreadable.push(file);
         continue;
       }
       const recovered = readEnvelope(file);
@@ -271,16 +310,23 @@ export class Spool {
   /** One durable flush for the whole group: its batch file and the folder are fsync'ed together; then 250 for all. */
   private async flush(group: PendingCommit[]): Promise<void> {
     const small = group.filter((p) => p.data !== null);
-    const batchFile = small.length > 0 ? path.join(this.queueDir, `${small[0]?.message.id}${BATCH_SUFFIX}`) : null;
+    const hasLarge = small.length < group.length;
+    let target: BatchFile | null = null;
     try {
-      const folder = this.syncQueueFolder();
-      if (batchFile) await Promise.all([writeBatch(batchFile, small), folder]);
-      else await folder;
+      target = small.length > 0 ? await this.takeBatchFile() : null;
+      // A spare file's name is durable already; a new one, or a large file renamed in, needs the folder's fsync.
+      const folder = !target || !target.named || hasLarge ? this.syncQueueFolder() : null;
+      await Promise.all([target ? writeBatch(target, small) : null, folder]);
     } catch (err) {
-      if (batchFile) await fs.promises.unlink(batchFile).catch(() => undefined);
+      if (target) {
+        const failed = target;
+        await failed.handle.close().catch(() => undefined);
+        await fs.promises.unlink(failed.file).catch(() => undefined);
+      }
       for (const p of group) p.reject(err as Error);
       return;
     }
+    if (target) void target.handle.close().catch(() => undefined);
     for (const p of group) p.resolve();
     // The replies are written by the callers' continuations (microtasks); the index follows them.
     this.unindexed.push(...group.map((p) => p.message));
@@ -328,29 +374,30 @@ export class Spool {
   }
 }
 
+/** An empty batch file, open for writing; `named`: its folder entry is durable already (a spare). */
+interface BatchFile { file: string; handle: fs.promises.FileHandle; named: boolean }
+
+/** Empty batch files made ahead of time (their folder fsync'ed), so a group's flush is one write and one fdatasync. */
+const SPARE_BATCH_FILES = 4;
+
 /**
- * Write a group's records into a new batch file and fsync it. Each message gets its place in
+ * Write a group's records into an empty batch file and fsync it. Each message gets its place in
  * the file (spoolPath, bodyOffset); one write, one fsync for all of them.
  */
-async function writeBatch(file: string, group: PendingCommit[]): Promise<void> {
+async function writeBatch(target: BatchFile, group: PendingCommit[]): Promise<void> {
   const buffers: Buffer[] = [];
   let offset = 0;
   for (const { message, data } of group) {
     const records = data ?? [];
     const line = batchRecordLine(message, records);
-    message.spoolPath = file;
+    message.spoolPath = target.file;
     message.bodyOffset = offset + line.length;
     offset += line.length + (message.bodyLength ?? 0);
     buffers.push(line, ...records);
   }
   const bytes = Buffer.concat(buffers, offset);
-  const handle = await fs.promises.open(file, 'wx', 0o600);
-  try {
-    for (let written = 0; written < bytes.length;) written += (await handle.write(bytes, written, bytes.length - written)).bytesWritten;
-    await handle.datasync();
-  } finally {
-    await handle.close();
-  }
+  for (let written = 0; written < bytes.length;) written += (await target.handle.write(bytes, written, bytes.length - written)).bytesWritten;
+  await target.handle.datasync();
 }
 
 /** The complete, intact records of a batch file, in order; reading stops at the first torn or damaged one. */

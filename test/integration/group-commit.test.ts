@@ -59,10 +59,15 @@ describe('group commit', () => {
     const big = `Subject: big\r\n\r\n${'b'.repeat(200 * 1024)}\r\n`;
     const messages = await Promise.all([...Array.from({ length: 20 }, (_, i) => accept(spool, bodyOf(i))), accept(spool, big)]);
     await spool.drain();
-    const files = fs.readdirSync(spool.queueDir);
     // The first message flushes alone; everything that arrived meanwhile shares the next flush.
+    const files = [...new Set(messages.map((m) => path.basename(m.spoolPath)))];
     expect(files.filter((f) => f.endsWith('.batch')).length).toBeLessThanOrEqual(2);
     expect(files.filter((f) => f.endsWith('.eml'))).toEqual([`${messages[20]?.id}.eml`]);
+    // Whatever else is in the folder is a spare: an empty batch file made ahead of time.
+    const spares = fs.readdirSync(spool.queueDir).filter((f) => !files.includes(f));
+    expect(spares.map((f) => fs.statSync(path.join(spool.queueDir, f)).size)).toEqual(spares.map(() => 0));
+    await spool.close();
+    expect(fs.readdirSync(spool.queueDir).sort()).toEqual(files.sort());
     expect(committed.flat().sort()).toEqual(messages.map((m) => m.id).sort());
     for (const [i, message] of messages.entries()) {
       const entry = store.requireMessage(message.id);
@@ -99,7 +104,10 @@ describe('group commit', () => {
     fs.truncateSync(batch, last.bodyOffset + (last.bodyLength as number) - 10);
 
     const again = setUp(dir);
+    expect(fs.readdirSync(again.spool.queueDir).length).toBeGreaterThan(2); // the crashed spool's spare files are there too
     expect(again.spool.recover()).toEqual({ removed: 0, reindexed: 5, unreadable: [] });
+    // Empty spares held nothing: they go, and only the two files with messages stay.
+    expect(fs.readdirSync(again.spool.queueDir)).toHaveLength(2);
     for (const message of group.slice(0, 5)) {
       const entry = again.store.requireMessage(message.id);
       expect(entry).toMatchObject({ state: 'queued', mailFrom: 'scanner@example.com', size: message.size, bodyLength: message.bodyLength, clientAddress: '192.0.2.7' });

@@ -42,7 +42,9 @@ describe('the spool after delivery', () => {
     expect(fs.existsSync(spoolFile)).toBe(true);
     await eventually(() => t.app.store.getMessage(id)?.body === 'removed');
     expect(fs.existsSync(spoolFile)).toBe(false);
-    expect(fs.readdirSync(path.join(t.dir, 'spool', 'queue'))).toEqual([]);
+    // Nothing in the queue folder holds a message (empty spare batch files may wait there).
+    const queueDir = path.join(t.dir, 'spool', 'queue');
+    expect(fs.readdirSync(queueDir).filter((f) => fs.statSync(path.join(queueDir, f)).size > 0)).toEqual([]);
     const record = t.app.store.getMessage(id);
     expect(record).toMatchObject({ state: 'done', body: 'removed', mailFrom: 'alice@example.com' });
     expect(record?.recipients[0]).toMatchObject({ address: 'bob@example.com', state: 'delivered' });
