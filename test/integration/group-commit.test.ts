@@ -56,7 +56,7 @@ describe('group commit', () => {
     const { store, spool } = setUp();
     const committed: string[][] = [];
     spool.onCommitted((messages) => committed.push(messages.map((m) => m.id)));
-    const big = `Subject: big\r\n\r\n${'b'.repeat(200 * 1024)}\r\n`;
+    const big = `Subject: big\r\n\r\n${'b'.repeat(300 * 1024)}\r\n`; // over the 256 KiB group-commit limit
     const messages = await Promise.all([...Array.from({ length: 20 }, (_, i) => accept(spool, bodyOf(i))), accept(spool, big)]);
     await spool.drain();
     // The first message flushes alone; everything that arrived meanwhile shares the next flush.

@@ -72,6 +72,7 @@ describe('kill -9 under load', () => {
     for (const id of acknowledged) {
       const entry = queued.get(id);
       // Exactly its own bytes, though it shares a batch file with the messages accepted with it.
+      expect(path.extname(entry?.spoolPath ?? '')).toBe('.batch');
       const body = (await readSpooled(entry as QueueEntry)).toString();
       expect(body).toMatch(/^Received: from /);
       expect(body).toContain('Subject: kill-9 probe');
