@@ -30,11 +30,20 @@ export class StoreBase {
    * thread does not wait for an fsync. Everything else stays synchronous=FULL.
    */
   protected relaxedTransaction(work: () => void): void {
-    this.db.pragma('synchronous = NORMAL');
+    if (this.db.inTransaction) return work(); // part of a durable transaction already
+    // Cached statements: this runs once per accepted group and per log flush.
+    this.stmt('PRAGMA synchronous = NORMAL').run();
     try {
-      this.db.transaction(work)();
+      this.stmt('BEGIN').run();
+      try {
+        work();
+        this.stmt('COMMIT').run();
+      } catch (err) {
+        if (this.db.inTransaction) this.stmt('ROLLBACK').run();
+        throw err;
+      }
     } finally {
-      this.db.pragma('synchronous = FULL');
+      this.stmt('PRAGMA synchronous = FULL').run();
     }
   }
 
