@@ -30,7 +30,8 @@ import { CounterSet } from './log/counters';
 import { EventBus } from './log/event-bus';
 import { EventLog } from './log/event-log';
 import { Spool } from './spool/spool';
-import { type NewCertificate, openStore, type Store } from './store/store';
+import { Checkpointer } from './store/checkpointer';
+import { type NewCertificate, openStore, STORE_FILE, type Store } from './store/store';
 import { RECENT_REPLIES } from './store/queue-tables';
 import { inspectCertificate } from './tls/certificates';
 import { loadCertificateTools } from './tls/load-certificate-tools';
@@ -84,6 +85,7 @@ export class App {
   private retentionTimer: NodeJS.Timeout | null = null;
   private signInTimer: NodeJS.Timeout | null = null;
   private storeTimer: NodeJS.Timeout | null = null;
+  private checkpointer: Checkpointer | null = null;
   private readonly resolvers = new Map<string, ReverseResolver>();
 
   constructor(private readonly options: AppOptions) {
@@ -355,6 +357,10 @@ export class App {
   /** Recover the spool, start every server the store says should run, and follow store changes. */
   async start(): Promise<{ orphansRemoved: number; reindexed: number; unreadable: string[] }> {
     const { removed: orphansRemoved, reindexed, unreadable } = this.spool.recover();
+    this.checkpointer = Checkpointer.start(path.join(this.options.dataDir, STORE_FILE), {
+      setAutoCheckpoint: (pages) => { if (this.store.isOpen()) this.store.setAutoCheckpoint(pages); },
+      failed: (message) => this.bus.emit({ type: 'warning', at: this.now().toISOString(), message: `the store's background checkpoint stopped (${message}); the server checkpoints by itself again` }),
+    });
     this.eventLog.start();
     await this.sweepRetention();
     this.retentionTimer = setInterval(() => void this.sweepRetention(), this.options.retentionSweepMs ?? RETENTION_SWEEP_MS);
@@ -417,6 +423,8 @@ export class App {
     await this.spool.drain(); // the pickup folder's last messages
     await this.spool.close();
     this.eventLog.stop();
+    await this.checkpointer?.stop();
+    this.checkpointer = null;
     this.store.close();
   }
 

@@ -53,6 +53,17 @@ export class StoreBase {
   }
 
 
+  isOpen(): boolean {
+    return this.db.open;
+  }
+
+
+  /** The WAL size (pages) at which a commit on this connection checkpoints by itself (see checkpointer.ts). */
+  setAutoCheckpoint(pages: number): void {
+    this.db.pragma(`wal_autocheckpoint = ${Math.max(0, Math.floor(pages))}`);
+  }
+
+
   /** Move the WAL's content into the database file (tests read the file; backups want one file). */
   checkpoint(): void {
     this.db.pragma('wal_checkpoint(TRUNCATE)');

@@ -56,7 +56,7 @@ describe('group commit', () => {
     const { store, spool } = setUp();
     const committed: string[][] = [];
     spool.onCommitted((messages) => committed.push(messages.map((m) => m.id)));
-    const big = `Subject: big\r\n\r\n${'b'.repeat(300 * 1024)}\r\n`; // over the 256 KiB group-commit limit
+    const big = `Subject: big\r\n\r\n${'b'.repeat(300 * 1024)}\r\n`; // over the 64 KiB group-commit limit
     const messages = await Promise.all([...Array.from({ length: 20 }, (_, i) => accept(spool, bodyOf(i))), accept(spool, big)]);
     await spool.drain();
     // The first message flushes alone; everything that arrived meanwhile shares the next flush.
@@ -180,5 +180,25 @@ describe('group commit', () => {
     expect(t.app.store.requireMessage(id)).toMatchObject({ state: 'queued', body: 'spool', recipients: [expect.objectContaining({ address: 'far@elsewhere.net' })] });
     expect((await readSpooled(t.app.store.requireMessage(id))).toString()).toContain('safe in the spool');
     expect((await t.app.activeWarnings()).some((w) => w.id === 'queue-index')).toBe(false);
+  }, 30_000);
+
+  it('checkpoints the store from a worker thread while serving: the main connection only keeps a far safety net', async () => {
+    const t = await startTestApp({ users: [{ name: 'alice', password: 'index-test-password' }], domains: ['example.com'], server: { delivery: { holdRemote: true } } });
+    apps.push(t);
+    const client = nodemailer.createTransport({ host: '127.0.0.1', port: t.port, requireTLS: true, tls: { ca: t.caPem, servername: 'localhost' }, auth: { user: 'alice', pass: 'index-test-password' } });
+    const info = await client.sendMail({ envelope: { from: 'alice@example.com', to: ['far@elsewhere.net'] }, raw: 'Subject: checkpointed\r\n\r\nx\r\n' });
+    const id = info.response.split(' ').pop() as string;
+    // The database file alone (copied without its WAL) has the message once a checkpoint ran;
+    // the main connection would only checkpoint by itself after 20,000 pages.
+    const copy = path.join(t.dir, 'copy.db');
+    await eventually(() => {
+      fs.copyFileSync(path.join(t.dir, STORE_FILE), copy);
+      const db = new Database(copy, { readonly: true });
+      try {
+        return db.prepare('SELECT id FROM messages WHERE id = ?').get(id) !== undefined;
+      } finally {
+        db.close();
+      }
+    }, 5_000);
   }, 30_000);
 });

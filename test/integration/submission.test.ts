@@ -57,7 +57,7 @@ describe('submission', () => {
   it('spools small messages in one write and large ones as a stream, byte for byte', async () => {
     const t = await startTestApp({ users: [{ name: 'alice', password: PASSWORD }], domains: ['example.com'] });
     open.push(t);
-    // Either side of the group-commit limit (256 KiB): a batch file's record, then a file of its own.
+    // Either side of the group-commit limit (64 KiB): a batch file's record, then a file of its own.
     // Lines with a leading dot are dot-stuffed on the wire.
     for (const kib of [16, 3 * 1024]) {
       const lines = Array.from({ length: Math.ceil((kib * 1024) / 76) }, (_, i) => `${i % 7 === 0 ? '.' : ''}line ${String(i).padStart(8, '0')} ${'abcdefghij'.repeat(6)}`);
@@ -66,7 +66,7 @@ describe('submission', () => {
       const info = await transport(t).sendMail({ envelope: { from: 'alice@example.com', to: ['bob@elsewhere.net'] }, raw });
       const entry = t.app.store.getMessage(info.response.split(' ').pop() as string);
       if (!entry) throw new Error('not indexed');
-      expect(path.extname(entry.spoolPath)).toBe(kib < 256 ? '.batch' : '.eml');
+      expect(path.extname(entry.spoolPath)).toBe(kib < 64 ? '.batch' : '.eml');
       const file = fs.readFileSync(entry.spoolPath, 'latin1');
       const spooled = (await readSpooled(entry)).toString('latin1');
       // The envelope line, our Received header, then exactly what the client sent.
