@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { App, newQueueId } from '../server/app';
 import { DEFAULT_SERVER_NAME } from '../server/contract/settings';
-import { envelopeLine } from '../server/spool/spool';
+import { CLEAN_STOP_KEY, envelopeLine } from '../server/spool/spool';
 import { packageRoot } from '../server/paths';
 import type { AcceptedMessage } from '../server/store/store';
 
@@ -55,6 +55,7 @@ async function fill(count: number): Promise<{ dir: string; seconds: number }> {
     }
   }
   if (batch.length) app.store.insertMessages(batch);
+  app.store.setMeta(CLEAN_STOP_KEY, 'yes'); // as a clean stop leaves it
   app.store.checkpoint();
   app.store.close();
   return { dir, seconds: (Date.now() - started) / 1000 };
@@ -66,21 +67,31 @@ function timed(args: string[]): number {
   return Number(process.hrtime.bigint() - started) / 1e6;
 }
 
+/** Start serve on the folder; resolves with the process and the seconds until it listens. */
+async function startServe(dir: string): Promise<{ child: ReturnType<typeof spawn>; seconds: number }> {
+  const started = Date.now();
+  const child = spawn(process.execPath, [BIN, 'serve', '--data', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setInterval(() => {
+      if (/listening on/.test(out)) { clearInterval(timer); resolve(); }
+      if (Date.now() - started > 120_000) { clearInterval(timer); reject(new Error(`serve did not start: ${out}`)); }
+    }, 10);
+  });
+  return { child, seconds: (Date.now() - started) / 1000 };
+}
+
+async function stop(child: ReturnType<typeof spawn>, signal: NodeJS.Signals): Promise<void> {
+  child.kill(signal);
+  await new Promise((resolve) => child.on('exit', resolve));
+}
+
 async function measure(count: number): Promise<Record<string, string | number>> {
   const { dir, seconds } = await fill(count);
   try {
-    const started = Date.now();
-    const child = spawn(process.execPath, [BIN, 'serve', '--data', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setInterval(() => {
-        if (/listening on/.test(out)) { clearInterval(timer); resolve(); }
-        if (Date.now() - started > 120_000) { clearInterval(timer); reject(new Error(`serve did not start: ${out}`)); }
-      }, 10);
-    });
-    const startSeconds = (Date.now() - started) / 1000;
+    const { child, seconds: startSeconds } = await startServe(dir);
     // Let the first sweeps run, then measure 10 s of idle.
     await new Promise((r) => setTimeout(r, 5000));
     const cpuBefore = cpuMs(child.pid as number);
@@ -89,9 +100,14 @@ async function measure(count: number): Promise<Record<string, string | number>> 
     const rss = rssMiB(child.pid as number);
     const listMs = timed(['queue', 'list', '--limit', '200', '--data', dir]);
     const retryingMs = timed(['queue', 'list', '--status', 'retrying', '--limit', '200', '--data', dir]);
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.on('exit', resolve));
-    return { messages: count, fillSeconds: seconds.toFixed(1), startSeconds: startSeconds.toFixed(2), idleRssMiB: rss.toFixed(0), idleCpuPercent: idleCpuPercent.toFixed(1), queueListMs: listMs.toFixed(0), queueListRetryingMs: retryingMs.toFixed(0) };
+    // After a crash recovery looks up every spool file (see Spool.recover).
+    await stop(child, 'SIGKILL');
+    const crashed = await startServe(dir);
+    await stop(crashed.child, 'SIGTERM');
+    return {
+      messages: count, fillSeconds: seconds.toFixed(1), startSeconds: startSeconds.toFixed(2), startAfterCrashSeconds: crashed.seconds.toFixed(2),
+      idleRssMiB: rss.toFixed(0), idleCpuPercent: idleCpuPercent.toFixed(1), queueListMs: listMs.toFixed(0), queueListRetryingMs: retryingMs.toFixed(0),
+    };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -96,6 +96,8 @@ export class Spool {
   private spares: BatchFile[] = [];
   private refilling: Promise<void> | null = null;
   private closed = false;
+  /** This spool ran recover(): it is the serving one (a CLI command's App never recovers or accepts). */
+  private recovered = false;
   /** Cancels the scheduled index commit (next check phase, or a retry); null when none is scheduled. */
   private indexScheduled: (() => void) | null = null;
 
@@ -196,8 +198,9 @@ export class Spool {
     if (this.unindexed.length > 0) this.indexNow(false);
   }
 
-  /** After drain(): let go of the queue folder's handle. */
+  /** After drain(): let go of the queue folder's handle; the next start may trust the index's counts. */
   async close(): Promise<void> {
+    if (this.recovered && !this.closed && this.unindexed.length === 0 && this.pending.length === 0) this.deps.store.setMeta(CLEAN_STOP_KEY, 'yes');
     this.closed = true;
     await this.refilling;
     for (const spare of this.spares.splice(0)) {
@@ -253,13 +256,19 @@ export class Spool {
       fs.rmSync(path.join(this.tmpDir, name), { force: true });
       removed++;
     }
-    // The usual start: as many files as the index has files with unfinished messages, so it
-    // knows them all; the folder is only counted (streamed), never listed into memory.
+    // The usual start, after a clean stop: as many files as the index has files with unfinished
+    // messages, so it knows them all; the folder is only counted (streamed), never listed into
+    // memory. After a crash the counts are not enough (a file acknowledged but not yet indexed
+    // and a finished file removed just before its record changed would cancel out): every file
+    // is looked up.
+    const { store } = this.deps;
+    const cleanStop = store.getMeta(CLEAN_STOP_KEY) === 'yes';
+    store.setMeta(CLEAN_STOP_KEY, 'no');
+    this.recovered = true;
     let files = 0;
     for (const _name of eachName(this.queueDir)) files++;
-    const { store } = this.deps;
-    if (files === store.countSpoolFiles()) return { removed, reindexed: 0, unreadable: [] };
-    // After a crash between the folder's fsync and the index commit, or between a batch's last
+    if (cleanStop && files === store.countSpoolFiles()) return { removed, reindexed: 0, unreadable: [] };
+    // After a crash between the spool's flush and the index commit, or between a batch's last
     // finished message and the file's removal: look at each file the index does not account for.
     let reindexed = 0;
     let missing: AcceptedMessage[] = [];
@@ -431,6 +440,8 @@ export function readBatchRecords(file: string): AcceptedMessage[] {
 }
 
 const INDEX_RETRY_MS = 1000;
+/** Store meta key: the last serve stopped cleanly (every acknowledged message indexed). */
+export const CLEAN_STOP_KEY = 'spool.clean-stop';
 
 /**
  * Messages up to this size (with the Received: header) are held in memory and committed in

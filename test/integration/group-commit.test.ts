@@ -119,6 +119,43 @@ describe('group commit', () => {
     expect(again.spool.recover()).toEqual({ removed: 0, reindexed: 0, unreadable: [] });
   });
 
+  it('after a crash, looks at every file even when the counts agree (an unindexed group and a just-removed file cancel out)', async () => {
+    const { dir, store, spool } = setUp();
+    expect(spool.recover()).toEqual({ removed: 0, reindexed: 0, unreadable: [] });
+    const large = await accept(spool, `Subject: large\r\n\r\n${'l'.repeat(100 * 1024)}\r\n`);
+    const group = await acceptGroup(spool, [1, 2, 3]);
+    // The crash: the large message was delivered and its file removed, but its record not yet
+    // updated; the group was acknowledged, but not yet indexed.
+    store.recordDelivery(large.id, ['far@elsewhere.net'], { state: 'delivered', reply: '250 ok' });
+    fs.rmSync(large.spoolPath);
+    store.close();
+    stores.splice(stores.indexOf(store), 1);
+    const db = new Database(path.join(dir, STORE_FILE));
+    db.prepare('DELETE FROM messages WHERE spool_path = ?').run(group[0]?.spoolPath);
+    db.close();
+    for (const f of fs.readdirSync(path.join(dir, 'spool', 'queue'))) {
+      if (fs.statSync(path.join(dir, 'spool', 'queue', f)).size === 0) fs.rmSync(path.join(dir, 'spool', 'queue', f)); // spares, so that the counts agree
+    }
+    const again = setUp(dir);
+    expect(fs.readdirSync(again.spool.queueDir)).toHaveLength(again.store.countSpoolFiles());
+    expect(again.spool.recover()).toEqual({ removed: 0, reindexed: 3, unreadable: [] });
+    for (const message of group) expect(again.store.requireMessage(message.id).state).toBe('queued');
+  });
+
+  it('records a clean stop only for the serving spool with everything indexed; a start clears it', async () => {
+    const { dir, store, spool } = setUp();
+    const bystander = new Spool({ dir: path.join(dir, 'spool'), store, now: () => new Date(), newId: newQueueId });
+    await bystander.close(); // a CLI command's App: never recovered, says nothing about the serving one
+    expect(store.getMeta('spool.clean-stop')).toBeNull();
+    spool.recover();
+    expect(store.getMeta('spool.clean-stop')).toBe('no');
+    await acceptGroup(spool, [1, 2]);
+    await spool.close();
+    expect(store.getMeta('spool.clean-stop')).toBe('yes');
+    expect(setUp(dir).spool.recover()).toEqual({ removed: 0, reindexed: 0, unreadable: [] });
+    expect(store.getMeta('spool.clean-stop')).toBe('no');
+  });
+
   it('a finished message leaves the shared file at once (zeroed); the file goes with its last message', async () => {
     const { store, spool } = setUp();
     const group = await acceptGroup(spool, [1, 2, 3]);
