@@ -10,13 +10,15 @@ export interface LoadOptions {
   concurrency: number;
   sizeBytes: number;
   tlsAuth: { user: string; password: string } | null;
+  /** STARTTLS clients offer the session of their previous connection (as a reconnecting scanner does). */
+  resumeTls?: boolean;
   /** Stop early after this long, whatever is left. */
   maxSeconds: number;
   from: string;
   to: string;
 }
 
-export interface LoadResult { sent: number; failed: number; seconds: number; latenciesMs: number[]; firstError: string | null }
+export interface LoadResult { sent: number; failed: number; seconds: number; latenciesMs: number[]; firstError: string | null; tlsResumed: number }
 
 function body(size: number): string {
   const line = 'Relaydesk benchmark payload line, 76 characters long, repeated to size......\r\n';
@@ -27,14 +29,20 @@ function body(size: number): string {
   return text;
 }
 
-async function oneMessage(options: LoadOptions, payload: string): Promise<void> {
+/** One worker's TLS session, offered again on its next connection when resumeTls is on. */
+interface TlsMemory { session: Buffer | undefined; resumed: number }
+
+async function oneMessage(options: LoadOptions, payload: string, memory: TlsMemory): Promise<void> {
   const { client, greeting } = await RawSmtp.connect(options.port, { host: options.host });
   try {
     if (greeting.code !== 220) throw new Error(`greeting ${greeting.raw}`);
     await client.command('EHLO bench.local');
     if (options.tlsAuth) {
-      const tls = await client.startTls({ maxVersion: 'TLSv1.2', rejectUnauthorized: false });
+      const tls = await client.startTls({ maxVersion: 'TLSv1.2', rejectUnauthorized: false, ...(options.resumeTls && memory.session ? { session: memory.session } : {}) });
       if (tls.code !== 220) throw new Error(`STARTTLS ${tls.raw}`);
+      const { session, reused } = client.tlsSession();
+      memory.session = session;
+      if (reused) memory.resumed++;
       await client.command('EHLO bench.local');
       const auth = await client.command(`AUTH PLAIN ${plainAuth(options.tlsAuth.user, options.tlsAuth.password)}`);
       if (auth.code !== 235) throw new Error(`AUTH ${auth.raw}`);
@@ -60,23 +68,26 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   let next = 0;
   let failed = 0;
   let firstError: string | null = null;
+  let tlsResumed = 0;
   const started = process.hrtime.bigint();
   const worker = async () => {
+    const memory: TlsMemory = { session: undefined, resumed: 0 };
     while (next < options.messages && Date.now() < deadline) {
       next++;
       const t0 = process.hrtime.bigint();
       try {
-        await oneMessage(options, payload);
+        await oneMessage(options, payload, memory);
         latenciesMs.push(Number(process.hrtime.bigint() - t0) / 1e6);
       } catch (err) {
         failed++;
         firstError ??= (err as Error).message;
       }
     }
+    tlsResumed += memory.resumed;
   };
   await Promise.all(Array.from({ length: options.concurrency }, worker));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return { sent: latenciesMs.length, failed, seconds, latenciesMs, firstError };
+  return { sent: latenciesMs.length, failed, seconds, latenciesMs, firstError, tlsResumed };
 }
 
 export function percentile(values: number[], p: number): number {

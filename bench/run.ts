@@ -28,12 +28,14 @@ interface Target {
   stop(): Promise<void>;
 }
 
-interface Scenario { mode: 'plain' | 'tls'; concurrency: number; sizeBytes: number; messages: number }
+/** tls: STARTTLS + AUTH with a full handshake per connection; tls-resumed: each client offers its previous session. */
+interface Scenario { mode: 'plain' | 'tls' | 'tls-resumed'; concurrency: number; sizeBytes: number; messages: number }
 
-interface Measurement { target: string; scenario: string; repeat: number; msgPerSec: number; p50: number; p99: number; cpuMsPerMsg: number; peakRssMiB: number; sent: number; failed: number; error: string | null }
+interface Measurement { target: string; scenario: string; repeat: number; msgPerSec: number; p50: number; p99: number; cpuMsPerMsg: number; peakRssMiB: number; sent: number; failed: number; error: string | null; /** Connections whose TLS session was resumed. */ resumed: number }
 
 function scenarioName(s: Scenario): string {
-  return `${s.mode === 'plain' ? 'plain' : 'STARTTLS+AUTH'} c=${s.concurrency} ${s.sizeBytes >= 1024 * 100 ? '100 KiB' : '1 KiB'}`;
+  const mode = s.mode === 'plain' ? 'plain' : s.mode === 'tls' ? 'STARTTLS+AUTH' : 'STARTTLS+AUTH resumed';
+  return `${mode} c=${s.concurrency} ${s.sizeBytes >= 1024 * 100 ? '100 KiB' : '1 KiB'}`;
 }
 
 async function freePort(): Promise<number> {
@@ -211,6 +213,7 @@ async function measure(target: Target, s: Scenario, repeat: number): Promise<Mea
   let seconds = 0;
   let latencies: number[] = [];
   let error: string | null = null;
+  let resumed = 0;
   const useSmtpSource = s.mode === 'plain' && fs.existsSync('/usr/sbin/smtp-source');
   if (useSmtpSource) {
     const result = await smtpSource(target.port, s);
@@ -220,19 +223,20 @@ async function measure(target: Target, s: Scenario, repeat: number): Promise<Mea
   } else {
     const result = await runLoad({
       host: '127.0.0.1', port: target.port, messages: s.messages, concurrency: s.concurrency, sizeBytes: s.sizeBytes,
-      tlsAuth: s.mode === 'tls' ? { user: 'bench', password: 'bench-password' } : null, maxSeconds: 60,
+      tlsAuth: s.mode === 'plain' ? null : { user: 'bench', password: 'bench-password' }, resumeTls: s.mode === 'tls-resumed', maxSeconds: 60,
       from: 'bench@bench.example', to: 'sink@remote.example',
     });
     ({ sent, failed, seconds } = result);
     latencies = result.latenciesMs;
     error = result.firstError;
+    resumed = result.tlsResumed;
   }
   clearInterval(sampler);
   peakKiB = Math.max(peakKiB, target.pids().reduce((sum, pid) => sum + rssKiB(pid), 0));
   const cpuAfter = target.pids().reduce((sum, pid) => sum + (procStat(pid)?.cpuTicks ?? 0), 0);
   return {
     target: target.name, scenario: scenarioName(s), repeat, msgPerSec: sent / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99),
-    cpuMsPerMsg: sent ? ((cpuAfter - cpuBefore) * (1000 / CLK_TCK)) / sent : NaN, peakRssMiB: peakKiB / 1024, sent, failed, error,
+    cpuMsPerMsg: sent ? ((cpuAfter - cpuBefore) * (1000 / CLK_TCK)) / sent : NaN, peakRssMiB: peakKiB / 1024, sent, failed, error, resumed,
   };
 }
 
@@ -259,6 +263,8 @@ async function main(): Promise<void> {
       { mode: 'tls', concurrency: 1, sizeBytes: 1024, messages: 200 },
       { mode: 'tls', concurrency: 10, sizeBytes: 1024, messages: 1000 },
       { mode: 'tls', concurrency: 50, sizeBytes: 1024, messages: 1000 },
+      { mode: 'tls-resumed', concurrency: 1, sizeBytes: 1024, messages: 200 },
+      { mode: 'tls-resumed', concurrency: 10, sizeBytes: 1024, messages: 1000 },
     ];
   // --only=TEXT keeps the scenarios whose name contains TEXT (e.g. --only=STARTTLS).
   const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
@@ -286,12 +292,13 @@ async function main(): Promise<void> {
         // Interleave, rotating the order, so drift on a shared machine falls on every target.
         const order = targets.slice(repeat % targets.length).concat(targets.slice(0, repeat % targets.length));
         for (const target of order) {
-          if (s.mode === 'tls' && !target.supportsTlsAuth) continue;
+          if (s.mode !== 'plain' && !target.supportsTlsAuth) continue;
           // The logging-off and 10,000-rule variants are compared with Relaydesk at plain c=10 1 KiB only.
           if ((target === noLog || target === manyRules) && !(s.mode === 'plain' && s.concurrency === 10 && s.sizeBytes === 1024)) continue;
           const m = await measure(target, s, repeat);
           results.push(m);
-          process.stdout.write(`  ${scenarioName(s).padEnd(28)} ${target.name.padEnd(26)} ${fmt(m.msgPerSec).padStart(6)} msg/s${m.error ? `  (${m.failed} failed: ${m.error})` : ''}\n`);
+          const resumedNote = s.mode === 'tls-resumed' ? `  (${m.resumed} of ${m.sent} resumed)` : '';
+          process.stdout.write(`  ${scenarioName(s).padEnd(36)} ${target.name.padEnd(26)} ${fmt(m.msgPerSec).padStart(6)} msg/s${resumedNote}${m.error ? `  (${m.failed} failed: ${m.error})` : ''}\n`);
         }
       }
     }
@@ -327,6 +334,11 @@ async function main(): Promise<void> {
     `live log cost, plain c=10 1 KiB: Relaydesk/Relaydesk (logging off) ${fmt(ratio('plain c=10 1 KiB', 'Relaydesk', 'Relaydesk (logging off)'), 3)} (target ≥ 0.95)`,
     `10,000 connection-control entries (warm reverse-DNS cache), plain c=10 1 KiB: Relaydesk (10,000 rules)/Relaydesk ${fmt(ratio('plain c=10 1 KiB', 'Relaydesk (10,000 rules)', 'Relaydesk'), 3)} (target ≥ 0.95)`,
     `peak RSS plain c=50 100 KiB: Relaydesk ${fmt(summary['plain c=50 100 KiB']?.Relaydesk?.peakRssMiB ?? NaN)} MiB (target ≤ 150)`,
+    ...[1, 10].map((c) => {
+      const rate = (scenario: string) => summary[scenario]?.Relaydesk?.msgPerSec ?? NaN;
+      const resumed = results.filter((r) => r.target === 'Relaydesk' && r.scenario === `STARTTLS+AUTH resumed c=${c} 1 KiB`);
+      return `TLS session resumption, c=${c}: Relaydesk resumed/full handshake ${fmt(rate(`STARTTLS+AUTH resumed c=${c} 1 KiB`) / rate(`STARTTLS+AUTH c=${c} 1 KiB`), 2)} (${resumed.reduce((n, r) => n + r.resumed, 0)} of ${resumed.reduce((n, r) => n + r.sent, 0)} connections resumed)`;
+    }),
   ];
   const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}, Node ${process.version}`;
   const markdown = [`# Relaydesk benchmark ${new Date().toISOString()}${QUICK ? ' (quick)' : ''}`, '', `Machine: ${machine}`, '', ...rows, '', ...ratios.map((r) => `- ${r}`), ''].join('\n');

@@ -112,6 +112,12 @@ export class RawSmtp {
     return reply;
   }
 
+  /** After STARTTLS: the session to offer on the next connection (resumption), and whether this one was resumed. */
+  tlsSession(): { session: Buffer | undefined; reused: boolean } {
+    const secure = this.socket instanceof tls.TLSSocket ? this.socket : null;
+    return { session: secure?.getSession(), reused: secure?.isSessionReused() ?? false };
+  }
+
   /** Resolves when the server has closed the connection. */
   async closed(timeoutMs = 10_000): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
