@@ -280,27 +280,41 @@ export class Spool {
       reindexed += missing.length;
       missing = [];
     };
-    for (const name of eachName(this.queueDir)) {
-      const file = path.join(this.queueDir, name);
-      if (store.hasSpoolPath(file)) {
-        // The index commits a whole group at once, so a known batch file is known in full.
-        if (name.endsWith(BATCH_SUFFIX) && !store.holdsSpooledBody(file)) {
-          fs.rmSync(file, { force: true });
-          removed++;
+    const look = (names: string[]) => {
+      const known = store.spoolFilesKnown(names.map((name) => path.join(this.queueDir, name)));
+      for (const name of names) {
+        const file = path.join(this.queueDir, name);
+        const holds = known.get(file);
+        if (holds !== undefined) {
+          // The index commits a whole group at once, so a known batch file is known in full.
+          if (name.endsWith(BATCH_SUFFIX) && !holds) {
+            fs.rmSync(file, { force: true });
+            removed++;
+          }
+          continue;
         }
-        continue;
-      }
-      if (name.endsWith(BATCH_SUFFIX)) {
-        const records = readBatchRecords(file);
-        if (records.length > 0) index(records);
-        else if (fs.statSync(file).size === 0) fs.rmSync(file, { force: true }); // a spare, or a group the crash cut before a byte was on disk: nothing acknowledged
+        if (name.endsWith(BATCH_SUFFIX)) {
+          const records = readBatchRecords(file);
+          if (records.length > 0) index(records);
+          else if (fs.statSync(file).size === 0) fs.rmSync(file, { force: true }); // a spare, or a group the crash cut before a byte was on disk: nothing acknowledged
+          else unreadable.push(file);
+          continue;
+        }
+        const recovered = readEnvelope(file);
+        if (recovered) index([recovered]);
         else unreadable.push(file);
-        continue;
       }
-      const recovered = readEnvelope(file);
-      if (recovered) index([recovered]);
-      else unreadable.push(file);
+    };
+    // Looked up 500 at a time: a million files after a crash is a few thousand queries.
+    let names: string[] = [];
+    for (const name of eachName(this.queueDir)) {
+      names.push(name);
+      if (names.length === LOOKUP_CHUNK) {
+        look(names);
+        names = [];
+      }
     }
+    look(names);
     if (missing.length > 0) store.insertMessages(missing);
     return { removed, reindexed: reindexed + missing.length, unreadable };
   }
@@ -440,6 +454,7 @@ export function readBatchRecords(file: string): AcceptedMessage[] {
 }
 
 const INDEX_RETRY_MS = 1000;
+const LOOKUP_CHUNK = 500;
 /** Store meta key: the last serve stopped cleanly (every acknowledged message indexed). */
 export const CLEAN_STOP_KEY = 'spool.clean-stop';
 

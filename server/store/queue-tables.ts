@@ -247,9 +247,12 @@ export class QueueTables extends ServerTables {
     return (this.stmt("SELECT COUNT(DISTINCT spool_path) AS n FROM messages WHERE body = 'spool'").get() as { n: number }).n;
   }
 
-  /** Does the index know this spool file? (messages_spool_body index: one lookup, no scan) */
-  hasSpoolPath(file: string): boolean {
-    return this.stmt('SELECT 1 FROM messages WHERE spool_path = ? LIMIT 1').get(file) !== undefined;
+  /** Which of these spool files the index knows, and whether each still holds an unfinished message's body. */
+  spoolFilesKnown(files: readonly string[]): Map<string, boolean> {
+    if (files.length === 0) return new Map();
+    const rows = this.stmt(`SELECT spool_path AS path, MAX(body = 'spool') AS holds FROM messages WHERE spool_path IN (${files.map(() => '?').join(', ')}) GROUP BY spool_path`)
+      .all(...files) as Array<{ path: string; holds: number }>;
+    return new Map(rows.map((r) => [r.path, r.holds === 1]));
   }
 
   /** Does this spool file still hold the body of a message that is not finished? */
