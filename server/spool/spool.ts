@@ -200,7 +200,8 @@ export class Spool {
 
   /** After drain(): let go of the queue folder's handle; the next start may trust the index's counts. */
   async close(): Promise<void> {
-    if (this.recovered && !this.closed && this.unindexed.length === 0 && this.pending.length === 0) this.deps.store.setMeta(CLEAN_STOP_KEY, 'yes');
+    const everythingIndexed = this.unindexed.length === 0 && this.pending.length === 0;
+    if (this.recovered && !this.closed && everythingIndexed && this.deps.store.isOpen()) this.deps.store.setMeta(CLEAN_STOP_KEY, 'yes');
     this.closed = true;
     await this.refilling;
     for (const spare of this.spares.splice(0)) {

@@ -18,9 +18,11 @@ import { eventually, startTestApp, type TestApp, tempDir } from '../helpers/test
 const dirs: string[] = [];
 const stores: Store[] = [];
 const apps: TestApp[] = [];
+const spools: Spool[] = [];
 afterEach(async () => {
   for (const t of apps.splice(0)) await t.close();
-  for (const store of stores.splice(0)) store.close();
+  for (const spool of spools.splice(0)) await spool.close(); // its spare files' handles
+  for (const store of stores.splice(0)) if (store.isOpen()) store.close();
   for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -28,7 +30,9 @@ function setUp(dir = tempDir()): { dir: string; store: Store; spool: Spool } {
   dirs.push(dir);
   const store = openStore({ dataDir: dir });
   stores.push(store);
-  return { dir, store, spool: new Spool({ dir: path.join(dir, 'spool'), store, now: () => new Date(), newId: newQueueId }) };
+  const spool = new Spool({ dir: path.join(dir, 'spool'), store, now: () => new Date(), newId: newQueueId });
+  spools.push(spool);
+  return { dir, store, spool };
 }
 
 function accept(spool: Spool, body: string, limit: number | null = null): Promise<AcceptedMessage> {
