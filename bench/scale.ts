@@ -10,7 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { App, newQueueId } from '../server/app';
 import { DEFAULT_SERVER_NAME } from '../server/contract/settings';
-import { CLEAN_STOP_KEY, envelopeLine } from '../server/spool/spool';
+import { CLEAN_STOP_KEY } from '../server/spool/spool';
+import { envelopeLine } from '../server/spool/spool-format';
 import { packageRoot } from '../server/paths';
 import type { AcceptedMessage } from '../server/store/store';
 

@@ -23,7 +23,7 @@ import { newServerDefaults } from './contract/server-settings';
 import { defaultFqdn } from './app';
 import { inspectCertificate } from './tls/certificates';
 import { applyIisImport, planIisImport } from './import/iis-import';
-import { readMessageHeaders, readMessageSource } from './spool/spool';
+import { readMessageHeaders, readMessageSource } from './spool/spooled-body';
 
 /** The console shows at most this much of a message's source. */
 const SOURCE_LIMIT_BYTES = 1024 * 1024;

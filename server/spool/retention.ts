@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { LogSettings } from '../contract/admin-api';
 import type { QueueEntry, Store } from '../store/store';
-import { readSpooled, releaseSpooled } from './spool';
+import { readSpooled, releaseSpooled } from './spooled-body';
 
 const DAY_MS = 86_400_000;
 const SWEEP_BATCH = 500;

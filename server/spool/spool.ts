@@ -14,8 +14,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
-import zlib from 'node:zlib';
 import type { AcceptedMessage, QueuedRecipient, Store } from '../store/store';
+import { BATCH_SUFFIX, batchRecordLine, type EnvelopeFields, envelopeLine, MESSAGE_SUFFIX, readBatchRecords, readEnvelope } from './spool-format';
 
 export interface SpoolDeps {
   /** Spool folder (messages live in its "queue" sub-folder). */
@@ -55,27 +55,6 @@ interface PendingCommit {
   data: Buffer[] | null;
   resolve(): void;
   reject(err: Error): void;
-}
-
-const ENVELOPE_PREFIX = 'X-Relaydesk-Envelope: ';
-/** A message file of its own (large messages, and every message spooled before group commit). */
-const MESSAGE_SUFFIX = '.eml';
-/** A group of small messages committed with one flush. */
-const BATCH_SUFFIX = '.batch';
-
-type EnvelopeFields = Omit<AcceptedMessage, 'spoolPath' | 'bodyOffset' | 'bodyLength' | 'size'>;
-
-/** The first line of a message file: the envelope, so the queue can be rebuilt from the spool. */
-export function envelopeLine(message: EnvelopeFields): string {
-  return `${ENVELOPE_PREFIX}${Buffer.from(JSON.stringify({ v: 1, ...message })).toString('base64')}\r\n`;
-}
-
-/** A record's first line in a batch file: the envelope with the size, length and CRC-32 of the bytes that follow. */
-function batchRecordLine(message: AcceptedMessage, data: readonly Buffer[]): Buffer {
-  const { spoolPath: _path, bodyOffset: _offset, bodyLength, recipients, ...fields } = message;
-  let crc = 0;
-  for (const chunk of data) crc = zlib.crc32(chunk, crc);
-  return Buffer.from(`${ENVELOPE_PREFIX}${Buffer.from(JSON.stringify({ v: 2, ...fields, recipients, length: bodyLength, crc })).toString('base64')}\r\n`);
 }
 
 export class Spool {
@@ -429,31 +408,6 @@ async function writeBatch(target: BatchFile, group: PendingCommit[]): Promise<vo
   await target.handle.datasync();
 }
 
-/** The complete, intact records of a batch file, in order; reading stops at the first torn or damaged one. */
-export function readBatchRecords(file: string): AcceptedMessage[] {
-  const bytes = fs.readFileSync(file);
-  const found: AcceptedMessage[] = [];
-  let offset = 0;
-  while (offset < bytes.length) {
-    const end = bytes.indexOf('\r\n', offset, 'latin1');
-    if (end < 0) break;
-    const line = bytes.subarray(offset, end).toString('latin1');
-    if (!line.startsWith(ENVELOPE_PREFIX)) break;
-    let record: EnvelopeFields & { v: number; size: number; length: number; crc: number };
-    try {
-      record = JSON.parse(Buffer.from(line.slice(ENVELOPE_PREFIX.length), 'base64').toString('utf8')) as typeof record;
-    } catch {
-      break;
-    }
-    const start = end + 2;
-    if (record.v !== 2 || start + record.length > bytes.length || zlib.crc32(bytes.subarray(start, start + record.length)) !== record.crc) break;
-    const { v: _v, length, crc: _crc, ...fields } = record;
-    found.push({ ...fields, spoolPath: file, bodyOffset: start, bodyLength: length });
-    offset = start + length;
-  }
-  return found;
-}
-
 const INDEX_RETRY_MS = 1000;
 const LOOKUP_CHUNK = 500;
 /** Store meta key: the last serve stopped cleanly (every acknowledged message indexed). */
@@ -509,103 +463,6 @@ export async function fsyncDirectory(dir: string): Promise<void> {
   const handle = await fs.promises.open(dir, 'r');
   try {
     await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Read the envelope line of a spool file; null when the file does not start with one. */
-export function readEnvelope(file: string): AcceptedMessage | null {
-  const handle = fs.openSync(file, 'r');
-  try {
-    const buffer = Buffer.alloc(64 * 1024);
-    const read = fs.readSync(handle, buffer, 0, buffer.length, 0);
-    const text = buffer.subarray(0, read).toString('latin1');
-    const end = text.indexOf('\r\n');
-    if (!text.startsWith(ENVELOPE_PREFIX) || end < 0) return null;
-    const envelope = JSON.parse(Buffer.from(text.slice(ENVELOPE_PREFIX.length, end), 'base64').toString('utf8')) as EnvelopeFields & { v: number };
-    const size = fs.statSync(file).size;
-    const { v: _version, ...fields } = envelope;
-    return { ...fields, spoolPath: file, bodyOffset: end + 2, bodyLength: null, size: size - end - 2 };
-  } catch {
-    return null;
-  } finally {
-    fs.closeSync(handle);
-  }
-}
-
-/** Where a message's bytes are: a file of its own from bodyOffset to its end, or bodyLength bytes of a batch file. */
-export type SpooledBody = Pick<AcceptedMessage, 'spoolPath' | 'bodyOffset' | 'bodyLength'>;
-
-/** The message as stored (Received: header and body), as a stream. */
-export function spooledStream(message: SpooledBody): fs.ReadStream {
-  const end = message.bodyLength === null ? undefined : message.bodyOffset + message.bodyLength - 1;
-  return fs.createReadStream(message.spoolPath, { start: message.bodyOffset, end });
-}
-
-/** The message as stored, whole (for sending through an API or rewriting its From). */
-export async function readSpooled(message: SpooledBody): Promise<Buffer> {
-  const handle = await fs.promises.open(message.spoolPath, 'r');
-  try {
-    const length = message.bodyLength ?? (await handle.stat()).size - message.bodyOffset;
-    const buffer = Buffer.alloc(Math.max(0, length));
-    let read = 0;
-    while (read < buffer.length) {
-      const { bytesRead } = await handle.read(buffer, read, buffer.length - read, message.bodyOffset + read);
-      if (bytesRead === 0) break;
-      read += bytesRead;
-    }
-    return buffer.subarray(0, read);
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Up to `limit` bytes from the start of the message; `more` tells whether it goes on. */
-async function readSpooledStart(message: SpooledBody, limit: number): Promise<{ bytes: Buffer; more: boolean }> {
-  const handle = await fs.promises.open(message.spoolPath, 'r');
-  try {
-    const wanted = message.bodyLength === null ? limit + 1 : Math.min(limit + 1, message.bodyLength);
-    const buffer = Buffer.alloc(wanted);
-    const { bytesRead } = await handle.read(buffer, 0, wanted, message.bodyOffset);
-    return { bytes: buffer.subarray(0, Math.min(bytesRead, limit)), more: bytesRead > limit };
-  } finally {
-    await handle.close();
-  }
-}
-
-/** The header section of a spooled message (up to 64 KiB), for reports and `queue show`. */
-export async function readMessageHeaders(message: SpooledBody): Promise<string> {
-  const text = (await readSpooledStart(message, 64 * 1024)).bytes.toString('latin1');
-  const end = text.indexOf('\r\n\r\n');
-  return end >= 0 ? text.slice(0, end + 2) : text;
-}
-
-/** The message as stored (after the envelope line), up to `limit` bytes, for the console. */
-export async function readMessageSource(message: SpooledBody, limit: number): Promise<{ text: string; truncated: boolean }> {
-  const { bytes, more } = await readSpooledStart(message, limit);
-  return { text: bytes.toString('utf8'), truncated: more };
-}
-
-/**
- * A finished (or deleted) message's bytes leave the spool. A file of its own is removed; in a
- * batch file its bytes are overwritten with zeros at once, and the file goes with the last of its
- * messages. Call it after the index says the body is no longer in the spool, so that "last" is true.
- */
-export async function releaseSpooled(message: SpooledBody, store: Pick<Store, 'holdsSpooledBody'>): Promise<void> {
-  if (message.bodyLength === null || !store.holdsSpooledBody(message.spoolPath)) {
-    await fs.promises.rm(message.spoolPath, { force: true });
-    return;
-  }
-  let handle: fs.promises.FileHandle;
-  try {
-    handle = await fs.promises.open(message.spoolPath, 'r+');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // its last message finished meanwhile
-    throw err;
-  }
-  try {
-    await handle.write(Buffer.alloc(message.bodyLength), 0, message.bodyLength, message.bodyOffset);
   } finally {
     await handle.close();
   }

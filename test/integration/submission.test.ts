@@ -10,7 +10,7 @@ import { App } from '../../server/app';
 import type { RelaydeskEvent } from '../../server/contract/events';
 import { DEFAULT_SERVER_NAME } from '../../server/contract/settings';
 import { plainAuth } from '../../server/smtp/line-client';
-import { readSpooled } from '../../server/spool/spool';
+import { readSpooled } from '../../server/spool/spooled-body';
 import type { QueueEntry } from '../../server/store/store';
 import { plainLogin } from '../helpers/smtp-session';
 import { eventually, startTestApp, type TestApp, tempDir, wrap } from '../helpers/test-app';

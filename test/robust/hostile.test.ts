@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_ACCESS } from '../../server/contract/settings';
 import { plainAuth, RawSmtp } from '../../server/smtp/line-client';
 import { openStore, type QueueEntry, STORE_FILE } from '../../server/store/store';
-import { readSpooled } from '../../server/spool/spool';
+import { readSpooled } from '../../server/spool/spooled-body';
 import { signedInClient } from '../helpers/smtp-session';
 import { eventually, startTestApp, type TestApp, tempDir } from '../helpers/test-app';
 

@@ -8,7 +8,7 @@ import { DEFAULT_SERVER_NAME } from '../../server/contract/settings';
 import { RawSmtp } from '../../server/smtp/line-client';
 import { openStore, type QueueEntry } from '../../server/store/store';
 import { Retention } from '../../server/spool/retention';
-import { readSpooled } from '../../server/spool/spool';
+import { readSpooled } from '../../server/spool/spooled-body';
 import { DEFAULT_LOG_SETTINGS } from '../../server/log/event-log';
 import { preparedDataDir, serve, type Served } from '../helpers/serve-process';
 

@@ -9,7 +9,7 @@ import { DEFAULT_ACCESS, DEFAULT_DELIVERY, DEFAULT_MESSAGES, type VirtualServerI
 import { AdminError } from '../../server/contract/errors';
 import { MIGRATIONS } from '../../server/store/migrations';
 import { isCramMd5Contexts, verifyCramMd5 } from '../../server/auth/cram-md5';
-import { readSpooled } from '../../server/spool/spool';
+import { readSpooled } from '../../server/spool/spooled-body';
 import { openStore, STORE_FILE, type Store } from '../../server/store/store';
 import { tempDir } from '../helpers/test-app';
 

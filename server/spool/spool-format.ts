@@ -1,0 +1,73 @@
+// The spool's file format. A message file of its own (.eml) starts with an envelope line and
+// holds one message to its end; a batch file (.batch) holds records, each an envelope line with
+// the length and CRC-32 of the bytes that follow. Either way the files alone can rebuild the
+// queue index after a crash.
+import fs from 'node:fs';
+import zlib from 'node:zlib';
+import type { AcceptedMessage } from '../store/store';
+
+const ENVELOPE_PREFIX = 'X-Relaydesk-Envelope: ';
+/** A message file of its own (large messages, and every message spooled before group commit). */
+export const MESSAGE_SUFFIX = '.eml';
+/** A group of small messages committed with one flush. */
+export const BATCH_SUFFIX = '.batch';
+
+export type EnvelopeFields = Omit<AcceptedMessage, 'spoolPath' | 'bodyOffset' | 'bodyLength' | 'size'>;
+
+/** The first line of a message file: the envelope, so the queue can be rebuilt from the spool. */
+export function envelopeLine(message: EnvelopeFields): string {
+  return `${ENVELOPE_PREFIX}${Buffer.from(JSON.stringify({ v: 1, ...message })).toString('base64')}\r\n`;
+}
+
+/** A record's first line in a batch file: the envelope with the size, length and CRC-32 of the bytes that follow. */
+export function batchRecordLine(message: AcceptedMessage, data: readonly Buffer[]): Buffer {
+  const { spoolPath: _path, bodyOffset: _offset, bodyLength, recipients, ...fields } = message;
+  let crc = 0;
+  for (const chunk of data) crc = zlib.crc32(chunk, crc);
+  return Buffer.from(`${ENVELOPE_PREFIX}${Buffer.from(JSON.stringify({ v: 2, ...fields, recipients, length: bodyLength, crc })).toString('base64')}\r\n`);
+}
+
+/** The complete, intact records of a batch file, in order; reading stops at the first torn or damaged one. */
+export function readBatchRecords(file: string): AcceptedMessage[] {
+  const bytes = fs.readFileSync(file);
+  const found: AcceptedMessage[] = [];
+  let offset = 0;
+  while (offset < bytes.length) {
+    const end = bytes.indexOf('\r\n', offset, 'latin1');
+    if (end < 0) break;
+    const line = bytes.subarray(offset, end).toString('latin1');
+    if (!line.startsWith(ENVELOPE_PREFIX)) break;
+    let record: EnvelopeFields & { v: number; size: number; length: number; crc: number };
+    try {
+      record = JSON.parse(Buffer.from(line.slice(ENVELOPE_PREFIX.length), 'base64').toString('utf8')) as typeof record;
+    } catch {
+      break;
+    }
+    const start = end + 2;
+    if (record.v !== 2 || start + record.length > bytes.length || zlib.crc32(bytes.subarray(start, start + record.length)) !== record.crc) break;
+    const { v: _v, length, crc: _crc, ...fields } = record;
+    found.push({ ...fields, spoolPath: file, bodyOffset: start, bodyLength: length });
+    offset = start + length;
+  }
+  return found;
+}
+
+/** Read the envelope line of a spool file; null when the file does not start with one. */
+export function readEnvelope(file: string): AcceptedMessage | null {
+  const handle = fs.openSync(file, 'r');
+  try {
+    const buffer = Buffer.alloc(64 * 1024);
+    const read = fs.readSync(handle, buffer, 0, buffer.length, 0);
+    const text = buffer.subarray(0, read).toString('latin1');
+    const end = text.indexOf('\r\n');
+    if (!text.startsWith(ENVELOPE_PREFIX) || end < 0) return null;
+    const envelope = JSON.parse(Buffer.from(text.slice(ENVELOPE_PREFIX.length, end), 'base64').toString('utf8')) as EnvelopeFields & { v: number };
+    const size = fs.statSync(file).size;
+    const { v: _version, ...fields } = envelope;
+    return { ...fields, spoolPath: file, bodyOffset: end + 2, bodyLength: null, size: size - end - 2 };
+  } catch {
+    return null;
+  } finally {
+    fs.closeSync(handle);
+  }
+}
