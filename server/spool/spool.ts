@@ -15,6 +15,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import type { AcceptedMessage, QueuedRecipient, Store } from '../store/store';
+import { digestFrom, digestStart, hasDigest } from '../store/queue-tables';
 import { BATCH_SUFFIX, batchRecordLine, type EnvelopeFields, envelopeLine, MESSAGE_SUFFIX, readBatchRecords, readEnvelope } from './spool-format';
 
 export interface SpoolDeps {
@@ -240,14 +241,17 @@ export class Spool {
     // messages, so it knows them all; the folder is only counted (streamed), never listed into
     // memory. After a crash the counts are not enough (a file acknowledged but not yet indexed
     // and a finished file removed just before its record changed would cancel out): every file
-    // is looked up.
+    // is looked up, by digest (a file whose digest matches another's by chance, about 1 in
+    // 10^10 at a million files, would be taken as indexed).
     const { store } = this.deps;
     const cleanStop = store.getMeta(CLEAN_STOP_KEY) === 'yes';
     store.setMeta(CLEAN_STOP_KEY, 'no');
     this.recovered = true;
-    let files = 0;
-    for (const _name of eachName(this.queueDir)) files++;
-    if (cleanStop && files === store.countSpoolFiles()) return { removed, reindexed: 0, unreadable: [] };
+    if (cleanStop) {
+      let files = 0;
+      for (const _name of eachName(this.queueDir)) files++;
+      if (files === store.countSpoolFiles()) return { removed, reindexed: 0, unreadable: [] };
+    }
     // After a crash between the spool's flush and the index commit, or between a batch's last
     // finished message and the file's removal: look at each file the index does not account for.
     let reindexed = 0;
@@ -260,41 +264,35 @@ export class Spool {
       reindexed += missing.length;
       missing = [];
     };
-    const look = (names: string[]) => {
-      const known = store.spoolFilesKnown(names.map((name) => path.join(this.queueDir, name)));
-      for (const name of names) {
-        const file = path.join(this.queueDir, name);
-        const holds = known.get(file);
-        if (holds !== undefined) {
-          // The index commits a whole group at once, so a known batch file is known in full.
-          if (name.endsWith(BATCH_SUFFIX) && !holds) {
-            fs.rmSync(file, { force: true });
-            removed++;
-          }
-          continue;
-        }
-        if (name.endsWith(BATCH_SUFFIX)) {
-          const records = readBatchRecords(file);
-          if (records.length > 0) index(records);
-          else if (fs.statSync(file).size === 0) fs.rmSync(file, { force: true }); // a spare, or a group the crash cut before a byte was on disk: nothing acknowledged
-          else unreadable.push(file);
-          continue;
-        }
-        const recovered = readEnvelope(file);
-        if (recovered) index([recovered]);
-        else unreadable.push(file);
-      }
-    };
-    // Looked up 500 at a time: a million files after a crash is a few thousand queries.
-    let names: string[] = [];
+    // One walk of the index gives a digest of every file it names (8 bytes each); each file in
+    // the folder is then a binary search, not a query. A file the index names but holds nothing
+    // for is checked exactly before it goes.
+    const digests = store.spoolFileDigests();
+    const folderDigest = digestStart(path.join(this.queueDir, path.sep));
     for (const name of eachName(this.queueDir)) {
-      names.push(name);
-      if (names.length === LOOKUP_CHUNK) {
-        look(names);
-        names = [];
+      const digest = digestFrom(folderDigest, name);
+      if (hasDigest(digests.holding, digest)) continue;
+      const file = path.join(this.queueDir, name);
+      if (hasDigest(digests.finished, digest)) {
+        // The index commits a whole group at once, so a known batch file is known in full.
+        if (name.endsWith(BATCH_SUFFIX) && store.spoolFilesKnown([file]).get(file) === false) {
+          fs.rmSync(file, { force: true });
+          removed++;
+          continue;
+        }
+        if (store.spoolFilesKnown([file]).has(file)) continue;
       }
+      if (name.endsWith(BATCH_SUFFIX)) {
+        const records = readBatchRecords(file);
+        if (records.length > 0) index(records);
+        else if (fs.statSync(file).size === 0) fs.rmSync(file, { force: true }); // a spare, or a group the crash cut before a byte was on disk: nothing acknowledged
+        else unreadable.push(file);
+        continue;
+      }
+      const recovered = readEnvelope(file);
+      if (recovered) index([recovered]);
+      else unreadable.push(file);
     }
-    look(names);
     if (missing.length > 0) store.insertMessages(missing);
     return { removed, reindexed: reindexed + missing.length, unreadable };
   }
@@ -409,7 +407,6 @@ async function writeBatch(target: BatchFile, group: PendingCommit[]): Promise<vo
 }
 
 const INDEX_RETRY_MS = 1000;
-const LOOKUP_CHUNK = 500;
 /** Store meta key: the last serve stopped cleanly (every acknowledged message indexed). */
 export const CLEAN_STOP_KEY = 'spool.clean-stop';
 

@@ -39,10 +39,11 @@ export class QueueTables extends ServerTables {
 
   /**
    * One page of the queue, oldest first, filtered in SQL (state, status, destination), after a
-   * cursor ("receivedAt id" of the last message of the previous page). Only the page's rows are
-   * loaded, whatever the queue's length; `next` is the cursor of the following page, or null.
+   * cursor ("receivedAt id" of the last message of the previous page) or from a position (`skip`,
+   * for the console's scrolled list: an index walk, about 40 ms at a million). Only the page's rows
+   * are loaded, whatever the queue's length; `next` is the cursor of the following page, or null.
    */
-  queuePage(filter: { state?: QueueEntry['state']; status?: QueueStatusFilter; destination?: string }, limit: number, after: string | null): { entries: QueueEntry[]; next: string | null } {
+  queuePage(filter: { state?: QueueEntry['state']; status?: QueueStatusFilter; destination?: string }, limit: number, after: string | null, skip = 0): { entries: QueueEntry[]; next: string | null } {
     const destination = filter.destination?.trim().toLowerCase() || null;
     const [afterAt, afterId] = after ? [after.slice(0, after.indexOf(' ')), after.slice(after.indexOf(' ') + 1)] : [null, null];
     const rows = this.stmt(`SELECT * FROM messages m WHERE (@state IS NULL OR m.state = @state)
@@ -50,7 +51,7 @@ export class QueueTables extends ServerTables {
         AND (r.domain = @destination OR r.route = @destination OR r.domain LIKE '%.' || @destination)))
       AND (@afterAt IS NULL OR m.received_at > @afterAt OR (m.received_at = @afterAt AND m.id > @afterId))
       AND ${STATUS_SQL[filter.status ?? 'any']}
-      ORDER BY m.received_at, m.id LIMIT @limit`).all({ state: filter.state ?? null, destination, afterAt, afterId, limit: limit + 1 }) as MessageRow[];
+      ORDER BY m.received_at, m.id LIMIT @limit OFFSET @skip`).all({ state: filter.state ?? null, destination, afterAt, afterId, limit: limit + 1, skip }) as MessageRow[];
     const page = rows.slice(0, limit);
     const last = page.at(-1);
     return { entries: page.map((row) => this.queueEntryFromRow(row)), next: rows.length > limit && last ? `${last.received_at} ${last.id}` : null };
@@ -255,6 +256,19 @@ export class QueueTables extends ServerTables {
     return new Map(rows.map((r) => [r.path, r.holds === 1]));
   }
 
+  /**
+   * Every spool file the index names, as digests of its path (pathDigest), sorted for a binary
+   * search and split by whether the file still holds an unfinished message's body: one walk of the
+   * (spool_path, body) index, 8 bytes per file, where a lookup per file costs a B-tree probe each.
+   */
+  spoolFileDigests(): { holding: Float64Array; finished: Float64Array } {
+    const holding: number[] = [];
+    const finished: number[] = [];
+    const rows = this.stmt("SELECT spool_path, MAX(body = 'spool') FROM messages GROUP BY spool_path").raw(true).iterate() as IterableIterator<[string, number]>;
+    for (const [file, holds] of rows) (holds === 1 ? holding : finished).push(pathDigest(file));
+    return { holding: Float64Array.from(holding).sort(), finished: Float64Array.from(finished).sort() };
+  }
+
   /** Does this spool file still hold the body of a message that is not finished? */
   holdsSpooledBody(file: string): boolean {
     return this.stmt("SELECT 1 FROM messages WHERE spool_path = ? AND body = 'spool' LIMIT 1").get(file) !== undefined;
@@ -267,6 +281,53 @@ export class QueueTables extends ServerTables {
       AND message_id IN (SELECT id FROM messages WHERE server_name = ? AND state = 'queued')`).run(serverName).changes;
   }
 
+}
+
+/**
+ * A 53-bit digest of a file's path (two 32-bit multiplicative hashes, one cut to 21 bits), exact
+ * in a double. Two paths share one with a chance of about 1 in 9·10^15 per pair looked up.
+ */
+export function pathDigest(file: string): number {
+  return digestFrom(digestStart(file), '');
+}
+
+/** The digest's state after a folder's path: pathDigest(folder + name) is digestFrom(digestStart(folder), name), without joining. */
+export function digestStart(prefix: string): [number, number] {
+  let a = 0x811c9dc5;
+  let b = 0x9747b28c;
+  for (let i = 0; i < prefix.length; i++) [a, b] = digestStep(a, b, prefix.charCodeAt(i));
+  return [a, b];
+}
+
+export function digestFrom([startA, startB]: readonly [number, number], rest: string): number {
+  let a = startA;
+  let b = startB;
+  for (let i = 0; i < rest.length; i++) {
+    const c = rest.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  return (a >>> 0) * 0x200000 + ((b >>> 0) >>> 11);
+}
+
+function digestStep(a: number, b: number, c: number): [number, number] {
+  const nextB = Math.imul(b ^ c, 0x5bd1e995);
+  return [Math.imul(a ^ c, 0x01000193), nextB ^ (nextB >>> 15)];
+}
+
+/** Is the digest in the sorted array? */
+export function hasDigest(sorted: Float64Array, digest: number): boolean {
+  let low = 0;
+  let high = sorted.length - 1;
+  while (low <= high) {
+    const mid = (low + high) >>> 1;
+    const value = sorted[mid] as number;
+    if (value === digest) return true;
+    if (value < digest) low = mid + 1;
+    else high = mid - 1;
+  }
+  return false;
 }
 
 /** How many of the latest waiting and failed recipients the status bar's explanations look at. */

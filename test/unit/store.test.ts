@@ -2,6 +2,7 @@
 // address:port conflicts, migrations from empty, and clear errors for unusable files.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -240,6 +241,22 @@ describe('migrations', () => {
   });
 });
 
+describe('spool file digests', () => {
+  it('digests a path the same whole or as folder then name, finds exactly the digests it holds, and tells files apart', async () => {
+    const { digestFrom, digestStart, hasDigest, pathDigest } = await import('../../server/store/queue-tables');
+    const folder = path.join(os.tmpdir(), 'spool', 'queue');
+    const names = Array.from({ length: 20_000 }, (_, i) => `MX1NHY${i.toString(36).toUpperCase()}-${(i * 2654435761 % 2 ** 32).toString(16).toUpperCase()}${i % 2 ? '.eml' : '.batch'}`);
+    const start = digestStart(path.join(folder, path.sep));
+    for (const name of names.slice(0, 100)) expect(digestFrom(start, name)).toBe(pathDigest(path.join(folder, name)));
+    const digests = names.map((name) => pathDigest(path.join(folder, name)));
+    expect(new Set(digests).size).toBe(names.length);
+    for (const d of digests) expect(Number.isSafeInteger(d)).toBe(true);
+    const held = Float64Array.from(digests.slice(0, 10_000)).sort();
+    expect(digests.slice(0, 10_000).every((d) => hasDigest(held, d))).toBe(true);
+    expect(digests.slice(10_000).some((d) => hasDigest(held, d))).toBe(false);
+  });
+});
+
 describe('queue pages', () => {
   it('pages oldest first with a cursor, and each status filter finds exactly what queueStatus() calls it', async () => {
     const { queueStatus } = await import('../../server/admin');
@@ -268,6 +285,11 @@ describe('queue pages', () => {
       if (!after) break;
     }
     expect(seen).toEqual(['M00', 'M01', 'M02', 'M03', 'M04', 'M05', 'M06', 'M07', 'M08', 'M09', 'M10', 'M11']);
+    // By position, as the console's scrolled list asks: the same order, and nothing past the end.
+    expect(store.queuePage({}, 4, null, 4).entries.map((e) => e.id)).toEqual(['M04', 'M05', 'M06', 'M07']);
+    expect(store.queuePage({}, 4, null, 10)).toEqual({ entries: [expect.objectContaining({ id: 'M10' }), expect.objectContaining({ id: 'M11' })], next: null });
+    expect(store.queuePage({}, 4, null, 12).entries).toEqual([]);
+    expect(store.queuePage({ state: 'queued' }, 2, null, 3).entries.map((e) => e.id)).toEqual(['M05', 'M07']);
 
     const all = store.listQueue();
     for (const status of ['queued', 'retrying', 'waiting-for-sign-in', 'frozen', 'delivered', 'failed'] as const) {
