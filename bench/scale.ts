@@ -8,12 +8,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { App, newQueueId } from '../server/app';
-import { DEFAULT_SERVER_NAME } from '../server/contract/settings';
-import { CLEAN_STOP_KEY } from '../server/spool/spool';
-import { envelopeLine } from '../server/spool/spool-format';
 import { packageRoot } from '../server/paths';
-import type { AcceptedMessage } from '../server/store/store';
+import { fillQueue } from './fill-queue';
 
 const BIN = path.join(packageRoot(), 'bin', 'relaydesk.js');
 const arg = (name: string, fallback: number) => {
@@ -31,35 +27,6 @@ function rssMiB(pid: number): number {
 function cpuMs(pid: number): number {
   const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
-}
-
-/** A data folder with `count` queued messages for other domains, held (as when the smart host is down). */
-async function fill(count: number): Promise<{ dir: string; seconds: number }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relaydesk-scale-'));
-  const app = new App({ dataDir: dir, firstStartPort: 0 });
-  await app.ensureDefaults();
-  app.store.updateServer(DEFAULT_SERVER_NAME, { delivery: { holdRemote: true } });
-  const started = Date.now();
-  const queueDir = app.spool.queueDir;
-  const body = Buffer.from(`Received: from scanner.office.test\r\nFrom: <scanner@example.com>\r\nTo: <office@partner.test>\r\nSubject: scan\r\n\r\n${'x'.repeat(900)}\r\n`);
-  let batch: AcceptedMessage[] = [];
-  for (let i = 0; i < count; i++) {
-    const id = newQueueId();
-    const message = { id, serverName: DEFAULT_SERVER_NAME, receivedAt: new Date(started - (count - i) * 1000).toISOString(), mailFrom: 'scanner@example.com', clientAddress: '192.0.2.20', authUser: null, recipients: [{ address: `office${i % 50}@partner.test`, domain: 'partner.test', route: 'remote' as const }] };
-    const envelope = envelopeLine(message);
-    const file = path.join(queueDir, `${id}.eml`);
-    fs.writeFileSync(file, Buffer.concat([Buffer.from(envelope), body]));
-    batch.push({ ...message, size: body.length, spoolPath: file, bodyOffset: Buffer.byteLength(envelope), bodyLength: null });
-    if (batch.length === 5000) {
-      app.store.insertMessages(batch);
-      batch = [];
-    }
-  }
-  if (batch.length) app.store.insertMessages(batch);
-  app.store.setMeta(CLEAN_STOP_KEY, 'yes'); // as a clean stop leaves it
-  app.store.checkpoint();
-  app.store.close();
-  return { dir, seconds: (Date.now() - started) / 1000 };
 }
 
 function timed(args: string[]): number {
@@ -90,7 +57,9 @@ async function stop(child: ReturnType<typeof spawn>, signal: NodeJS.Signals): Pr
 }
 
 async function measure(count: number): Promise<Record<string, string | number>> {
-  const { dir, seconds } = await fill(count);
+  const started = Date.now();
+  const dir = await fillQueue(count);
+  const seconds = (Date.now() - started) / 1000;
   try {
     const { child, seconds: startSeconds } = await startServe(dir);
     // Let the first sweeps run, then measure 10 s of idle.

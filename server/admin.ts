@@ -245,9 +245,12 @@ export function createAdminHandlers(app: App): AdminApiHandlers {
       return null;
     },
 
-    'queue.list': async ({ state, status, destination, limit, after }) => {
-      const page = store.queuePage({ ...(state ? { state } : {}), ...(status ? { status } : {}), ...(destination ? { destination } : {}) }, limit, after ?? null);
-      return { messages: page.entries.map(queueSummary), next: page.next, counts: store.queueDepth().byState };
+    'queue.list': async ({ state, status, destination, limit, after, offset }) => {
+      const page = store.queuePage({ ...(state ? { state } : {}), ...(status ? { status } : {}), ...(destination ? { destination } : {}) }, limit, after ?? null, offset ?? 0);
+      const counts = store.queueDepth().byState;
+      // The state counts come from the index; a status or destination filter would need a walk of the queue.
+      const total = status || destination ? null : state ? counts[state] : counts.queued + counts.frozen + counts.done;
+      return { messages: page.entries.map(queueSummary), next: page.next, total, counts };
     },
 
     'queue.show': async ({ id }) => {

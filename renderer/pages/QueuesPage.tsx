@@ -1,21 +1,21 @@
 // Queues: accepted messages with their state and each recipient's route and state.
-import { Badge, Button, Dialog, DialogActions, DialogBody, DialogContent, DialogSurface, DialogTitle, Dropdown, Input, MessageBar, MessageBarBody, Option, Table, TableBody, TableCell, TableHeader, TableHeaderCell, TableRow, Text } from '@fluentui/react-components';
+import { Button, Dialog, DialogActions, DialogBody, DialogContent, DialogSurface, DialogTitle, Dropdown, Input, makeStyles, MessageBar, MessageBarBody, mergeClasses, Option, Text } from '@fluentui/react-components';
 import type { LogSettings, QueueDetails, QueueStatus } from '../../server/contract/admin-api';
 import { RetentionDialog } from './RetentionDialog';
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import { api } from '../api/client';
-import { useAction, useApiData } from '../api/hooks';
-import { ErrorBar, formatBytes, formatTime, Loading, PageHeader, useUiStyles } from '../components/ui';
+import { useAction } from '../api/hooks';
+import { ErrorBar, formatBytes, formatTime, PageHeader, useUiStyles } from '../components/ui';
+import { type QueueAction, QueueList, type QueueQuery } from './QueueList';
 
 type Filter = QueueStatus | 'waiting' | 'all';
+
+// The page fills the window and the list's scroller takes what is left (as the live log does).
+const useStyles = makeStyles({ fill: { flex: '1 1 0', minHeight: '440px' } });
 
 const FILTER_LABELS: Record<Filter, string> = {
   waiting: 'Waiting to be sent', queued: 'Queued (not tried yet)', retrying: 'Retrying', 'waiting-for-sign-in': 'Waiting for sign-in', frozen: 'Frozen',
   delivered: 'Delivered', failed: 'Failed (report sent)', all: 'All messages',
-};
-const STATUS_PILL: Record<QueueStatus, { label: string; color: 'informative' | 'warning' | 'danger' | 'success' | 'subtle' }> = {
-  queued: { label: 'queued', color: 'informative' }, retrying: { label: 'retrying', color: 'warning' }, 'waiting-for-sign-in': { label: 'waiting for sign-in', color: 'danger' },
-  frozen: { label: 'frozen', color: 'subtle' }, delivered: { label: 'delivered', color: 'success' }, failed: { label: 'failed, report sent', color: 'danger' },
 };
 
 /** "#/queues/failed" opens the page on that filter (the status bar links there). */
@@ -24,30 +24,32 @@ function initialFilter(): Filter {
   return wanted && wanted in FILTER_LABELS ? wanted as Filter : 'waiting';
 }
 
-const PAGE_SIZE = 200;
-
 export function QueuesPage() {
   const ui = useUiStyles();
+  const styles = useStyles();
   const [filter, setFilter] = useState<Filter>(initialFilter);
   const [destination, setDestination] = useState('');
-  // Pages of 200, oldest first: the cursors of the pages before this one (a million queued messages stay a page).
-  const [cursors, setCursors] = useState<string[]>([]);
-  const after = cursors.at(-1);
-  const queue = useApiData(() => api['queue.list']({
-    ...(filter === 'all' ? {} : filter === 'waiting' ? { state: 'queued' as const } : { status: filter }), ...(destination.trim() ? { destination } : {}),
-    limit: PAGE_SIZE, ...(after ? { after } : {}),
-  }), [filter, destination, after], 5000);
-  useEffect(() => setCursors([]), [filter, destination]);
-  const { error, run } = useAction(queue.reload);
-  const act = (id: string, action: 'retry' | 'freeze' | 'thaw' | 'delete' | 'delete-with-report') => run(() => api['queue.action']({ id, action }));
+  // Rows in view are fetched again every 5 s and after an action; the list keeps its place.
+  const [refresh, setRefresh] = useState(0);
+  useEffect(() => {
+    const timer = setInterval(() => setRefresh((r) => r + 1), 5000);
+    return () => clearInterval(timer);
+  }, []);
+  const reload = useCallback(() => setRefresh((r) => r + 1), []);
+  const query = useMemo<QueueQuery>(() => ({
+    ...(filter === 'all' ? {} : filter === 'waiting' ? { state: 'queued' as const } : { status: filter }), ...(destination.trim() ? { destination: destination.trim() } : {}),
+  }), [filter, destination]);
+  const load = useCallback((q: QueueQuery, offset: number, limit: number) => api['queue.list']({ ...q, offset, limit }), []);
+  const { error, run } = useAction(reload);
+  const act = (id: string, action: QueueAction) => void run(() => api['queue.action']({ id, action }));
   const [details, setDetails] = useState<QueueDetails | null>(null);
-  const show = (id: string) => run(async () => { setSource(null); setDetails(await api['queue.show']({ id })); });
+  const show = (id: string) => void run(async () => { setSource(null); setDetails(await api['queue.show']({ id })); });
   const [source, setSource] = useState<{ text: string; truncated: boolean } | null>(null);
   const openSource = (id: string) => run(async () => setSource(await api['queue.source']({ id })));
   const [retention, setRetention] = useState<LogSettings | null>(null);
   const editRetention = () => run(async () => setRetention(await api['log.getSettings']({})));
   return (
-    <div className={ui.page}>
+    <div className={mergeClasses(ui.page, styles.fill)}>
       <PageHeader title="Queues" description="Accepted messages and each recipient's state: local domains are dropped at once; other domains go through the smart host or by MX, with retries.">
         <Dropdown aria-label="Show" value={FILTER_LABELS[filter]} selectedOptions={[filter]} onOptionSelect={(_e, d) => setFilter(d.optionValue as Filter)}>
           {(Object.keys(FILTER_LABELS) as Filter[]).map((f) => <Option key={f} value={f}>{FILTER_LABELS[f]}</Option>)}
@@ -56,57 +58,8 @@ export function QueuesPage() {
         <Button onClick={() => void editRetention()}>Retention and disk…</Button>
       </PageHeader>
       {retention && <RetentionDialog settings={retention} onClose={() => setRetention(null)} />}
-      <ErrorBar error={queue.error ?? error} />
-      {!queue.data && queue.loading && <Loading />}
-      {queue.data && (
-        <div className={ui.pager} role="navigation" aria-label="Queue pages">
-          <Text size={200}>
-            In the queue: {queue.data.counts.queued.toLocaleString()} queued, {queue.data.counts.frozen.toLocaleString()} frozen, {queue.data.counts.done.toLocaleString()} finished (history).
-            {' '}Showing {cursors.length * PAGE_SIZE + (queue.data.messages.length ? 1 : 0)}–{cursors.length * PAGE_SIZE + queue.data.messages.length}{queue.data.next ? ' and more' : ''}, oldest first.
-          </Text>
-          <Button size="small" disabled={cursors.length === 0} onClick={() => setCursors([])}>First page</Button>
-          <Button size="small" disabled={cursors.length === 0} onClick={() => setCursors(cursors.slice(0, -1))}>Previous page</Button>
-          <Button size="small" disabled={!queue.data.next} onClick={() => { const next = queue.data?.next; if (next) setCursors([...cursors, next]); }}>Next page</Button>
-        </div>
-      )}
-      {queue.data && (
-        <div className={ui.tableWrap}>
-          <Table aria-label="Queue">
-            <TableHeader><TableRow><TableHeaderCell>Queue id</TableHeaderCell><TableHeaderCell>Received</TableHeaderCell><TableHeaderCell>From</TableHeaderCell><TableHeaderCell>Recipients</TableHeaderCell><TableHeaderCell>Size</TableHeaderCell><TableHeaderCell>State</TableHeaderCell><TableHeaderCell>Actions</TableHeaderCell></TableRow></TableHeader>
-            <TableBody>
-              {queue.data.messages.length === 0 && <TableRow><TableCell colSpan={6}><Text italic>No messages.</Text></TableCell></TableRow>}
-              {queue.data.messages.map((m) => (
-                <TableRow key={m.id}>
-                  <TableCell><span className={ui.mono}>{m.id}</span></TableCell>
-                  <TableCell>{formatTime(m.receivedAt)}</TableCell>
-                  <TableCell>{m.from || '<>'}</TableCell>
-                  <TableCell>{m.recipients.map((r) => (
-                    <div key={r.address} title={r.lastReply ?? undefined}>{r.address} <Badge size="small" appearance="tint" color={r.state === 'delivered' ? 'success' : r.state === 'failed' ? 'danger' : 'informative'}>{r.route === 'local' ? 'local' : 'remote'} · {r.state}{r.attempts ? ` · ${r.attempts} attempt${r.attempts === 1 ? '' : 's'}` : ''}</Badge>{r.lastReply && r.state !== 'delivered' && <div><Text size={200}>{r.lastReply}</Text></div>}</div>
-                  ))}</TableCell>
-                  <TableCell>{formatBytes(m.size)}</TableCell>
-                  <TableCell>
-                    <Badge appearance="filled" color={STATUS_PILL[m.status].color} style={{ whiteSpace: 'nowrap' }}>{STATUS_PILL[m.status].label}</Badge>
-                    {m.state === 'done' && <div><Text size={200}>{m.body === 'kept' ? 'copy kept' : m.body === 'removed' ? 'body removed' : ''}</Text></div>}
-                  </TableCell>
-                  <TableCell>
-                    <div style={{ display: 'flex', gap: 4, flexWrap: 'wrap' }}>
-                      <Button size="small" onClick={() => void show(m.id)}>Details</Button>
-                    </div>
-                    {m.state !== 'done' && (
-                      <div style={{ display: 'flex', gap: 4, flexWrap: 'wrap', marginTop: 4 }}>
-                        <Button size="small" onClick={() => void act(m.id, 'retry')}>Retry now</Button>
-                        <Button size="small" onClick={() => void act(m.id, m.state === 'frozen' ? 'thaw' : 'freeze')}>{m.state === 'frozen' ? 'Thaw' : 'Freeze'}</Button>
-                        <Button size="small" onClick={() => void act(m.id, 'delete-with-report')}>Delete and tell sender</Button>
-                        <Button size="small" onClick={() => void act(m.id, 'delete')}>Delete</Button>
-                      </div>
-                    )}
-                  </TableCell>
-                </TableRow>
-              ))}
-            </TableBody>
-          </Table>
-        </div>
-      )}
+      <ErrorBar error={error} />
+      <QueueList query={query} load={load} refresh={refresh} onDetails={show} onAction={act} />
       {details && (
         <Dialog open onOpenChange={(_e, d) => { if (!d.open) setDetails(null); }}>
           <DialogSurface style={{ maxWidth: 900, width: '90vw' }}>

@@ -67,6 +67,8 @@ export interface QueuePage {
   messages: QueueSummary[];
   /** The cursor of the next page, or null on the last one. */
   next: string | null;
+  /** How many messages match the filter, when the index counts them without a walk (a state filter, or none); null otherwise. */
+  total: number | null;
   /** Every message in the index by stored state (not only this page's). */
   counts: { queued: number; frozen: number; done: number };
 }
@@ -301,11 +303,14 @@ export const ADMIN_METHODS = {
   'certificates.exportPem': method<string>()(name),
 
   /** destination: a recipient domain (subdomains too), or "local" / "remote". */
-  /** One page of the queue, oldest first (limit + cursor: `next` of the previous page); counts by state come from the index. */
+  /**
+   * One page of the queue, oldest first: after a cursor (`next` of the previous page) or from a
+   * position (`offset`, for a scrolled list); counts by state come from the index.
+   */
   'queue.list': method<QueuePage>()(z.object({
     state: z.enum(['queued', 'done', 'frozen']).optional(), status: z.enum(QUEUE_STATUSES).optional(), destination: z.string().trim().max(253).optional(),
-    limit: z.number().int().min(1).max(1000).default(200), after: z.string().max(100).optional(),
-  })),
+    limit: z.number().int().min(1).max(1000).default(200), after: z.string().max(100).optional(), offset: z.number().int().min(0).max(1_000_000_000).optional(),
+  }).refine((page) => page.after === undefined || page.offset === undefined, { message: 'give either a cursor (after) or a position (offset), not both', path: ['offset'] })),
   'queue.show': method<QueueDetails>()(z.object({ id: z.string().min(1) })),
   /** Retry now, freeze, thaw, delete silently, or delete and tell the sender. */
   'queue.action': method<null>()(z.object({ id: z.string().min(1), action: z.enum(['retry', 'freeze', 'thaw', 'delete', 'delete-with-report']) })),

@@ -81,6 +81,32 @@ describe('AdminApi against a running engine', () => {
     for (const step of simulated.steps) expect(step.decision.rule).toBeTruthy();
   });
 
+  it('queue.list: a page by position with the filter\'s total from the index; a status filter has no total', async () => {
+    const before = (await api['queue.list']({ limit: 1 })).total ?? 0;
+    const at = (i: number) => new Date(Date.UTC(2030, 0, 1, 0, 0, i)).toISOString();
+    t.app.store.insertMessages(Array.from({ length: 30 }, (_, i) => ({
+      id: `POS${String(i).padStart(3, '0')}`, serverName: DEFAULT_SERVER_NAME, receivedAt: at(i), mailFrom: 'a@example.com', size: 10, clientAddress: '127.0.0.1', authUser: null,
+      spoolPath: `/nowhere/POS${i}.eml`, bodyOffset: 0, bodyLength: null, recipients: [{ address: `r${i}@far.test`, domain: 'far.test', route: 'remote' as const }],
+    })));
+    // Frozen at once (no await in between): delivery never picks them up.
+    for (let i = 0; i < 30; i++) t.app.store.setMessageState(`POS${String(i).padStart(3, '0')}`, 'freeze');
+    try {
+      const all = await api['queue.list']({ limit: 10, offset: before + 20 });
+      expect(all.messages.map((m) => m.id)).toEqual(Array.from({ length: 10 }, (_, i) => `POS${String(20 + i).padStart(3, '0')}`));
+      expect(all.total).toBe(before + 30);
+      expect(all.next).toBeNull();
+      const frozen = await api['queue.list']({ state: 'frozen', limit: 5, offset: 0 });
+      expect(frozen.total).toBe(frozen.counts.frozen);
+      expect(frozen.total).toBeGreaterThanOrEqual(30);
+      const byDestination = await api['queue.list']({ destination: 'far.test', limit: 5, offset: 25 });
+      expect(byDestination.messages.map((m) => m.id)).toEqual(['POS025', 'POS026', 'POS027', 'POS028', 'POS029']);
+      expect(byDestination.total).toBeNull();
+      expect((await api['queue.list']({ status: 'queued', limit: 5 })).total).toBeNull();
+    } finally {
+      for (let i = 0; i < 30; i++) t.app.store.deleteMessage(`POS${String(i).padStart(3, '0')}`);
+    }
+  });
+
   it('self-probe: a secure server passes every check', async () => {
     await api['servers.update']({ name: DEFAULT_SERVER_NAME, patch: { access: DEFAULT_ACCESS, messages: DEFAULT_MESSAGES, connectionRules: [] } });
     const report = await api['probe.run']({ server: DEFAULT_SERVER_NAME, user: 'alice', password: PASSWORD });

@@ -1,0 +1,137 @@
+// The Queues page with a long queue, in Debian Chromium against `relaydesk serve --console`: the
+// list holds only the rows in view, scrolls to any position (rows fetched by position from the
+// index), keeps its place when the data refreshes, acts on a row from its menu, and passes axe.
+import fs from 'node:fs';
+import path from 'node:path';
+import AxeBuilder from '@axe-core/playwright';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fillQueue } from '../../bench/fill-queue';
+import { openStore } from '../../server/store/store';
+import { cli, serve, type Served } from '../helpers/serve-process';
+import { eventually, tempDir } from '../helpers/test-app';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SCREENSHOTS = path.resolve(__dirname, '..', '..', 'test-results', 'screenshots');
+const CONSOLE_PASSWORD = 'console-e2e-password';
+const MESSAGES = 3000;
+const haveChromium = fs.existsSync(CHROMIUM);
+if (!haveChromium && process.env.CI) throw new Error(`Chromium not found at ${CHROMIUM}; .ci/run installs Debian's chromium`);
+
+describe.runIf(haveChromium)('Queues page with a long queue', () => {
+  let served: Served;
+  let dir: string;
+  let url: string;
+  let browser: Browser;
+  let page: Page;
+  let ids: string[];
+
+  beforeAll(async () => {
+    dir = await fillQueue(MESSAGES, tempDir());
+    const store = openStore({ dataDir: dir });
+    ids = store.queuePage({}, MESSAGES, null).entries.map((m) => m.id);
+    store.close();
+    await cli(['admin', 'set-password', '--password-stdin', '--data', dir], CONSOLE_PASSWORD);
+    await cli(['user', 'add', 'scanner', '--password-stdin', '--data', dir], 'scanner-e2e-password');
+    served = await serve(dir, ['--console', '127.0.0.1:0']);
+    url = await eventually(() => /relaydesk: console on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(served.output())?.[1]);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
+    });
+    page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    page.setDefaultTimeout(8000);
+    await page.goto(url);
+    await page.getByLabel('Password').fill(CONSOLE_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('main').getByRole('heading').first().waitFor();
+    fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    served?.child.kill('SIGTERM');
+    await served?.exited;
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** From another page, so the list starts at its top (a goto to the same hash keeps the page as it is). */
+  const openQueues = async () => {
+    await page.evaluate(`location.hash = '#/servers'`);
+    await page.getByRole('main').getByRole('heading', { name: 'Virtual servers' }).waitFor();
+    await page.evaluate(`location.hash = '#/queues'`);
+    await page.getByRole('main').getByRole('heading', { name: 'Queues' }).waitFor();
+  };
+  const summary = () => page.getByText(/^In the queue: /);
+  const list = () => page.getByRole('table', { name: 'Queue' });
+  const messageRows = () => list().getByRole('rowgroup').getByRole('row');
+  const scrollTo = (fraction: number) => page.evaluate(`(() => {
+    const scroller = document.querySelector('[role=table][aria-label=Queue] [role=rowgroup]');
+    scroller.scrollTop = (scroller.scrollHeight - scroller.clientHeight) * ${fraction};
+  })()`);
+
+  it('shows the whole queue as one list but puts only the rows in view in the page', async () => {
+    await openQueues();
+    await page.getByText(`Rows 1–`).waitFor();
+    expect(await summary().innerText()).toMatch(new RegExp(`In the queue: ${MESSAGES.toLocaleString('en-US')} queued, 0 frozen.*Rows 1–\\d+ of ${MESSAGES.toLocaleString('en-US')}, oldest first`));
+    expect(await list().getAttribute('aria-rowcount')).toBe(String(MESSAGES + 1));
+    await list().getByRole('row', { name: new RegExp(ids[0] ?? '-') }).waitFor();
+    const rendered = await messageRows().count();
+    expect(rendered).toBeGreaterThan(5);
+    expect(rendered).toBeLessThan(40);
+    await page.mouse.move(0, 0);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'queues-long.png') });
+    const results = await new AxeBuilder({ page }).exclude('[data-tabster-dummy]').analyze();
+    expect(results.violations.map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')})`)).toEqual([]);
+  });
+
+  it('scrolls to the middle and to the end: the rows there are fetched by position and are the right messages', async () => {
+    await openQueues();
+    await list().getByRole('row', { name: new RegExp(ids[0] ?? '-') }).waitFor();
+    await scrollTo(0.5);
+    const firstShown = await eventually(async () => {
+      const text = await summary().innerText();
+      const first = Number(/Rows ([\d,]+)–/.exec(text)?.[1]?.replace(/,/g, '') ?? 0);
+      return first > 1000 ? first : undefined;
+    });
+    expect(firstShown).toBeLessThan(2000);
+    await list().getByRole('row', { name: new RegExp(ids[firstShown - 1] ?? '-') }).waitFor();
+    expect(await list().getByRole('row', { name: new RegExp(ids[firstShown - 1] ?? '-') }).getAttribute('aria-rowindex')).toBe(String(firstShown + 1));
+    // The keyboard reaches the end, as it would in any list.
+    await list().getByRole('rowgroup').focus();
+    await page.keyboard.press('End');
+    await list().getByRole('row', { name: new RegExp(ids[MESSAGES - 1] ?? '-') }).waitFor();
+    // A refresh (every 5 s) keeps the place.
+    await page.waitForTimeout(5500);
+    await list().getByRole('row', { name: new RegExp(ids[MESSAGES - 1] ?? '-') }).waitFor();
+  }, 30_000);
+
+  it('freezes a message from its row menu; the count and the row say so', async () => {
+    await openQueues();
+    const id = ids[2] ?? '-';
+    await list().getByRole('row', { name: new RegExp(id) }).getByRole('button', { name: `Actions for ${id}` }).click();
+    await page.getByRole('menuitem', { name: 'Freeze' }).click();
+    await summary().filter({ hasText: /In the queue: 2,999 queued, 1 frozen/ }).waitFor();
+    // "Waiting to be sent" shows queued messages only: the frozen one is under Frozen.
+    await page.getByRole('combobox', { name: 'Show' }).click();
+    await page.getByRole('option', { name: 'Frozen' }).click();
+    await list().getByRole('row', { name: new RegExp(id) }).getByText('frozen').waitFor();
+    expect(await messageRows().count()).toBe(1);
+  });
+
+  it('a filter the index cannot count grows the list as it is scrolled, until its end', async () => {
+    await openQueues();
+    await page.getByRole('combobox', { name: 'Show' }).click();
+    await page.getByRole('option', { name: 'All messages' }).click();
+    await page.getByLabel('Destination').fill('partner.test');
+    await summary().filter({ hasText: 'and more' }).waitFor();
+    await list().getByRole('rowgroup').focus();
+    const text = await eventually(async () => {
+      await page.keyboard.press('End');
+      const status = await summary().innerText();
+      return status.includes('and more') ? undefined : status;
+    }, 20_000);
+    expect(text).toContain(`of ${MESSAGES.toLocaleString('en-US')}, oldest first`);
+    await list().getByRole('row', { name: new RegExp(ids[MESSAGES - 1] ?? '-') }).waitFor();
+  }, 30_000);
+});
