@@ -2,7 +2,8 @@
 // queued messages (spool files with envelopes and their index rows, as a weekend with the smart
 // host down leaves them), then the real `relaydesk serve` starts on it. Prints the time to
 // listening, the idle RSS and CPU of serve, and the time of `relaydesk queue list` (one page) and
-// `relaydesk queue list --status retrying` — against an empty folder in the same run. Reports
+// `relaydesk queue list --status retrying` and of its last page by position (as the Queues page
+// scrolled to its end asks) — against an empty folder in the same run. Reports
 // figures; asserts nothing.
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -70,13 +71,15 @@ async function measure(count: number): Promise<Record<string, string | number>> 
     const rss = rssMiB(child.pid as number);
     const listMs = timed(['queue', 'list', '--limit', '200', '--data', dir]);
     const retryingMs = timed(['queue', 'list', '--status', 'retrying', '--limit', '200', '--data', dir]);
+    // The Queues page scrolled to its end asks for the last rows by position (the CLI asks the same way).
+    const lastPageMs = timed(['queue', 'list', '--offset', String(Math.max(0, count - 100)), '--limit', '100', '--data', dir]);
     // After a crash recovery looks up every spool file (see Spool.recover).
     await stop(child, 'SIGKILL');
     const crashed = await startServe(dir);
     await stop(crashed.child, 'SIGTERM');
     return {
       messages: count, fillSeconds: seconds.toFixed(1), startSeconds: startSeconds.toFixed(2), startAfterCrashSeconds: crashed.seconds.toFixed(2),
-      idleRssMiB: rss.toFixed(0), idleCpuPercent: idleCpuPercent.toFixed(1), queueListMs: listMs.toFixed(0), queueListRetryingMs: retryingMs.toFixed(0),
+      idleRssMiB: rss.toFixed(0), idleCpuPercent: idleCpuPercent.toFixed(1), queueListMs: listMs.toFixed(0), queueListLastPageMs: lastPageMs.toFixed(0), queueListRetryingMs: retryingMs.toFixed(0),
     };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -7,10 +7,12 @@ const STATES = ['queued', 'done', 'frozen'] as const;
 export const QUEUE_COMMANDS: CommandGroup = {
   names: ['queue'],
   usage: `  queue list [--state queued|done|frozen] [--status ${QUEUE_STATUSES.join('|')}] [--destination DOMAIN|local|remote]
-             [--limit N] [--after CURSOR]   oldest first, N (200) at a time; the next page's CURSOR is printed
+             [--limit N] [--after CURSOR | --offset POSITION]
+                                           oldest first, N (200) at a time; the next page's CURSOR is printed;
+                                           --offset starts at that position (0 is the oldest)
   queue show ID | queue retry ID | queue freeze ID | queue thaw ID
   queue delete ID [--ndr]                  remove a message (--ndr: tell the sender)`,
-  options: { state: { type: 'string' }, status: { type: 'string' }, destination: { type: 'string' }, ndr: { type: 'boolean' }, limit: { type: 'string' }, after: { type: 'string' } },
+  options: { state: { type: 'string' }, status: { type: 'string' }, destination: { type: 'string' }, ndr: { type: 'boolean' }, limit: { type: 'string' }, after: { type: 'string' }, offset: { type: 'string' } },
   async run(_command, context) {
     const { sub, rest, io, values } = context;
     const admin = context.admin();
@@ -24,11 +26,13 @@ export const QUEUE_COMMANDS: CommandGroup = {
         const destination = stringOption(values, 'destination');
         const limit = integerOption(values, 'limit', 1, 1000) ?? 200;
         const after = stringOption(values, 'after');
+        const offset = integerOption(values, 'offset', 0, 1_000_000_000);
+        if (after !== undefined && offset !== undefined) throw new UsageError('give either --after or --offset, not both');
         const page = await admin.call('queue.list', {
           ...(state ? { state: state as (typeof STATES)[number] } : {}), ...(status ? { status: status as (typeof QUEUE_STATUSES)[number] } : {}), ...(destination ? { destination } : {}),
-          limit, ...(after ? { after } : {}),
+          limit, ...(after ? { after } : {}), ...(offset !== undefined ? { offset } : {}),
         });
-        if (page.messages.length === 0) io.out(after ? 'No more messages.' : 'The queue is empty.');
+        if (page.messages.length === 0) io.out(after || offset ? 'No more messages.' : 'The queue is empty.');
         for (const m of page.messages) {
           const rcpts = m.recipients.map((r) => `${r.address}=${r.state}`).join(' ');
           io.out(`${m.id}\t${m.status}\t${m.receivedAt}\t${m.size} bytes\tfrom <${m.from}>\t${rcpts}`);

@@ -5,6 +5,7 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { fillQueue } from '../../bench/fill-queue';
 import { DEFAULT_SERVER_NAME } from '../../server/contract/settings';
 import { plainAuth, RawSmtp } from '../../server/smtp/line-client';
 import { cli, preparedDataDir as prepareDir, serve as startServe, type Served } from '../helpers/serve-process';
@@ -107,6 +108,24 @@ describe('relaydesk CLI', () => {
     expect(await served.exited).toBe(0);
     const queue = await cli(['queue', 'list', '--data', dir]);
     expect(queue.stdout).toMatch(/done|bob@example\.com=delivered|bob@example\.com=queued/);
+  });
+
+  it('lists the queue a page at a time, by cursor or from a position', async () => {
+    const dir = await fillQueue(30, tempDir());
+    const all = (await cli(['queue', 'list', '--data', dir])).stdout.trim().split('\n').map((line) => line.split('\t')[0]);
+    expect(all).toHaveLength(30);
+    const first = await cli(['queue', 'list', '--limit', '10', '--data', dir]);
+    const cursor = /--after "([^"]+)"/.exec(first.stderr)?.[1] ?? '';
+    expect(first.stderr).toContain('in the queue: 30 queued, 0 frozen, 0 finished (history); more: relaydesk queue list --after');
+    const byCursor = (await cli(['queue', 'list', '--limit', '10', '--after', cursor, '--data', dir])).stdout.trim().split('\n').map((line) => line.split('\t')[0]);
+    const byOffset = (await cli(['queue', 'list', '--limit', '10', '--offset', '10', '--data', dir])).stdout.trim().split('\n').map((line) => line.split('\t')[0]);
+    expect(byCursor).toEqual(all.slice(10, 20));
+    expect(byOffset).toEqual(all.slice(10, 20));
+    expect((await cli(['queue', 'list', '--offset', '30', '--data', dir])).stdout).toBe('No more messages.\n');
+    const both = await cli(['queue', 'list', '--offset', '1', '--after', cursor, '--data', dir]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('give either --after or --offset, not both');
+    expect((await cli(['queue', 'list', '--offset', '-1', '--data', dir])).code).toBe(2);
   });
 
   it('serves the web console behind the admin password set with admin set-password', async () => {
