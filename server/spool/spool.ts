@@ -203,7 +203,7 @@ export class Spool {
   }
 
   private refillSpares(): void {
-    if (this.refilling || this.closed || process.platform === 'win32' || this.spares.length >= SPARE_BATCH_FILES) return;
+    if (this.refilling || this.closed || process.platform === 'win32' || this.spares.length >= SPARE_REFILL_BELOW) return;
     this.refilling = (async () => {
       const made: BatchFile[] = [];
       try {
@@ -379,7 +379,9 @@ export class Spool {
 interface BatchFile { file: string; handle: fs.promises.FileHandle; named: boolean }
 
 /** Empty batch files made ahead of time (their folder fsync'ed), so a group's flush is one write and one fdatasync. */
-const SPARE_BATCH_FILES = 4;
+const SPARE_BATCH_FILES = 16;
+/** Made in bunches (one folder fsync each), when this few are left: not beside every group's own fsync. */
+const SPARE_REFILL_BELOW = 4;
 
 /**
  * Write a group's records into an empty batch file and fsync it. Each message gets its place in
