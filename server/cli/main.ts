@@ -74,6 +74,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     io.err(`relaydesk: ${(err as Error).message}`);
     return 1;
   } finally {
+    // A command that queued mail (a report to the sender) indexes it before the store closes.
+    await (admin as CliAdmin | null)?.app.spool.drain();
     (admin as CliAdmin | null)?.app.store.close();
   }
 }

@@ -80,6 +80,8 @@ export class Spool {
   private recovered = false;
   /** Cancels the scheduled index commit (next check phase, or a retry); null when none is scheduled. */
   private indexScheduled: (() => void) | null = null;
+  /** When the index was last written (performance.now()): commits are spaced while mail flows. */
+  private lastIndexedAt = -Infinity;
 
   constructor(private readonly deps: SpoolDeps) {
     this.queueDir = path.join(deps.dir, 'queue');
@@ -329,17 +331,26 @@ export class Spool {
     }
     if (target) void target.handle.close().catch(() => undefined);
     for (const p of group) p.resolve();
-    // The replies are written by the callers' continuations (microtasks); the index follows them.
+    // The replies are written by the callers' continuations (microtasks); the index follows them:
+    // at once when it was last written a while ago, else with the groups of the next few
+    // milliseconds in one transaction (each commit rewrites the same B-tree pages into the WAL).
     this.unindexed.push(...group.map((p) => p.message));
-    if (!this.indexScheduled) {
+    const wait = this.unindexed.length >= INDEX_BATCH_MESSAGES ? 0 : Math.max(0, this.lastIndexedAt + INDEX_INTERVAL_MS - performance.now());
+    if (this.indexScheduled && (this.indexFailing || wait > 0)) return;
+    this.indexScheduled?.();
+    if (wait === 0) {
       const immediate = setImmediate(() => this.indexNow(true));
       this.indexScheduled = () => clearImmediate(immediate);
+    } else {
+      const timer = setTimeout(() => this.indexNow(true), wait);
+      this.indexScheduled = () => clearTimeout(timer);
     }
   }
 
   /** Add the acknowledged messages to the index in one transaction; on failure keep them and try again. */
   private indexNow(retry: boolean): void {
     this.indexScheduled = null;
+    this.lastIndexedAt = performance.now();
     const messages = this.unindexed;
     this.unindexed = [];
     try {
@@ -380,6 +391,10 @@ interface BatchFile { file: string; handle: fs.promises.FileHandle; named: boole
 
 /** Empty batch files made ahead of time (their folder fsync'ed), so a group's flush is one write and one fdatasync. */
 const SPARE_BATCH_FILES = 16;
+/** At most one index commit in this long while mail flows (the messages are durable in the spool already)… */
+const INDEX_INTERVAL_MS = 10;
+/** …unless this many wait. */
+const INDEX_BATCH_MESSAGES = 500;
 /** Made in bunches (one folder fsync each), when this few are left: not beside every group's own fsync. */
 const SPARE_REFILL_BELOW = 4;
 

@@ -58,6 +58,23 @@ async function acceptGroup(spool: Spool, numbers: number[]): Promise<AcceptedMes
 const bodyOf = (i: number) => `Subject: page ${i}\r\n\r\n${`scan ${i} `.repeat(50 + i)}\r\n`;
 
 describe('group commit', () => {
+  it('indexes a message at once when the index is idle, and spaces index commits while mail flows', async () => {
+    const { store, spool } = setUp();
+    const commits: number[] = [];
+    spool.onCommitted((messages) => commits.push(messages.length));
+    const first = await accept(spool, bodyOf(1));
+    // Idle before it: indexed in the next check phase, no timer.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(store.getMessage(first.id)).not.toBeNull();
+    // One client after another, each waiting for its 250: 40 flushes, far fewer index commits.
+    const ids: string[] = [];
+    for (let i = 0; i < 40; i++) ids.push((await accept(spool, bodyOf(i))).id);
+    await eventually(() => ids.every((id) => store.getMessage(id) !== null), 2000);
+    expect(commits.reduce((a, b) => a + b, 0)).toBe(41);
+    expect(commits.length).toBeLessThan(41);
+    expect(commits.length).toBeGreaterThan(1);
+  });
+
   it('commits messages accepted together with one batch file, each read back byte for byte', async () => {
     const { store, spool } = setUp();
     const committed: string[][] = [];

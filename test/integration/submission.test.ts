@@ -64,8 +64,8 @@ describe('submission', () => {
       const raw = `From: alice@example.com\r\nTo: bob@elsewhere.net\r\nSubject: Size ${kib} KiB\r\n\r\n${lines.join('\r\n')}\r\n`;
       // A held remote recipient: the body stays in the spool (a delivered one would leave it at once).
       const info = await transport(t).sendMail({ envelope: { from: 'alice@example.com', to: ['bob@elsewhere.net'] }, raw });
-      const entry = t.app.store.getMessage(info.response.split(' ').pop() as string);
-      if (!entry) throw new Error('not indexed');
+      // Durable at the 250; indexed a moment later (commits are spaced while mail flows).
+      const entry = await eventually(() => t.app.store.getMessage(info.response.split(' ').pop() as string));
       expect(path.extname(entry.spoolPath)).toBe(kib < 64 ? '.batch' : '.eml');
       const file = fs.readFileSync(entry.spoolPath, 'latin1');
       const spooled = (await readSpooled(entry)).toString('latin1');
@@ -102,7 +102,7 @@ describe('submission', () => {
     const t = await startTestApp({ dataDir: dir, users: [{ name: 'alice', password: PASSWORD }] });
     const info = await transport(t).sendMail({ from: 'alice@example.com', to: 'far@elsewhere.net', subject: 'acknowledged', text: 'x' });
     const queueId = info.response.split(' ').pop() as string;
-    const before = t.app.store.requireMessage(queueId);
+    const before = await eventually(() => t.app.store.getMessage(queueId));
     await t.app.stop(100);
     // A crash mid-DATA leaves a file in tmp/; a crash after the 250 but before the index commit
     // leaves a queue file without its row (simulated by deleting the row).

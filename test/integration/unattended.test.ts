@@ -38,7 +38,7 @@ describe('the spool after delivery', () => {
     const t = await startTestApp({ users: [{ name: 'alice', password: PASSWORD }], domains: ['example.com'], now: () => new Date(clock) });
     open.push(t);
     const id = await send(t, 'bob@example.com', 'Scan 1');
-    const spoolFile = t.app.store.requireMessage(id).spoolPath;
+    const spoolFile = (await eventually(() => t.app.store.getMessage(id))).spoolPath;
     expect(fs.existsSync(spoolFile)).toBe(true);
     await eventually(() => t.app.store.getMessage(id)?.body === 'removed');
     expect(fs.existsSync(spoolFile)).toBe(false);
@@ -84,7 +84,7 @@ describe('the spool after delivery', () => {
   it('finishes at start what a crash interrupted: a done message whose body is still in the spool', async () => {
     const t = await startTestApp({ users: [{ name: 'alice', password: PASSWORD }], domains: ['example.com'] });
     const id = await send(t, 'far@elsewhere.net', 'Held');
-    const file = t.app.store.requireMessage(id).spoolPath;
+    const file = (await eventually(() => t.app.store.getMessage(id))).spoolPath;
     // As if the process died right after recording the outcome, before the body left the spool.
     t.app.store.recordDelivery(id, ['far@elsewhere.net'], { state: 'delivered', reply: '250 ok' });
     expect(fs.existsSync(file)).toBe(true);
