@@ -12,7 +12,8 @@ const useStyles = makeStyles({
   list: { margin: 0, paddingLeft: '1.2em', display: 'flex', flexDirection: 'column', gap: '4px' },
   form: { display: 'flex', flexDirection: 'column', gap: tokens.spacingVerticalS },
   compact: { margin: `${tokens.spacingVerticalS} ${tokens.spacingHorizontalXL} 0`, fontSize: tokens.fontSizeBase200, color: tokens.colorNeutralForeground3 },
-  table: { borderCollapse: 'collapse', '& td': { padding: '2px 12px 2px 0', verticalAlign: 'top' } },
+  // The labels never break inside a word ("Authentication" stays whole); the values wrap.
+  table: { borderCollapse: 'collapse', '& td': { padding: '2px 12px 2px 0', verticalAlign: 'top' }, '& td:first-child': { whiteSpace: 'nowrap' } },
 });
 
 export function FirstRunGuide() {
