@@ -69,8 +69,24 @@ export function matchDomain(list: CompiledAddressList, reverseName: string): str
   }
 }
 
+/**
+ * Parsed client addresses: a session matches the same address at connect, at MAIL and at every
+ * RCPT (parsing costs about 10 µs). Bounded, and only a cache of a pure function.
+ */
+const mappedBytesCache = new Map<string, readonly number[] | null>();
+const MAPPED_BYTES_CACHE_SIZE = 4096;
+
 /** 16 bytes, IPv4 as IPv4-mapped IPv6; null for text that is not an address. */
-export function toMappedBytes(address: string): number[] | null {
+export function toMappedBytes(address: string): readonly number[] | null {
+  const cached = mappedBytesCache.get(address);
+  if (cached !== undefined) return cached;
+  if (mappedBytesCache.size >= MAPPED_BYTES_CACHE_SIZE) mappedBytesCache.clear();
+  const bytes = parseMappedBytes(address);
+  mappedBytesCache.set(address, bytes);
+  return bytes;
+}
+
+function parseMappedBytes(address: string): readonly number[] | null {
   const bare = address.startsWith('[') && address.endsWith(']') ? address.slice(1, -1) : address;
   const withoutZone = bare.replace(/%.*$/, '');
   if (!ipaddr.isValid(withoutZone)) return null;
