@@ -3,7 +3,9 @@
 // host down leaves them), then the real `relaydesk serve` starts on it. Prints the time to
 // listening, the idle RSS and CPU of serve, and the time of `relaydesk queue list` (one page) and
 // `relaydesk queue list --status retrying` and of its last page by position (as the Queues page
-// scrolled to its end asks) — against an empty folder in the same run. Reports
+// scrolled to its end asks), and — with Debian's Chromium — the Queues page itself: time to its
+// first rows and to the last rows after dragging the scrollbar to the end; against an empty folder
+// in the same run. Reports
 // figures; asserts nothing.
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -37,9 +39,9 @@ function timed(args: string[]): number {
 }
 
 /** Start serve on the folder; resolves with the process and the seconds until it listens. */
-async function startServe(dir: string): Promise<{ child: ReturnType<typeof spawn>; seconds: number }> {
+async function startServe(dir: string): Promise<{ child: ReturnType<typeof spawn>; seconds: number; output: () => string }> {
   const started = Date.now();
-  const child = spawn(process.execPath, [BIN, 'serve', '--data', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'serve', '--data', dir, '--console', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
   child.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
@@ -49,7 +51,40 @@ async function startServe(dir: string): Promise<{ child: ReturnType<typeof spawn
       if (Date.now() - started > 120_000) { clearInterval(timer); reject(new Error(`serve did not start: ${out}`)); }
     }, 10);
   });
-  return { child, seconds: (Date.now() - started) / 1000 };
+  return { child, seconds: (Date.now() - started) / 1000, output: () => out };
+}
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CONSOLE_PASSWORD = 'bench-scale-console';
+
+/**
+ * The Queues page in Chromium (when installed): from opening it to its first rows, and from
+ * dragging the scrollbar to the end to the last rows shown. Milliseconds; null without Chromium.
+ */
+async function measureQueuesPage(consoleUrl: string, count: number): Promise<{ firstRowsMs: number; endRowsMs: number | null } | null> {
+  if (!fs.existsSync(CHROMIUM)) return null;
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  try {
+    const page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
+    await page.goto(consoleUrl);
+    await page.getByLabel('Password').fill(CONSOLE_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('main').getByRole('heading').first().waitFor();
+    let started = Date.now();
+    await page.evaluate(`location.hash = '#/queues'`);
+    await page.getByText(count > 0 ? /Rows 1–/ : /Nothing to show\./).first().waitFor({ timeout: 60_000 });
+    const firstRowsMs = Date.now() - started;
+    if (count === 0) return { firstRowsMs, endRowsMs: null };
+    started = Date.now();
+    await page.evaluate(`(() => { const s = document.querySelector('[role=table][aria-label=Queue] [role=rowgroup]'); s.scrollTop = s.scrollHeight; })()`);
+    await page.getByText(new RegExp(`Rows [\\d,]+–${count.toLocaleString('en-US')} of`)).waitFor({ timeout: 60_000 });
+    // Runs in the page (browser types), so it is passed as source text.
+    await page.waitForFunction(`[...document.querySelectorAll('[role=table][aria-label=Queue] [role=rowgroup] [role=row]')].every((row) => !row.textContent.includes('Loading row'))`, null, { timeout: 60_000, polling: 10 });
+    return { firstRowsMs, endRowsMs: Date.now() - started };
+  } finally {
+    await browser.close();
+  }
 }
 
 async function stop(child: ReturnType<typeof spawn>, signal: NodeJS.Signals): Promise<void> {
@@ -62,7 +97,8 @@ async function measure(count: number): Promise<Record<string, string | number>> 
   const dir = await fillQueue(count);
   const seconds = (Date.now() - started) / 1000;
   try {
-    const { child, seconds: startSeconds } = await startServe(dir);
+    execFileSync(process.execPath, [BIN, 'admin', 'set-password', '--password-stdin', '--data', dir], { input: CONSOLE_PASSWORD, stdio: ['pipe', 'ignore', 'ignore'] });
+    const { child, seconds: startSeconds, output } = await startServe(dir);
     // Let the first sweeps run, then measure 10 s of idle.
     await new Promise((r) => setTimeout(r, 5000));
     const cpuBefore = cpuMs(child.pid as number);
@@ -73,6 +109,8 @@ async function measure(count: number): Promise<Record<string, string | number>> 
     const retryingMs = timed(['queue', 'list', '--status', 'retrying', '--limit', '200', '--data', dir]);
     // The Queues page scrolled to its end asks for the last rows by position (the CLI asks the same way).
     const lastPageMs = timed(['queue', 'list', '--offset', String(Math.max(0, count - 100)), '--limit', '100', '--data', dir]);
+    const consoleUrl = /console on (http:\/\/\S+)/.exec(output())?.[1];
+    const queuesPage = consoleUrl ? await measureQueuesPage(consoleUrl, count) : null;
     // After a crash recovery looks up every spool file (see Spool.recover).
     await stop(child, 'SIGKILL');
     const crashed = await startServe(dir);
@@ -80,6 +118,7 @@ async function measure(count: number): Promise<Record<string, string | number>> 
     return {
       messages: count, fillSeconds: seconds.toFixed(1), startSeconds: startSeconds.toFixed(2), startAfterCrashSeconds: crashed.seconds.toFixed(2),
       idleRssMiB: rss.toFixed(0), idleCpuPercent: idleCpuPercent.toFixed(1), queueListMs: listMs.toFixed(0), queueListLastPageMs: lastPageMs.toFixed(0), queueListRetryingMs: retryingMs.toFixed(0),
+      queuesPageFirstRowsMs: queuesPage ? String(queuesPage.firstRowsMs) : '-', queuesPageEndRowsMs: queuesPage?.endRowsMs != null ? String(queuesPage.endRowsMs) : '-',
     };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
