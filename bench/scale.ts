@@ -79,8 +79,12 @@ async function measureQueuesPage(consoleUrl: string, count: number): Promise<{ f
     started = Date.now();
     await page.evaluate(`(() => { const s = document.querySelector('[role=table][aria-label=Queue] [role=rowgroup]'); s.scrollTop = s.scrollHeight; })()`);
     await page.getByText(new RegExp(`Rows [\\d,]+–${count.toLocaleString('en-US')} of`)).waitFor({ timeout: 60_000 });
-    // Runs in the page (browser types), so it is passed as source text.
-    await page.waitForFunction(`[...document.querySelectorAll('[role=table][aria-label=Queue] [role=rowgroup] [role=row]')].every((row) => !row.textContent.includes('Loading row'))`, null, { timeout: 60_000, polling: 10 });
+    // Runs in the page (browser types), so it is passed as source text; polled (the console's CSP forbids waitForFunction's eval).
+    const loaded = `[...document.querySelectorAll('[role=table][aria-label=Queue] [role=rowgroup] [role=row]')].every((row) => !row.textContent.includes('Loading row'))`;
+    while (!(await page.evaluate(loaded))) {
+      if (Date.now() - started > 60_000) throw new Error('the last rows did not load within 60 s');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
     return { firstRowsMs, endRowsMs: Date.now() - started };
   } finally {
     await browser.close();
@@ -96,9 +100,11 @@ async function measure(count: number): Promise<Record<string, string | number>> 
   const started = Date.now();
   const dir = await fillQueue(count);
   const seconds = (Date.now() - started) / 1000;
+  const servers: Array<ReturnType<typeof spawn>> = [];
   try {
     execFileSync(process.execPath, [BIN, 'admin', 'set-password', '--password-stdin', '--data', dir], { input: CONSOLE_PASSWORD, stdio: ['pipe', 'ignore', 'ignore'] });
     const { child, seconds: startSeconds, output } = await startServe(dir);
+    servers.push(child);
     // Let the first sweeps run, then measure 10 s of idle.
     await new Promise((r) => setTimeout(r, 5000));
     const cpuBefore = cpuMs(child.pid as number);
@@ -110,10 +116,11 @@ async function measure(count: number): Promise<Record<string, string | number>> 
     // The Queues page scrolled to its end asks for the last rows by position (the CLI asks the same way).
     const lastPageMs = timed(['queue', 'list', '--offset', String(Math.max(0, count - 100)), '--limit', '100', '--data', dir]);
     const consoleUrl = /console on (http:\/\/\S+)/.exec(output())?.[1];
-    const queuesPage = consoleUrl ? await measureQueuesPage(consoleUrl, count) : null;
+    const queuesPage = consoleUrl ? await measureQueuesPage(consoleUrl, count).catch((err: Error) => { console.error(`bench: Queues page: ${err.message}`); return null; }) : null;
     // After a crash recovery looks up every spool file (see Spool.recover).
     await stop(child, 'SIGKILL');
     const crashed = await startServe(dir);
+    servers.push(crashed.child);
     await stop(crashed.child, 'SIGTERM');
     return {
       messages: count, fillSeconds: seconds.toFixed(1), startSeconds: startSeconds.toFixed(2), startAfterCrashSeconds: crashed.seconds.toFixed(2),
@@ -121,7 +128,10 @@ async function measure(count: number): Promise<Record<string, string | number>> 
       queuesPageFirstRowsMs: queuesPage ? String(queuesPage.firstRowsMs) : '-', queuesPageEndRowsMs: queuesPage?.endRowsMs != null ? String(queuesPage.endRowsMs) : '-',
     };
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    // Whatever failed, no serve is left running on the folder.
+    for (const server of servers) if (server.exitCode === null && server.signalCode === null) await stop(server, 'SIGKILL');
+    // A million files: retried, and a leftover folder must not lose the figures.
+    try { fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 }); } catch (err) { console.error(`bench: could not remove ${dir}: ${(err as Error).message}`); }
   }
 }
 
