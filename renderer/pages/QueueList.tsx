@@ -2,7 +2,7 @@
 // are fetched by position, 100 at a time, from the index (`queue.list` with an offset).
 import { Badge, Button, makeStyles, Menu, MenuItem, MenuList, MenuPopover, MenuTrigger, mergeClasses, Text, tokens } from '@fluentui/react-components';
 import { MoreHorizontalRegular } from '@fluentui/react-icons';
-import { type UIEvent, useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { type KeyboardEvent, type UIEvent, useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import type { QueuePage, QueueStatus, QueueSummary } from '../../server/contract/admin-api';
 import { formatBytes, formatTime } from '../components/ui';
 
@@ -126,6 +126,20 @@ export function QueueList({ query, load, refresh, onDetails, onAction }: {
     : Math.floor(view.scrollTop / ROW_HEIGHT)));
   const last = Math.min(rowCount, first + visibleRows) - 1;
   const topOf = (index: number) => (scaled ? view.scrollTop + (index - first) * ROW_HEIGHT : index * ROW_HEIGHT);
+  // Scaled, a pixel of scrollbar is a fraction of a row: the arrow keys and Page Up/Down move by
+  // rows and pages of rows, as they do in a short list (Home and End need nothing).
+  const onKeyDown = (e: KeyboardEvent<HTMLDivElement>) => {
+    const steps: Record<string, number> = { ArrowDown: 1, ArrowUp: -1, PageDown: visibleRows - 1, PageUp: 1 - visibleRows };
+    const rows = steps[e.key];
+    if (!scaled || rows === undefined) return;
+    e.preventDefault();
+    // From the scroller itself, not the last render: keys pressed faster than React renders add up.
+    // The middle of the target row's band of pixels: rounding of scrollTop cannot land on a neighbour.
+    const pixelsPerRow = scrollRange / Math.max(1, rowCount - visibleRows + 1);
+    const current = Math.floor(e.currentTarget.scrollTop / pixelsPerRow);
+    const target = Math.max(0, Math.min(rowCount - visibleRows, current + rows));
+    e.currentTarget.scrollTop = (target + 0.5) * pixelsPerRow;
+  };
 
   useEffect(() => {
     ensure(Math.floor(first / BLOCK_ROWS), Math.floor(Math.max(first, last) / BLOCK_ROWS));
@@ -148,7 +162,7 @@ export function QueueList({ query, load, refresh, onDetails, onAction }: {
         <div className={styles.head} role="row" aria-rowindex={1}>
           {['Queue id and received', 'From', 'Recipients', 'Size', 'State', 'Actions'].map((h) => <div key={h} role="columnheader" className={styles.cell}>{h}</div>)}
         </div>
-        <div className={styles.scroller} ref={scroller} onScroll={onScroll} tabIndex={0} role="rowgroup" aria-label="Messages, oldest first (arrow keys, Page Up/Down, Home and End scroll)">
+        <div className={styles.scroller} ref={scroller} onScroll={onScroll} onKeyDown={onKeyDown} tabIndex={0} role="rowgroup" aria-label="Messages, oldest first (arrow keys, Page Up/Down, Home and End scroll)">
           <div style={{ height: spacerHeight, position: 'relative' }}>
             {loadedOnce && rowCount === 0 && <div role="row" className={styles.empty}><Text role="cell" italic>No messages.</Text></div>}
             {indexes.map((index) => {

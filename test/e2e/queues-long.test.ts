@@ -135,3 +135,75 @@ describe.runIf(haveChromium)('Queues page with a long queue', () => {
     await list().getByRole('row', { name: new RegExp(ids[MESSAGES - 1] ?? '-') }).waitFor();
   }, 30_000);
 });
+
+// Past 10 million pixels (here 200,000 rows of 52 px) the scrollbar maps positions proportionally:
+// a pixel is a fraction of a row, so the keys move by rows and pages of rows instead.
+const SCALED_MESSAGES = 200_000;
+
+describe.runIf(haveChromium)('Queues page with a queue taller than the browser can scroll', () => {
+  let served: Served;
+  let dir: string;
+  let browser: Browser;
+  let page: Page;
+  let idAt: (position: number) => string;
+
+  beforeAll(async () => {
+    dir = await fillQueue(SCALED_MESSAGES, tempDir());
+    const store = openStore({ dataDir: dir });
+    const cache = new Map<number, string>();
+    idAt = (position) => {
+      if (!cache.has(position)) cache.set(position, store.queuePage({}, 1, null, position).entries[0]?.id ?? '-');
+      return cache.get(position) ?? '-';
+    };
+    for (const position of [0, SCALED_MESSAGES - 1]) idAt(position);
+    await cli(['admin', 'set-password', '--password-stdin', '--data', dir], CONSOLE_PASSWORD);
+    await cli(['user', 'add', 'scanner', '--password-stdin', '--data', dir], 'scanner-e2e-password');
+    served = await serve(dir, ['--console', '127.0.0.1:0']);
+    const url = await eventually(() => /relaydesk: console on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(served.output())?.[1]);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'] });
+    page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    page.setDefaultTimeout(8000);
+    await page.goto(`${url}#/queues`);
+    await page.getByLabel('Password').fill(CONSOLE_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('Rows 1–').waitFor({ timeout: 20_000 });
+    // The store stays open for idAt(); WAL lets serve write meanwhile.
+    afterAllClose = () => store.close();
+  }, 120_000);
+  let afterAllClose = () => undefined as void;
+
+  afterAll(async () => {
+    afterAllClose();
+    await browser?.close();
+    served?.child.kill('SIGTERM');
+    await served?.exited;
+    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
+  }, 60_000);
+
+  const list = () => page.getByRole('table', { name: 'Queue' });
+  const firstShown = async () => Number((/Rows ([\d,]+)–/.exec(await page.getByText(/^In the queue: /).innerText())?.[1] ?? '0').replace(/,/g, ''));
+
+  it('caps the scroll height, reaches the middle and the end, and moves by a row and by a page with the keys', async () => {
+    expect(await list().getAttribute('aria-rowcount')).toBe(String(SCALED_MESSAGES + 1));
+    const heights = await page.evaluate(`(() => { const s = document.querySelector('[role=table][aria-label=Queue] [role=rowgroup]'); return [s.scrollHeight, s.clientHeight]; })()`) as [number, number];
+    expect(heights[0]).toBeLessThanOrEqual(10_000_000);
+    const visibleRows = Math.ceil(heights[1] / 52) + 1;
+    await page.evaluate(`(() => { const s = document.querySelector('[role=table][aria-label=Queue] [role=rowgroup]'); s.scrollTop = (s.scrollHeight - s.clientHeight) / 2; })()`);
+    const middle = await eventually(async () => { const first = await firstShown(); return first > 90_000 ? first : undefined; });
+    expect(middle).toBeLessThan(110_000);
+    await list().getByRole('row', { name: new RegExp(idAt(middle - 1)) }).waitFor();
+    await list().getByRole('rowgroup').focus();
+    await page.keyboard.press('PageDown');
+    await eventually(async () => (await firstShown()) === middle + visibleRows - 1);
+    await list().getByRole('row', { name: new RegExp(idAt(middle + visibleRows - 2)) }).waitFor();
+    await page.keyboard.press('ArrowDown');
+    await eventually(async () => (await firstShown()) === middle + visibleRows);
+    await page.keyboard.press('ArrowUp');
+    await page.keyboard.press('PageUp');
+    await eventually(async () => (await firstShown()) === middle);
+    await page.keyboard.press('End');
+    await list().getByRole('row', { name: new RegExp(idAt(SCALED_MESSAGES - 1)) }).waitFor();
+    await page.keyboard.press('Home');
+    await list().getByRole('row', { name: new RegExp(idAt(0)) }).waitFor();
+  }, 60_000);
+});
