@@ -12,7 +12,6 @@
 // never waits for the disk.
 import fs from 'node:fs';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import type { AcceptedMessage, QueuedRecipient, Store } from '../store/store';
 import { digestFrom, digestStart, hasDigest } from '../store/queue-tables';
@@ -413,14 +412,16 @@ async function writeBatch(target: BatchFile, group: PendingCommit[]): Promise<vo
     offset += line.length + (message.bodyLength ?? 0);
     buffers.push(line, ...records);
   }
-  // One writev for the whole group (no copy); a short write (rare for a file) finishes with plain writes.
-  let written = (await target.handle.writev(buffers)).bytesWritten;
-  if (written < offset) {
-    const rest = Buffer.concat(buffers, offset).subarray(written);
-    for (let done = 0; done < rest.length;) done += (await target.handle.write(rest, done, rest.length - done)).bytesWritten;
-    written = offset;
-  }
+  await writeAll(target.handle, buffers, offset);
   await target.handle.datasync();
+}
+
+/** One writev (no copy); a short write (rare for a file) finishes with plain writes. */
+async function writeAll(handle: fs.promises.FileHandle, buffers: readonly Buffer[], length: number): Promise<void> {
+  const written = (await handle.writev(buffers)).bytesWritten;
+  if (written >= length) return;
+  const rest = Buffer.concat(buffers, length).subarray(written);
+  for (let done = 0; done < rest.length;) done += (await handle.write(rest, done, rest.length - done)).bytesWritten;
 }
 
 const INDEX_RETRY_MS = 1000;
@@ -453,23 +454,36 @@ async function readSmall(body: Readable, limit: number): Promise<SmallRead> {
 
 /**
  * Write the first chunks and the rest of the body to a new file and fsync it; resolves with
- * the body's size (without the envelope and Received: lines) once the data is on disk.
+ * the body's size (without the envelope and Received: lines) once the data is on disk. Written
+ * through a file handle, STREAM_WRITE_BYTES at a time (one writev each): the client's chunks wait
+ * unread meanwhile, so memory stays bounded, without a stream pipeline per message.
  */
 async function streamDurably(file: string, first: Buffer[], rest: AsyncIterator<Buffer>): Promise<number> {
   // first = envelope line, Received: header, then the body read so far.
   let size = first.slice(2).reduce((sum, chunk) => sum + chunk.length, 0);
-  const all = async function* all(): AsyncGenerator<Buffer> {
-    yield* first;
+  const handle = await fs.promises.open(file, 'wx', 0o600);
+  try {
+    let pending = [...first];
+    let pendingBytes = pending.reduce((sum, chunk) => sum + chunk.length, 0);
     for (let more = await rest.next(); !more.done; more = await rest.next()) {
       size += more.value.length;
-      yield more.value;
+      pending.push(more.value);
+      pendingBytes += more.value.length;
+      if (pendingBytes < STREAM_WRITE_BYTES) continue;
+      await writeAll(handle, pending, pendingBytes);
+      pending = [];
+      pendingBytes = 0;
     }
-  };
-  // The write stream owns the descriptor: flush: true fsyncs the file before it closes, and
-  // pipeline() settles only once it has closed, so the data is on disk when this returns.
-  await pipeline(Readable.from(all()), fs.createWriteStream(file, { flags: 'wx', mode: 0o600, flush: true }));
+    if (pendingBytes > 0) await writeAll(handle, pending, pendingBytes);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
   return size;
 }
+
+/** How much of a large message is gathered before each write. */
+const STREAM_WRITE_BYTES = 64 * 1024;
 
 /** Make a folder's entries (new or renamed files) durable. Windows cannot fsync a folder. */
 export async function fsyncDirectory(dir: string): Promise<void> {
