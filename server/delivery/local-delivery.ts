@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { QueueEntry, Store } from '../store/store';
-import { fsyncDirectory } from '../spool/spool';
+import { fsyncDirectory } from '../spool/spool-files';
 import { spooledStream } from '../spool/spooled-body';
 import { CoalescingRunner } from './coalescing-runner';
 import type { EventBus } from '../log/event-bus';

@@ -12,9 +12,10 @@
 // never waits for the disk.
 import fs from 'node:fs';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { AcceptedMessage, QueuedRecipient, Store } from '../store/store';
 import { digestFrom, digestStart, hasDigest } from '../store/queue-tables';
+import { eachName, readSmall, type SmallRead, streamDurably, writeAll } from './spool-files';
 import { BATCH_SUFFIX, batchRecordLine, type EnvelopeFields, envelopeLine, MESSAGE_SUFFIX, readBatchRecords, readEnvelope } from './spool-format';
 
 export interface SpoolDeps {
@@ -416,14 +417,6 @@ async function writeBatch(target: BatchFile, group: PendingCommit[]): Promise<vo
   await target.handle.datasync();
 }
 
-/** One writev (no copy); a short write (rare for a file) finishes with plain writes. */
-async function writeAll(handle: fs.promises.FileHandle, buffers: readonly Buffer[], length: number): Promise<void> {
-  const written = (await handle.writev(buffers)).bytesWritten;
-  if (written >= length) return;
-  const rest = Buffer.concat(buffers, length).subarray(written);
-  for (let done = 0; done < rest.length;) done += (await handle.write(rest, done, rest.length - done)).bytesWritten;
-}
-
 const INDEX_RETRY_MS = 1000;
 /** Store meta key: the last serve stopped cleanly (every acknowledged message indexed). */
 export const CLEAN_STOP_KEY = 'spool.clean-stop';
@@ -435,73 +428,3 @@ export const CLEAN_STOP_KEY = 'spool.clean-stop';
  * throughput no target asks for, so the limit stays where most scanner and application mail is.
  */
 const SMALL_MESSAGE_BYTES = 64 * 1024;
-
-interface SmallRead { chunks: Buffer[]; size: number; rest: AsyncIterator<Buffer> | null }
-
-/** Read the body while it fits `limit` bytes; past that, hand back the rest as a stream (memory stays bounded). */
-async function readSmall(body: Readable, limit: number): Promise<SmallRead> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  const reader = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  for (;;) {
-    const next = await reader.next();
-    if (next.done) return { chunks, size, rest: null };
-    size += next.value.length;
-    chunks.push(next.value);
-    if (size > limit) return { chunks, size, rest: reader };
-  }
-}
-
-/**
- * Write the first chunks and the rest of the body to a new file and fsync it; resolves with
- * the body's size (without the envelope and Received: lines) once the data is on disk. Written
- * through a file handle, STREAM_WRITE_BYTES at a time (one writev each): the client's chunks wait
- * unread meanwhile, so memory stays bounded, without a stream pipeline per message.
- */
-async function streamDurably(file: string, first: Buffer[], rest: AsyncIterator<Buffer>): Promise<number> {
-  // first = envelope line, Received: header, then the body read so far.
-  let size = first.slice(2).reduce((sum, chunk) => sum + chunk.length, 0);
-  const handle = await fs.promises.open(file, 'wx', 0o600);
-  try {
-    let pending = [...first];
-    let pendingBytes = pending.reduce((sum, chunk) => sum + chunk.length, 0);
-    for (let more = await rest.next(); !more.done; more = await rest.next()) {
-      size += more.value.length;
-      pending.push(more.value);
-      pendingBytes += more.value.length;
-      if (pendingBytes < STREAM_WRITE_BYTES) continue;
-      await writeAll(handle, pending, pendingBytes);
-      pending = [];
-      pendingBytes = 0;
-    }
-    if (pendingBytes > 0) await writeAll(handle, pending, pendingBytes);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  return size;
-}
-
-/** How much of a large message is gathered before each write. */
-const STREAM_WRITE_BYTES = 64 * 1024;
-
-/** Make a folder's entries (new or renamed files) durable. Windows cannot fsync a folder. */
-export async function fsyncDirectory(dir: string): Promise<void> {
-  if (process.platform === 'win32') return;
-  const handle = await fs.promises.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/** The names in a folder, one at a time (a million queued files are never one array). */
-function* eachName(dir: string): Generator<string> {
-  const handle = fs.opendirSync(dir, { bufferSize: 256 });
-  try {
-    for (let entry = handle.readSync(); entry !== null; entry = handle.readSync()) yield entry.name;
-  } finally {
-    handle.closeSync();
-  }
-}
