@@ -3,13 +3,12 @@
 // in and sees the servers. Tests use loopback only (our machines' rule), so 127.0.0.2 stands in
 // for the machine's LAN address; the Host check treats both the same way (an address of this machine).
 import fs from 'node:fs';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { haveChromium, launchChromium } from '../helpers/browser';
 import { cli, preparedDataDir, serve, type Served } from '../helpers/serve-process';
 import { eventually } from '../helpers/test-app';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const haveChromium = fs.existsSync(CHROMIUM);
 const PASSWORD = 'console-lan-password';
 
 describe.runIf(haveChromium)('console on every address, in Chromium', () => {
@@ -21,10 +20,7 @@ describe.runIf(haveChromium)('console on every address, in Chromium', () => {
     dir = await preparedDataDir();
     await cli(['admin', 'set-password', '--password-stdin', '--data', dir], PASSWORD);
     served = await serve(dir, ['--console', '0.0.0.0:0']);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
-    });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {

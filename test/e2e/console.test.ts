@@ -6,22 +6,21 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGraphFake, startTokenFake } from '../helpers/microsoft-fakes';
 import { plainAuth, RawSmtp } from '../../server/smtp/line-client';
 import { type OAuthTestServer, PUBLIC_CLIENT, startOAuthServer } from '../helpers/oauth-server';
 import { openStore } from '../../server/store/store';
 import { SMTPServer } from 'smtp-server';
+import { haveChromium, launchChromium, requireChromiumInCi } from '../helpers/browser';
 import { cli, preparedDataDir, serve, type Served } from '../helpers/serve-process';
 import { eventually } from '../helpers/test-app';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOTS = path.resolve(__dirname, '..', '..', 'test-results', 'screenshots');
 const CONSOLE_PASSWORD = 'console-e2e-password';
 const USER_PASSWORD = 'scanner-e2e-password';
-const haveChromium = fs.existsSync(CHROMIUM);
-if (!haveChromium && process.env.CI) throw new Error(`Chromium not found at ${CHROMIUM}; .ci/run installs Debian's chromium`);
+requireChromiumInCi();
 
 async function freePort(): Promise<number> {
   const server = net.createServer();
@@ -45,10 +44,7 @@ describe.runIf(haveChromium)('admin console in Chromium', () => {
     await cli(['admin', 'set-password', '--password-stdin', '--data', dir], CONSOLE_PASSWORD);
     served = await serve(dir, ['--console', '127.0.0.1:0']);
     url = await eventually(() => /relaydesk: console on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(served.output())?.[1]);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
-    });
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
     page = await context.newPage();
     page.setDefaultTimeout(8000);

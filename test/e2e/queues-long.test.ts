@@ -4,56 +4,61 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fillQueue } from '../../bench/fill-queue';
 import { openStore } from '../../server/store/store';
+import { haveChromium, launchChromium, requireChromiumInCi } from '../helpers/browser';
 import { cli, serve, type Served } from '../helpers/serve-process';
 import { eventually, tempDir } from '../helpers/test-app';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOTS = path.resolve(__dirname, '..', '..', 'test-results', 'screenshots');
 const CONSOLE_PASSWORD = 'console-e2e-password';
 const MESSAGES = 3000;
-const haveChromium = fs.existsSync(CHROMIUM);
-if (!haveChromium && process.env.CI) throw new Error(`Chromium not found at ${CHROMIUM}; .ci/run installs Debian's chromium`);
+requireChromiumInCi();
+
+interface QueuesConsole { dir: string; served: Served; browser: Browser; page: Page }
+
+/** A data folder holding `messages` queued messages, serve with its console on it, and Chromium signed in (on the servers page). */
+async function openQueuesConsole(messages: number): Promise<QueuesConsole> {
+  const dir = await fillQueue(messages, tempDir());
+  await cli(['admin', 'set-password', '--password-stdin', '--data', dir], CONSOLE_PASSWORD);
+  await cli(['user', 'add', 'scanner', '--password-stdin', '--data', dir], 'scanner-e2e-password');
+  const served = await serve(dir, ['--console', '127.0.0.1:0']);
+  const url = await eventually(() => /relaydesk: console on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(served.output())?.[1]);
+  const browser = await launchChromium();
+  const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+  page.setDefaultTimeout(8000);
+  await page.goto(url);
+  await page.getByLabel('Password').fill(CONSOLE_PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('main').getByRole('heading').first().waitFor();
+  return { dir, served, browser, page };
+}
+
+async function closeQueuesConsole(c: QueuesConsole | undefined): Promise<void> {
+  if (!c) return;
+  await c.browser.close();
+  c.served.child.kill('SIGTERM');
+  await c.served.exited;
+  fs.rmSync(c.dir, { recursive: true, force: true, maxRetries: 5 });
+}
 
 describe.runIf(haveChromium)('Queues page with a long queue', () => {
-  let served: Served;
-  let dir: string;
-  let url: string;
-  let browser: Browser;
+  let opened: QueuesConsole | undefined;
   let page: Page;
   let ids: string[];
 
   beforeAll(async () => {
-    dir = await fillQueue(MESSAGES, tempDir());
-    const store = openStore({ dataDir: dir });
+    opened = await openQueuesConsole(MESSAGES);
+    page = opened.page;
+    const store = openStore({ dataDir: opened.dir });
     ids = store.queuePage({}, MESSAGES, null).entries.map((m) => m.id);
     store.close();
-    await cli(['admin', 'set-password', '--password-stdin', '--data', dir], CONSOLE_PASSWORD);
-    await cli(['user', 'add', 'scanner', '--password-stdin', '--data', dir], 'scanner-e2e-password');
-    served = await serve(dir, ['--console', '127.0.0.1:0']);
-    url = await eventually(() => /relaydesk: console on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(served.output())?.[1]);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
-    });
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
-    page.setDefaultTimeout(8000);
-    await page.goto(url);
-    await page.getByLabel('Password').fill(CONSOLE_PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('main').getByRole('heading').first().waitFor();
     fs.mkdirSync(SCREENSHOTS, { recursive: true });
   }, 60_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    served?.child.kill('SIGTERM');
-    await served?.exited;
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => closeQueuesConsole(opened));
 
   /** From another page, so the list starts at its top (a goto to the same hash keeps the page as it is). */
   const openQueues = async () => {
@@ -141,44 +146,26 @@ describe.runIf(haveChromium)('Queues page with a long queue', () => {
 const SCALED_MESSAGES = 200_000;
 
 describe.runIf(haveChromium)('Queues page with a queue taller than the browser can scroll', () => {
-  let served: Served;
-  let dir: string;
-  let browser: Browser;
+  let opened: QueuesConsole | undefined;
   let page: Page;
-  let idAt: (position: number) => string;
+  /** The id at a position, oldest first, read from the store as the test needs it. */
+  const idAt = (position: number) => {
+    const store = openStore({ dataDir: opened?.dir ?? '', quickCheck: false });
+    try {
+      return store.queuePage({}, 1, null, position).entries[0]?.id ?? '-';
+    } finally {
+      store.close();
+    }
+  };
 
   beforeAll(async () => {
-    dir = await fillQueue(SCALED_MESSAGES, tempDir());
-    const store = openStore({ dataDir: dir });
-    const cache = new Map<number, string>();
-    idAt = (position) => {
-      if (!cache.has(position)) cache.set(position, store.queuePage({}, 1, null, position).entries[0]?.id ?? '-');
-      return cache.get(position) ?? '-';
-    };
-    for (const position of [0, SCALED_MESSAGES - 1]) idAt(position);
-    await cli(['admin', 'set-password', '--password-stdin', '--data', dir], CONSOLE_PASSWORD);
-    await cli(['user', 'add', 'scanner', '--password-stdin', '--data', dir], 'scanner-e2e-password');
-    served = await serve(dir, ['--console', '127.0.0.1:0']);
-    const url = await eventually(() => /relaydesk: console on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(served.output())?.[1]);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'] });
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
-    page.setDefaultTimeout(8000);
-    await page.goto(`${url}#/queues`);
-    await page.getByLabel('Password').fill(CONSOLE_PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    opened = await openQueuesConsole(SCALED_MESSAGES);
+    page = opened.page;
+    await page.evaluate(`location.hash = '#/queues'`);
     await page.getByText('Rows 1–').waitFor({ timeout: 20_000 });
-    // The store stays open for idAt(); WAL lets serve write meanwhile.
-    afterAllClose = () => store.close();
   }, 120_000);
-  let afterAllClose = () => undefined as void;
 
-  afterAll(async () => {
-    afterAllClose();
-    await browser?.close();
-    served?.child.kill('SIGTERM');
-    await served?.exited;
-    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
-  }, 60_000);
+  afterAll(() => closeQueuesConsole(opened), 60_000);
 
   const list = () => page.getByRole('table', { name: 'Queue' });
   const firstShown = async () => Number((/Rows ([\d,]+)–/.exec(await page.getByText(/^In the queue: /).innerText())?.[1] ?? '0').replace(/,/g, ''));
