@@ -9,6 +9,7 @@ import { SMTPServer } from 'smtp-server';
 import { App } from '../server/app';
 import { DEFAULT_SERVER_NAME } from '../server/contract/settings';
 import { packageRoot } from '../server/paths';
+import { SERVE_NODE_FLAGS } from '../server/serve-flags';
 import { openStore } from '../server/store/store';
 import { runLoad } from './load';
 
@@ -31,7 +32,7 @@ async function main(): Promise<void> {
       messages: { maxMessagesPerConnection: null },
     });
     app.store.close();
-    const child = spawn(process.execPath, [path.join(packageRoot(), 'bin', 'relaydesk.js'), 'serve', '--data', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...SERVE_NODE_FLAGS, path.join(packageRoot(), 'bin', 'relaydesk.js'), 'serve', '--data', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
     const port = await new Promise<number>((resolve) => child.stdout.on('data', (d: Buffer) => { const m = /listening on 127\.0\.0\.1:(\d+)/.exec(d.toString()); if (m) resolve(Number(m[1])); }));
     const load = await runLoad({ host: '127.0.0.1', port, messages: MESSAGES, concurrency: 10, sizeBytes: 1024, tlsAuth: null, maxSeconds: 60, from: 'bench@bench.example', to: 'sink@remote.example' });
     received = 0;

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { App } from '../server/app';
 import { DEFAULT_SERVER_NAME } from '../server/contract/settings';
 import { packageRoot } from '../server/paths';
+import { SERVE_NODE_FLAGS } from '../server/serve-flags';
 import { manyConnectionRules, startBenchDns } from './dns-server';
 import { createSelfSignedCertificate } from '../server/tls/certificate-tools';
 import { percentile, runLoad } from './load';
@@ -106,7 +107,7 @@ async function startRelaydesk(work: string, logging: boolean, connectionRules: {
   });
   await app.addUser('bench', 'bench-password');
   app.store.close();
-  const child = spawn(process.execPath, [BIN, 'serve', '--data', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...SERVE_NODE_FLAGS, BIN, 'serve', '--data', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
   const match = await waitForLine(child, /listening on 127\.0\.0\.1:(\d+)/);
   return {
     name: connectionRules ? `Relaydesk (${connectionRules.count.toLocaleString('en')} rules)` : logging ? 'Relaydesk' : 'Relaydesk (logging off)', port: Number(match[1]), supportsTlsAuth: true,

@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../server/paths';
+import { SERVE_NODE_FLAGS } from '../server/serve-flags';
 import { fillQueue } from './fill-queue';
 
 const BIN = path.join(packageRoot(), 'bin', 'relaydesk.js');
@@ -41,7 +42,7 @@ function timed(args: string[]): number {
 /** Start serve on the folder; resolves with the process and the seconds until it listens. */
 async function startServe(dir: string): Promise<{ child: ReturnType<typeof spawn>; seconds: number; output: () => string }> {
   const started = Date.now();
-  const child = spawn(process.execPath, [BIN, 'serve', '--data', dir, '--console', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...SERVE_NODE_FLAGS, BIN, 'serve', '--data', dir, '--console', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
   child.stderr?.on('data', (d: Buffer) => { out += d.toString(); });

@@ -8,7 +8,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.join(__dirname, '..');
-const built = ['dist/server/cli/main.js', 'dist/electron/main.js', 'dist/electron-preload/preload.js', 'renderer/dist/index.html'].every((f) => fs.existsSync(path.join(root, f)));
+const built = ['dist/server/cli/main.js', 'dist/server/serve-flags.js', 'dist/electron/main.js', 'dist/electron-preload/preload.js', 'renderer/dist/index.html'].every((f) => fs.existsSync(path.join(root, f)));
 if (!built) {
   const result = spawnSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
   if (result.status !== 0) process.exit(result.status ?? 1);
@@ -32,8 +32,10 @@ const binary = electronBinary();
 if (noDisplay || !binary || process.env.RELAYDESK_HEADLESS) {
   const why = noDisplay ? 'no display' : !binary ? 'the Electron binary is not installed' : 'RELAYDESK_HEADLESS is set';
   process.stdout.write(`relaydesk: ${why}; starting the headless server with its web console instead\n`);
+  // Launch flags of the server process (why: dist/server/serve-flags.js).
+  const { SERVE_NODE_FLAGS } = require(path.join(root, 'dist', 'server', 'serve-flags.js'));
   const serveArgs = ['serve', ...(args.some((a) => a === '--console' || a.startsWith('--console=')) ? [] : ['--console']), ...args];
-  const child = spawn(process.execPath, [path.join(__dirname, 'relaydesk.js'), ...serveArgs], { stdio: 'inherit' });
+  const child = spawn(process.execPath, [...SERVE_NODE_FLAGS, path.join(__dirname, 'relaydesk.js'), ...serveArgs], { stdio: 'inherit' });
   for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
   child.on('exit', (code) => process.exit(code ?? 0));
 } else {

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { AdminError } from '../contract/errors';
 import { packageRoot } from '../paths';
+import { SERVE_NODE_FLAGS } from '../serve-flags';
 import { DEFAULT_CONSOLE_PORT } from '../web/console-server';
 import { type CliContext, type CommandGroup, stringOption, UsageError } from './shared';
 
@@ -64,7 +65,7 @@ Wants=network-online.target
 [Service]
 Type=simple
 User=${spec.user}
-ExecStart=${[spec.node, spec.script, 'serve', '--data', spec.dataDir, '--console', spec.console].map(quoteSystemd).join(' ')}
+ExecStart=${[spec.node, ...SERVE_NODE_FLAGS, spec.script, 'serve', '--data', spec.dataDir, '--console', spec.console].map(quoteSystemd).join(' ')}
 Restart=on-failure
 RestartSec=5
 # SIGTERM: finish the messages in progress, then exit.
@@ -99,7 +100,7 @@ WantedBy=multi-user.target
 }
 
 export function launchdPlist(spec: ServiceSpec): string {
-  const args = [spec.node, spec.script, 'serve', '--data', spec.dataDir, '--console', spec.console];
+  const args = [spec.node, ...SERVE_NODE_FLAGS, spec.script, 'serve', '--data', spec.dataDir, '--console', spec.console];
   return `<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
 <!-- Written by relaydesk service install; remove it with relaydesk service uninstall. -->
@@ -131,7 +132,7 @@ export function winswXml(spec: ServiceSpec): string {
   <name>Relaydesk SMTP relay</name>
   <description>Relaydesk: SMTP submission and relay for the office (relaydesk serve).</description>
   <executable>${escapeXml(spec.node)}</executable>
-  <arguments>${quote(spec.script)} serve --data ${quote(spec.dataDir)} --console ${escapeXml(spec.console)}</arguments>
+  <arguments>${SERVE_NODE_FLAGS.map(escapeXml).join(' ')} ${quote(spec.script)} serve --data ${quote(spec.dataDir)} --console ${escapeXml(spec.console)}</arguments>
   <startmode>Automatic</startmode>
   <delayedAutoStart>true</delayedAutoStart>
   <stoptimeout>60 sec</stoptimeout>

@@ -4,6 +4,7 @@ import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child
 import path from 'node:path';
 import { App } from '../../server/app';
 import { DEFAULT_SERVER_NAME } from '../../server/contract/settings';
+import { SERVE_NODE_FLAGS } from '../../server/serve-flags';
 import { eventually, tempDir } from './test-app';
 
 export const BIN = path.resolve(__dirname, '..', '..', 'bin', 'relaydesk.js');
@@ -31,7 +32,7 @@ export async function preparedDataDir(): Promise<string> {
 }
 
 export async function serve(dir: string, extra: string[] = []): Promise<Served> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--data', dir, ...extra], { stdio: 'pipe' });
+  const child = spawn(process.execPath, [...SERVE_NODE_FLAGS, BIN, 'serve', '--data', dir, ...extra], { stdio: 'pipe' });
   let out = '';
   child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
   child.stderr.on('data', (d: Buffer) => { out += d.toString(); });

@@ -349,7 +349,8 @@ describe('relaydesk service', () => {
       'CapabilityBoundingSet=CAP_NET_BIND_SERVICE', 'Restart=on-failure', 'WantedBy=multi-user.target']) {
       expect(unit.stdout.split('\n')).toContain(line);
     }
-    expect(unit.stdout).toMatch(new RegExp(`^ExecStart="${process.execPath.replace(/[/.]/g, '\\$&')}" ".*bin/relaydesk\\.js" "serve" "--data" "${dir.replace(/[/.]/g, '\\$&')}"`, 'm'));
+    // The server's launch flags come before the script (Node reads them, not relaydesk).
+    expect(unit.stdout).toMatch(new RegExp(`^ExecStart="${process.execPath.replace(/[/.]/g, '\\$&')}" "--max-semi-space-size=4" ".*bin/relaydesk\\.js" "serve" "--data" "${dir.replace(/[/.]/g, '\\$&')}"`, 'm'));
     let analyze: string | null = null;
     try {
       analyze = execFileSync('sh', ['-c', 'command -v systemd-analyze'], { encoding: 'utf8' }).trim();
@@ -363,9 +364,11 @@ describe('relaydesk service', () => {
     const plist = await cli(['service', 'install', '--print', '--platform', 'darwin', '--data', '/Library/Application Support/Relaydesk', '--user', 'office']);
     expect(plist.stdout).toContain('<key>UserName</key><string>office</string>');
     expect(plist.stdout).toContain('<string>/Library/Application Support/Relaydesk</string>');
+    expect(plist.stdout).toMatch(/<string>--max-semi-space-size=4<\/string>\n\s*<string>[^<]*bin\/relaydesk\.js<\/string>/);
     const winsw = await cli(['service', 'install', '--print', '--platform', 'win32', '--data', 'C:\\ProgramData\\Relaydesk']);
     expect(winsw.stdout).toContain('<id>relaydesk</id>');
     expect(winsw.stdout).toContain('--data &quot;C:\\ProgramData\\Relaydesk&quot;');
+    expect(winsw.stdout).toMatch(/<arguments>--max-semi-space-size=4 &quot;[^&]*relaydesk\.js&quot; serve /);
     expect((await cli(['service', 'install', '--platform', 'win32'])).code).toBe(2);
   });
 });
