@@ -4,7 +4,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { App, newQueueId } from '../server/app';
+import { App } from '../server/app';
+import { newQueueId } from '../server/random-ids';
 import { DEFAULT_SERVER_NAME } from '../server/contract/settings';
 import { CLEAN_STOP_KEY } from '../server/spool/spool';
 import { envelopeLine } from '../server/spool/spool-format';

@@ -1,7 +1,6 @@
 // Relaydesk's one application object: opens the store, applies the secure defaults on first
 // start, and runs the engine, spool and local delivery. The CLI, the headless console and the
 // Electron main process all drive this same object.
-import crypto from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { AdminError } from './contract/errors';
@@ -38,6 +37,7 @@ import { loadCertificateTools } from './tls/load-certificate-tools';
 import { CertificateService } from './tls/certificate-service';
 import { certificateWarnings } from './tls/certificate-warnings';
 import { fileKeySecretBox, type SecretBox } from './oauth/secret-box';
+import { newQueueId } from './random-ids';
 import { routeView, SIGN_IN_CHECK_MS, SmartHostTokens } from './oauth/smart-host-tokens';
 
 export interface AppOptions {
@@ -445,20 +445,6 @@ export class App {
     // The CRAM-MD5 contexts derive from the password, so they follow a password change.
     this.store.updateUser(name, { passwordHash: await hashPassword(password), ...(user.cramSecret ? { cramSecret: cramMd5Contexts(password) } : {}) });
   }
-}
-
-let randomPool = Buffer.alloc(0);
-let randomPoolOffset = 0;
-
-/** Sortable, unique queue ids: time in base 36 then random (e.g. "MIH3K2Q0-5F1C9A2B7D"). */
-export function newQueueId(): string {
-  // Random bytes from a pool refilled 4 KiB at a time: one call into OpenSSL per 819 ids, not per id.
-  if (randomPoolOffset + 5 > randomPool.length) {
-    randomPool = crypto.randomBytes(4095);
-    randomPoolOffset = 0;
-  }
-  randomPoolOffset += 5;
-  return `${Date.now().toString(36).toUpperCase()}-${randomPool.toString('hex', randomPoolOffset - 5, randomPoolOffset).toUpperCase()}`;
 }
 
 /** This machine's name when it is a valid host name (the default FQDN of a server), or localhost. */

@@ -15,6 +15,7 @@
 //  6. SASL: strict base64 (RFC 4954 §4: 501 for a response that is not base64).
 //  7. commands: refuse a bare CR inside a command line (RFC 5321 §2.3.8).
 //  8. replies: an onReply hook, so the library's own refusals can be logged with a reason.
+//  9. connect: a session-id generator option (time-ordered ids).
 import fs from 'node:fs';
 import type { Socket } from 'node:net';
 import { SMTPServer } from 'smtp-server';
@@ -22,6 +23,7 @@ import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import SASL from 'smtp-server/lib/sasl.js';
 import type { Decision } from '../policy/decision';
 import type { ProtocolEvent } from '../policy/protocol-policy';
+import { newSessionId } from '../random-ids';
 
 /** The connection as the hooks see it. */
 export interface HookConnection { sessionId: string; remoteAddress: string }
@@ -72,6 +74,14 @@ interface ConnectionInternals {
 
 const proto = SMTPConnection.prototype as unknown as ConnectionInternals;
 
+/** The server's side of a new connection: it builds the connection with these options (id among them). */
+interface ServerInternals {
+  options: { relaydesk?: RelaydeskHooks };
+  connect(socket: Socket, socketOptions: { id?: string }): void;
+}
+const serverProto = SMTPServer.prototype as unknown as ServerInternals;
+const SERVER_EXPECTED_SOURCE: Array<[keyof ServerInternals, string]> = [['connect', 'SMTPConnection(this, socket, socketOptions)']];
+
 const EXPECTED_SOURCE: Array<[keyof ConnectionInternals, string]> = [
   ['init', 'setTimeout(() => this.connectionReady(), 100)'],
   ['_setListeners', 'this._socket.pipe(this._parser)'],
@@ -99,6 +109,9 @@ export function assertPatchable(): void {
   for (const [method, needle] of EXPECTED_SOURCE) {
     const source = method === 'init' ? ORIGINAL_INIT : String(proto[method]);
     if (!source.includes(needle)) throw new Error(`smtp-server's ${String(method)} changed; review server/engine/smtp-server-patches.ts`);
+  }
+  for (const [method, needle] of SERVER_EXPECTED_SOURCE) {
+    if (!String(serverProto[method]).includes(needle)) throw new Error(`smtp-server's SMTPServer.${String(method)} changed; review server/engine/smtp-server-patches.ts`);
   }
   for (const step of BASE64_STEPS) {
     if (typeof saslSteps[step] !== 'function') throw new Error(`smtp-server's SASL.${step} is gone; review server/engine/smtp-server-patches.ts`);
@@ -222,6 +235,9 @@ export function applySmtpServerPatches(): void {
 
   // 6. RFC 4954 §4: a response that is not valid base64 is refused with 501 5.5.2 (the stock
   //    steps decode it leniently and answer 501 5.5.4 "invalid userdata" or try the garbage).
+  for (const [method, needle] of SERVER_EXPECTED_SOURCE) {
+    if (!String(serverProto[method]).includes(needle)) throw new Error(`smtp-server's SMTPServer.${String(method)} changed; review server/engine/smtp-server-patches.ts`);
+  }
   for (const step of BASE64_STEPS) {
     const original = saslSteps[step] as SaslStep;
     saslSteps[step] = function checkedStep(this: ConnectionInternals, ...args: unknown[]) {
@@ -247,6 +263,13 @@ export function applySmtpServerPatches(): void {
       return (callback ?? (() => undefined))();
     }
     return originalOnCommand.call(this, command, callback);
+  };
+
+  // 9. Session ids in time order (stock: random). The log is indexed by session: a random id
+  //    lands each new session on a random page of that index, a time-ordered one at its end.
+  const originalConnect = serverProto.connect;
+  serverProto.connect = function connect(this: ServerInternals, socket, socketOptions) {
+    return originalConnect.call(this, socket, this.options.relaydesk ? { ...socketOptions, id: newSessionId() } : socketOptions);
   };
 }
 

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { newQueueId } from '../../server/app';
+import { newQueueId } from '../../server/random-ids';
 import { DEFAULT_LOG_SETTINGS } from '../../server/log/event-log';
 import { Retention } from '../../server/spool/retention';
 import { Spool, SpoolError } from '../../server/spool/spool';

@@ -93,6 +93,19 @@ describe('every reply is logged with its code and rule', () => {
     expect(reply.slice(4)).toBe(match && 'decision' in match && match.decision ? `${match.decision.enhanced} ${match.decision.text}`.trim() : '');
   });
 
+  it('names sessions in time order (16 base-32 characters), so the session index of the log grows at its end', async () => {
+    const sessions: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      sessions.push((await run(CASES[0] as Case)).session);
+      await new Promise((resolve) => setTimeout(resolve, 3));
+    }
+    for (const session of sessions) expect(session).toMatch(/^[0-9a-v]{16}$/);
+    expect(new Set(sessions).size).toBe(4);
+    expect([...sessions].sort()).toEqual(sessions);
+    // The first nine characters are the connection's time in milliseconds.
+    expect(Math.abs(parseInt((sessions[0] as string).slice(0, 9), 32) - Date.now())).toBeLessThan(60_000);
+  });
+
   it('counts every refusal by rule, and the store, the export and the screen filter agree row for row', async () => {
     const api = createAdminHandlers(t.app);
     t.app.eventLog.flush();
@@ -162,10 +175,15 @@ describe('the patches stay inside Relaydesk', () => {
     await new Promise<void>((resolve) => stock.listen(0, '127.0.0.1', () => resolve()));
     try {
       const port = (stock.server.address() as net.AddressInfo).port;
+      const ids: string[] = [];
+      stock.on('connect', (session: { id: string }) => ids.push(session.id));
       const { client, greeting } = await RawSmtp.connect(port);
       expect(greeting.raw).toMatch(/^220 .* ESMTP$/);
       expect((await client.command(`NOOP ${'x'.repeat(600)}`)).raw).toMatch(/^421 /);
       client.close();
+      // Its session ids are its own random ones, not Relaydesk's time-ordered ones.
+      expect(ids).toHaveLength(1);
+      expect(Math.abs(parseInt((ids[0] as string).slice(0, 9), 32) - Date.now())).toBeGreaterThan(60_000);
       const ours = await RawSmtp.connect(t.port);
       expect((await ours.client.command(`NOOP ${'x'.repeat(600)}`)).raw).toBe('500 5.5.2 Line too long');
       ours.client.close();
