@@ -22,7 +22,9 @@ export class EventTables extends QueueTables {
     this.relaxedTransaction(() => {
       for (const e of events) {
         const decision = 'decision' in e ? e.decision : undefined;
-        insert.run(e.at, e.server, e.session, e.address, e.type, e.user, decision?.verdict ?? null, decision?.code ?? null, decision?.rule ?? null, JSON.stringify(e));
+        // The JSON holds what the columns do not (readEvent puts them back).
+        const { at, server, session, address, type, user, ...rest } = e;
+        insert.run(at, server, session, address, type, user, decision?.verdict ?? null, decision?.code ?? null, decision?.rule ?? null, JSON.stringify(rest));
       }
     });
   }
@@ -52,10 +54,10 @@ export class EventTables extends QueueTables {
     for (;;) {
       const page = [...where, ...(filter.oldestFirst ? (after !== null ? ['id > ?'] : []) : (cursor !== null ? ['id < ?'] : []))];
       const pageParams = [...params, ...(filter.oldestFirst ? (after !== null ? [after] : []) : (cursor !== null ? [cursor] : []))];
-      const rows = this.db.prepare(`SELECT id, event_json FROM session_events ${page.length ? `WHERE ${page.join(' AND ')}` : ''} ORDER BY id ${order} LIMIT ?`)
-        .all(...pageParams, batch) as Array<{ id: number; event_json: string }>;
+      const rows = this.db.prepare(`SELECT ${EVENT_COLUMNS} FROM session_events ${page.length ? `WHERE ${page.join(' AND ')}` : ''} ORDER BY id ${order} LIMIT ?`)
+        .all(...pageParams, batch) as EventRow[];
       for (const row of rows) {
-        const event = { ...(JSON.parse(row.event_json) as SessionEvent), id: row.id };
+        const event = readEvent(row);
         if (!needsPredicate || matchesLogView(event, filter)) results.push(event);
         if (results.length >= filter.limit) return results;
       }
@@ -80,4 +82,13 @@ export class EventTables extends QueueTables {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM session_events').get() as { n: number }).n;
   }
 
+}
+
+const EVENT_COLUMNS = 'id, at, server, session, address, type, user, event_json';
+interface EventRow { id: number; at: string; server: string; session: string; address: string; type: SessionEvent['type']; user: string | null; event_json: string }
+
+/** A logged event: the columns, and the rest from the JSON (rows before migration 10 hold the whole event there; the same values). */
+function readEvent(row: EventRow): SessionEvent & { id: number } {
+  const rest = JSON.parse(row.event_json) as Partial<SessionEvent>;
+  return { ...rest, at: row.at, server: row.server, session: row.session, address: row.address, type: row.type, user: row.user, id: row.id } as SessionEvent & { id: number };
 }

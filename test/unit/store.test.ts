@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_ACCESS, DEFAULT_DELIVERY, DEFAULT_MESSAGES, type VirtualServerInput } from '../../server/contract/settings';
 import { AdminError } from '../../server/contract/errors';
+import type { SessionEvent } from '../../server/contract/events';
 import { MIGRATIONS } from '../../server/store/migrations';
 import { isCramMd5Contexts, verifyCramMd5 } from '../../server/auth/cram-md5';
 import { readSpooled } from '../../server/spool/spooled-body';
@@ -216,6 +217,29 @@ describe('migrations', () => {
     expect((await readSpooled(entry)).toString()).toBe('Received: from old\r\nSubject: before group commit\r\n\r\nbody\r\n');
     expect(store.countSpoolFiles()).toBe(1);
     expect(store.holdsSpooledBody(file)).toBe(true);
+  });
+
+  it('upgrades a version-9 store: log rows written before read as they did, new rows keep only what the columns do not, and no address index is paid', () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const db = new Database(path.join(dir, STORE_FILE));
+    for (const migration of MIGRATIONS.filter((m) => m.version <= 9)) migration.up(db);
+    db.pragma('user_version = 9');
+    const old: SessionEvent = { type: 'mail', from: 'a@example.com', decision: { verdict: 'allow', code: 250, enhanced: '2.1.0', text: 'Accepted', rule: 'mail:accepted' }, at: '2026-01-01T00:00:00.000Z', server: 'Office', session: 'old0session00001', address: '192.0.2.1', user: null };
+    db.prepare(`INSERT INTO session_events (at, server, session, address, type, user, verdict, code, rule, event_json) VALUES (?, ?, ?, ?, ?, ?, 'allow', 250, 'mail:accepted', ?)`)
+      .run(old.at, old.server, old.session, old.address, old.type, old.user, JSON.stringify(old));
+    db.close();
+    const store = openStore({ dataDir: dir });
+    stores.push(store);
+    const fresh: SessionEvent = { ...old, at: '2026-01-01T00:00:01.000Z', session: 'new0session00002', user: 'alice', bytesIn: 40, bytesOut: 90 };
+    store.appendEvents([fresh]);
+    expect(store.queryEvents({ limit: 10, oldestFirst: true }).map(({ id: _id, ...e }) => e)).toEqual([old, fresh]);
+    const raw = new Database(path.join(dir, STORE_FILE), { readonly: true });
+    const json = JSON.parse((raw.prepare('SELECT event_json FROM session_events WHERE session = ?').get(fresh.session) as { event_json: string }).event_json) as Record<string, unknown>;
+    expect(Object.keys(json).sort()).toEqual(['bytesIn', 'bytesOut', 'decision', 'from']);
+    expect((raw.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'session_events'").all() as Array<{ name: string }>).map((r) => r.name).sort())
+      .toEqual(['session_events_at', 'session_events_session']);
+    raw.close();
   });
 
   it('refuses relative folders (they would depend on where the server started) and makes old ones absolute', () => {

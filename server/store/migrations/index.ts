@@ -10,6 +10,7 @@ import * as m006 from './006-oauth-tokens';
 import * as m007 from './007-unattended';
 import * as m008 from './008-queue-paging';
 import * as m009 from './009-batch-spool';
+import * as m010 from './010-lean-session-log';
 
 export interface Migration {
   version: number;
@@ -17,4 +18,4 @@ export interface Migration {
   up(db: Database): void;
 }
 
-export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009];
+export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009, m010];
