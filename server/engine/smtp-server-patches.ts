@@ -15,7 +15,7 @@
 //  6. SASL: strict base64 (RFC 4954 §4: 501 for a response that is not base64).
 //  7. commands: refuse a bare CR inside a command line (RFC 5321 §2.3.8).
 //  8. replies: an onReply hook, so the library's own refusals can be logged with a reason.
-//  9. connect: a session-id generator option (time-ordered ids).
+//  9. connections: a session-id generator option (time-ordered ids).
 import fs from 'node:fs';
 import type { Socket } from 'node:net';
 import { SMTPServer } from 'smtp-server';
@@ -75,12 +75,17 @@ interface ConnectionInternals {
 const proto = SMTPConnection.prototype as unknown as ConnectionInternals;
 
 /** The server's side of a new connection: it builds the connection with these options (id among them). */
+interface SocketOptions { id: string; ignore?: boolean }
 interface ServerInternals {
-  options: { relaydesk?: RelaydeskHooks };
-  connect(socket: Socket, socketOptions: { id?: string }): void;
+  options: { relaydesk?: RelaydeskHooks; ignoredHosts?: string[] };
+  _expectsProxyHeader(socket: Socket): boolean;
+  _handleProxy(socket: Socket, callback: (err: Error | null, socketOptions?: SocketOptions) => void): void;
 }
 const serverProto = SMTPServer.prototype as unknown as ServerInternals;
-const SERVER_EXPECTED_SOURCE: Array<[keyof ServerInternals, string]> = [['connect', 'SMTPConnection(this, socket, socketOptions)']];
+const SERVER_EXPECTED_SOURCE: Array<[keyof ServerInternals, string]> = [
+  ['_handleProxy', 'socketOptions.ignore = this.options.ignoredHosts && this.options.ignoredHosts.includes(socket.remoteAddress);'],
+  ['_handleProxy', 'if (!this._expectsProxyHeader(socket)) {'],
+];
 
 const EXPECTED_SOURCE: Array<[keyof ConnectionInternals, string]> = [
   ['init', 'setTimeout(() => this.connectionReady(), 100)'],
@@ -267,9 +272,16 @@ export function applySmtpServerPatches(): void {
 
   // 9. Session ids in time order (stock: random). The log is indexed by session: a random id
   //    lands each new session on a random page of that index, a time-ordered one at its end.
-  const originalConnect = serverProto.connect;
-  serverProto.connect = function connect(this: ServerInternals, socket, socketOptions) {
-    return originalConnect.call(this, socket, this.options.relaydesk ? { ...socketOptions, id: newSessionId() } : socketOptions);
+  //    Without a PROXY header to read, as stock but without its random id (one call into
+  //    OpenSSL per connection).
+  const originalHandleProxy = serverProto._handleProxy;
+  serverProto._handleProxy = function handleProxy(this: ServerInternals, socket, callback) {
+    if (!this.options.relaydesk) return originalHandleProxy.call(this, socket, callback);
+    if (this._expectsProxyHeader(socket)) {
+      return originalHandleProxy.call(this, socket, (err, socketOptions) => callback(err, socketOptions && { ...socketOptions, id: newSessionId() }));
+    }
+    const ignore = Boolean(this.options.ignoredHosts?.includes(socket.remoteAddress ?? ''));
+    setImmediate(() => callback(null, { id: newSessionId(), ignore }));
   };
 }
 
