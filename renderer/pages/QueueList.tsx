@@ -126,20 +126,44 @@ export function QueueList({ query, load, refresh, onDetails, onAction }: {
     : Math.floor(view.scrollTop / ROW_HEIGHT)));
   const last = Math.min(rowCount, first + visibleRows) - 1;
   const topOf = (index: number) => (scaled ? view.scrollTop + (index - first) * ROW_HEIGHT : index * ROW_HEIGHT);
-  // Scaled, a pixel of scrollbar is a fraction of a row: the arrow keys and Page Up/Down move by
-  // rows and pages of rows, as they do in a short list (Home and End need nothing).
+  // Scaled, a pixel of scrollbar is a fraction of a row: the arrow keys, Page Up/Down and the mouse
+  // wheel move by rows and pages of rows, as they do in a short list (Home and End need nothing).
+  const pixelsPerRow = scrollRange / Math.max(1, rowCount - visibleRows + 1);
+  const scrollByRows = (element: HTMLDivElement, rows: number) => {
+    // From the scroller itself, not the last render: steps faster than React renders add up.
+    // The middle of the target row's band of pixels: rounding of scrollTop cannot land on a neighbour.
+    const current = Math.floor(element.scrollTop / pixelsPerRow);
+    const target = Math.max(0, Math.min(rowCount - visibleRows, current + rows));
+    element.scrollTop = (target + 0.5) * pixelsPerRow;
+  };
   const onKeyDown = (e: KeyboardEvent<HTMLDivElement>) => {
     const steps: Record<string, number> = { ArrowDown: 1, ArrowUp: -1, PageDown: visibleRows - 1, PageUp: 1 - visibleRows };
     const rows = steps[e.key];
     if (!scaled || rows === undefined) return;
     e.preventDefault();
-    // From the scroller itself, not the last render: keys pressed faster than React renders add up.
-    // The middle of the target row's band of pixels: rounding of scrollTop cannot land on a neighbour.
-    const pixelsPerRow = scrollRange / Math.max(1, rowCount - visibleRows + 1);
-    const current = Math.floor(e.currentTarget.scrollTop / pixelsPerRow);
-    const target = Math.max(0, Math.min(rowCount - visibleRows, current + rows));
-    e.currentTarget.scrollTop = (target + 0.5) * pixelsPerRow;
+    scrollByRows(e.currentTarget, rows);
   };
+  // React's wheel listener is passive (it cannot prevent the native scroll): one of our own, which
+  // reads the latest layout from a ref. Whole rows are moved; what is left of a notch carries over.
+  const wheel = useRef({ scaled, scrollByRows, carry: 0 });
+  wheel.current.scaled = scaled;
+  wheel.current.scrollByRows = scrollByRows;
+  useEffect(() => {
+    const element = scroller.current;
+    if (!element) return undefined;
+    const onWheel = (e: WheelEvent) => {
+      const state = wheel.current;
+      if (!state.scaled || e.ctrlKey || e.deltaY === 0) return;
+      e.preventDefault();
+      const pixels = e.deltaMode === WheelEvent.DOM_DELTA_LINE ? e.deltaY * ROW_HEIGHT : e.deltaMode === WheelEvent.DOM_DELTA_PAGE ? e.deltaY * element.clientHeight : e.deltaY;
+      state.carry += pixels / ROW_HEIGHT;
+      const rows = Math.trunc(state.carry);
+      state.carry -= rows;
+      if (rows !== 0) state.scrollByRows(element, rows);
+    };
+    element.addEventListener('wheel', onWheel, { passive: false });
+    return () => element.removeEventListener('wheel', onWheel);
+  }, []);
 
   useEffect(() => {
     ensure(Math.floor(first / BLOCK_ROWS), Math.floor(Math.max(first, last) / BLOCK_ROWS));

@@ -170,7 +170,7 @@ describe.runIf(haveChromium)('Queues page with a queue taller than the browser c
   const list = () => page.getByRole('table', { name: 'Queue' });
   const firstShown = async () => Number((/Rows ([\d,]+)–/.exec(await page.getByText(/^In the queue: /).innerText())?.[1] ?? '0').replace(/,/g, ''));
 
-  it('caps the scroll height, reaches the middle and the end, and moves by a row and by a page with the keys', async () => {
+  it('caps the scroll height, reaches the middle and the end, and moves by a row and by a page with the keys, and by rows with the wheel', async () => {
     expect(await list().getAttribute('aria-rowcount')).toBe(String(SCALED_MESSAGES + 1));
     const heights = await page.evaluate(`(() => { const s = document.querySelector('[role=table][aria-label=Queue] [role=rowgroup]'); return [s.scrollHeight, s.clientHeight]; })()`) as [number, number];
     expect(heights[0]).toBeLessThanOrEqual(10_000_000);
@@ -187,6 +187,14 @@ describe.runIf(haveChromium)('Queues page with a queue taller than the browser c
     await eventually(async () => (await firstShown()) === middle + visibleRows);
     await page.keyboard.press('ArrowUp');
     await page.keyboard.press('PageUp');
+    await eventually(async () => (await firstShown()) === middle);
+    // The mouse wheel moves rows too: 2,600 pixels are 50 rows of 52 pixels, as in a short list,
+    // not the rows 2,600 pixels of the scaled scrollbar stand for (52 here, where a pixel is
+    // 1.04 rows; about 260 at a million messages).
+    await list().getByRole('rowgroup').hover();
+    await page.mouse.wheel(0, 2600);
+    await eventually(async () => (await firstShown()) === middle + 50);
+    await page.mouse.wheel(0, -2600);
     await eventually(async () => (await firstShown()) === middle);
     await page.keyboard.press('End');
     await list().getByRole('row', { name: new RegExp(idAt(SCALED_MESSAGES - 1)) }).waitFor();
