@@ -3,13 +3,19 @@
 // listing it into memory.
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
+import { promisify } from 'node:util';
 
-/** One writev (no copy); a short write (rare for a file) finishes with plain writes. */
-export async function writeAll(handle: fs.promises.FileHandle, buffers: readonly Buffer[], length: number): Promise<void> {
-  const written = (await handle.writev(buffers)).bytesWritten;
+const writevOnDescriptor = promisify(fs.writev);
+const writeOnDescriptor = promisify(fs.write);
+
+/** One writev (no copy); a short write (rare for a file) finishes with plain writes. To a file handle or a descriptor. */
+export async function writeAll(target: fs.promises.FileHandle | number, buffers: readonly Buffer[], length: number): Promise<void> {
+  const writev = (all: readonly Buffer[]) => (typeof target === 'number' ? writevOnDescriptor(target, all) : target.writev(all)).then((r) => r.bytesWritten);
+  const write = (rest: Buffer, from: number) => (typeof target === 'number' ? writeOnDescriptor(target, rest, from, rest.length - from) : target.write(rest, from, rest.length - from)).then((r) => r.bytesWritten);
+  const written = await writev(buffers);
   if (written >= length) return;
   const rest = Buffer.concat(buffers, length).subarray(written);
-  for (let done = 0; done < rest.length;) done += (await handle.write(rest, done, rest.length - done)).bytesWritten;
+  for (let done = 0; done < rest.length;) done += await write(rest, done);
 }
 
 export interface SmallRead { chunks: Buffer[]; size: number; rest: AsyncIterator<Buffer> | null }

@@ -13,6 +13,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { promisify } from 'node:util';
 import type { AcceptedMessage, QueuedRecipient, Store } from '../store/store';
 import { digestFrom, digestStart, hasDigest } from '../store/queue-tables';
 import { eachName, readSmall, type SmallRead, streamDurably, writeAll } from './spool-files';
@@ -186,10 +187,7 @@ export class Spool {
     if (this.recovered && !this.closed && everythingIndexed && this.deps.store.isOpen()) this.deps.store.setMeta(CLEAN_STOP_KEY, 'yes');
     this.closed = true;
     await this.refilling;
-    for (const spare of this.spares.splice(0)) {
-      await spare.handle.close().catch(() => undefined);
-      await fs.promises.unlink(spare.file).catch(() => undefined);
-    }
+    for (const spare of this.spares.splice(0)) discardBatchFile(spare);
     const handle = this.queueDirHandle;
     this.queueDirHandle = null;
     if (handle) await (await handle.catch(() => null))?.close();
@@ -201,7 +199,7 @@ export class Spool {
     this.refillSpares();
     if (spare) return spare;
     const file = path.join(this.queueDir, `${this.deps.newId()}${BATCH_SUFFIX}`);
-    return { file, handle: await fs.promises.open(file, 'wx', 0o600), named: false };
+    return { file, fd: await openFile(file, 'wx', 0o600), named: false };
   }
 
   private refillSpares(): void {
@@ -211,17 +209,14 @@ export class Spool {
       try {
         while (this.spares.length + made.length < SPARE_BATCH_FILES) {
           const file = path.join(this.queueDir, `${this.deps.newId()}${BATCH_SUFFIX}`);
-          made.push({ file, handle: await fs.promises.open(file, 'wx', 0o600), named: true });
+          made.push({ file, fd: await openFile(file, 'wx', 0o600), named: true });
         }
         await this.syncQueueFolder();
         if (this.closed) throw new Error('closed');
         this.spares.push(...made);
       } catch {
         // Not needed for correctness: a flush without a spare makes its own file.
-        for (const spare of made) {
-          await spare.handle.close().catch(() => undefined);
-          await fs.promises.unlink(spare.file).catch(() => undefined);
-        }
+        for (const spare of made) discardBatchFile(spare);
       } finally {
         this.refilling = null;
       }
@@ -321,15 +316,12 @@ export class Spool {
       const folder = !target || !target.named || hasLarge ? this.syncQueueFolder() : null;
       await Promise.all([target ? writeBatch(target, small) : null, folder]);
     } catch (err) {
-      if (target) {
-        const failed = target;
-        await failed.handle.close().catch(() => undefined);
-        await fs.promises.unlink(failed.file).catch(() => undefined);
-      }
+      if (target) discardBatchFile(target);
       for (const p of group) p.reject(err as Error);
       return;
     }
-    if (target) void target.handle.close().catch(() => undefined);
+    // Closing a file already flushed is quick: a direct call, not a thread-pool round trip per group.
+    if (target) closeQuietly(target.fd);
     for (const p of group) p.resolve();
     // The replies are written by the callers' continuations (microtasks); the index follows them:
     // at once when it was last written a while ago, else with the groups of the next few
@@ -387,7 +379,22 @@ export class Spool {
 }
 
 /** An empty batch file, open for writing; `named`: its folder entry is durable already (a spare). */
-interface BatchFile { file: string; handle: fs.promises.FileHandle; named: boolean }
+interface BatchFile { file: string; fd: number; named: boolean }
+
+const openFile = promisify(fs.open);
+const fdatasync = promisify(fs.fdatasync);
+
+function closeQuietly(fd: number): void {
+  try {
+    fs.closeSync(fd);
+  } catch { /* closed already */ }
+}
+
+/** A spare not used, or a group's file whose write failed (nothing in it was acknowledged). */
+function discardBatchFile(batch: BatchFile): void {
+  closeQuietly(batch.fd);
+  fs.rmSync(batch.file, { force: true });
+}
 
 /** Empty batch files made ahead of time (their folder fsync'ed), so a group's flush is one write and one fdatasync. */
 const SPARE_BATCH_FILES = 16;
@@ -413,8 +420,8 @@ async function writeBatch(target: BatchFile, group: PendingCommit[]): Promise<vo
     offset += line.length + (message.bodyLength ?? 0);
     buffers.push(line, ...records);
   }
-  await writeAll(target.handle, buffers, offset);
-  await target.handle.datasync();
+  await writeAll(target.fd, buffers, offset);
+  await fdatasync(target.fd);
 }
 
 const INDEX_RETRY_MS = 1000;
