@@ -317,9 +317,33 @@ describe('queue pages', () => {
 
     const all = store.listQueue();
     for (const status of ['queued', 'retrying', 'waiting-for-sign-in', 'frozen', 'delivered', 'failed'] as const) {
-      const bySql = store.queuePage({ status }, 1000, null).entries.map((e) => e.id);
-      expect(bySql, status).toEqual(all.filter((m) => queueStatus(m) === status).map((m) => m.id));
+      const expected = all.filter((m) => queueStatus(m) === status).map((m) => m.id);
+      // Both plans: from the tried recipients (few here), and the walk of the queue in order (as with many).
+      expect(store.queuePage({ status }, 1000, null).entries.map((e) => e.id), status).toEqual(expected);
+      expect(store.queuePage({ status }, 1000, null, 0, 0).entries.map((e) => e.id), `${status}, walking`).toEqual(expected);
     }
     expect(store.queueDepth().byState).toEqual({ queued: 9, frozen: 1, done: 2 });
+  });
+
+  it('finds the few retrying or failed messages of a long queue from the tried recipients, not by walking the queue', () => {
+    const { store, dir } = newStore();
+    const at = (i: number) => new Date(Date.UTC(2026, 10, 29, 8, 0, 0, i)).toISOString();
+    store.insertMessages(Array.from({ length: 3000 }, (_, i) => ({ id: `L${String(i).padStart(4, '0')}`, serverName: 'Office', receivedAt: at(i), mailFrom: 'a@example.com', size: 10,
+      clientAddress: '127.0.0.1', authUser: null, spoolPath: `/spool/L${i}.eml`, bodyOffset: 0, bodyLength: null, recipients: [{ address: `r${i}@remote.test`, domain: 'remote.test', route: 'remote' as const }] })));
+    expect(store.queuePage({ status: 'retrying' }, 100, null)).toEqual({ entries: [], next: null });
+    for (const i of [2900, 17, 1500]) store.deferRecipients(`L${String(i).padStart(4, '0')}`, [`r${i}@remote.test`], '451 4.4.1 try later', at(9000));
+    const first = store.queuePage({ status: 'retrying' }, 2, null);
+    expect(first.entries.map((e) => e.id)).toEqual(['L0017', 'L1500']);
+    expect(store.queuePage({ status: 'retrying' }, 2, first.next).entries.map((e) => e.id)).toEqual(['L2900']);
+    expect(store.queuePage({ status: 'retrying' }, 2, null, 2).entries.map((e) => e.id)).toEqual(['L2900']);
+    expect(store.queuePage({ status: 'failed' }, 10, null).entries).toEqual([]);
+    // SQLite answers both the count and the page from the partial index (not a scan of recipients or messages).
+    const db = new Database(path.join(dir, STORE_FILE), { readonly: true });
+    const plan = (sql: string) => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as Array<{ detail: string }>).map((r) => r.detail).join('; ');
+    const tried = "(state = 'failed' OR (state = 'queued' AND attempts > 0))";
+    expect(plan(`SELECT COUNT(*) FROM recipients INDEXED BY recipients_tried WHERE ${tried}`)).toMatch(/USING COVERING INDEX recipients_tried/);
+    expect(plan(`SELECT m.id FROM (SELECT DISTINCT message_id FROM recipients INDEXED BY recipients_tried WHERE ${tried}) t CROSS JOIN messages m ON m.id = t.message_id ORDER BY m.received_at`))
+      .toMatch(/SCAN recipients USING COVERING INDEX recipients_tried.*SEARCH m USING INDEX sqlite_autoindex_messages_1/);
+    db.close();
   });
 });

@@ -11,6 +11,7 @@ import * as m007 from './007-unattended';
 import * as m008 from './008-queue-paging';
 import * as m009 from './009-batch-spool';
 import * as m010 from './010-lean-session-log';
+import * as m011 from './011-tried-recipients';
 
 export interface Migration {
   version: number;
@@ -18,4 +19,4 @@ export interface Migration {
   up(db: Database): void;
 }
 
-export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009, m010];
+export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009, m010, m011];
