@@ -399,7 +399,7 @@ function discardBatchFile(batch: BatchFile): void {
 /** Empty batch files made ahead of time (their folder fsync'ed), so a group's flush is one write and one fdatasync. */
 const SPARE_BATCH_FILES = 16;
 /** At most one index commit in this long while mail flows (the messages are durable in the spool already)… */
-const INDEX_INTERVAL_MS = 10;
+const INDEX_INTERVAL_MS = 50;
 /** …unless this many wait. */
 const INDEX_BATCH_MESSAGES = 500;
 /** Made in bunches (one folder fsync each), when this few are left: not beside every group's own fsync. */
