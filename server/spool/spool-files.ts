@@ -7,15 +7,22 @@ import { promisify } from 'node:util';
 
 const writevOnDescriptor = promisify(fs.writev);
 const writeOnDescriptor = promisify(fs.write);
+const openDescriptor = promisify(fs.open);
+const fsyncDescriptor = promisify(fs.fsync);
+const closeDescriptor = promisify(fs.close);
+export const fdatasync = promisify(fs.fdatasync);
 
-/** One writev (no copy); a short write (rare for a file) finishes with plain writes. To a file handle or a descriptor. */
-export async function writeAll(target: fs.promises.FileHandle | number, buffers: readonly Buffer[], length: number): Promise<void> {
-  const writev = (all: readonly Buffer[]) => (typeof target === 'number' ? writevOnDescriptor(target, all) : target.writev(all)).then((r) => r.bytesWritten);
-  const write = (rest: Buffer, from: number) => (typeof target === 'number' ? writeOnDescriptor(target, rest, from, rest.length - from) : target.write(rest, from, rest.length - from)).then((r) => r.bytesWritten);
-  const written = await writev(buffers);
+/** A new spool file (never an existing one), readable by this user only, as a plain descriptor. */
+export function openNewFile(file: string): Promise<number> {
+  return openDescriptor(file, 'wx', 0o600);
+}
+
+/** One writev (no copy); a short write (rare for a file) finishes with plain writes. */
+export async function writeAll(fd: number, buffers: readonly Buffer[], length: number): Promise<void> {
+  const written = (await writevOnDescriptor(fd, buffers)).bytesWritten;
   if (written >= length) return;
   const rest = Buffer.concat(buffers, length).subarray(written);
-  for (let done = 0; done < rest.length;) done += await write(rest, done);
+  for (let done = 0; done < rest.length;) done += (await writeOnDescriptor(fd, rest, done, rest.length - done)).bytesWritten;
 }
 
 export interface SmallRead { chunks: Buffer[]; size: number; rest: AsyncIterator<Buffer> | null }
@@ -37,13 +44,13 @@ export async function readSmall(body: Readable, limit: number): Promise<SmallRea
 /**
  * Write the first chunks and the rest of the body to a new file and fsync it; resolves with
  * the body's size (without the envelope and Received: lines) once the data is on disk. Written
- * through a file handle, STREAM_WRITE_BYTES at a time (one writev each): the client's chunks wait
+ * to its descriptor, STREAM_WRITE_BYTES at a time (one writev each): the client's chunks wait
  * unread meanwhile, so memory stays bounded, without a stream pipeline per message.
  */
 export async function streamDurably(file: string, first: Buffer[], rest: AsyncIterator<Buffer>): Promise<number> {
   // first = envelope line, Received: header, then the body read so far.
   let size = first.slice(2).reduce((sum, chunk) => sum + chunk.length, 0);
-  const handle = await fs.promises.open(file, 'wx', 0o600);
+  const fd = await openNewFile(file);
   try {
     let pending = [...first];
     let pendingBytes = pending.reduce((sum, chunk) => sum + chunk.length, 0);
@@ -52,14 +59,14 @@ export async function streamDurably(file: string, first: Buffer[], rest: AsyncIt
       pending.push(more.value);
       pendingBytes += more.value.length;
       if (pendingBytes < STREAM_WRITE_BYTES) continue;
-      await writeAll(handle, pending, pendingBytes);
+      await writeAll(fd, pending, pendingBytes);
       pending = [];
       pendingBytes = 0;
     }
-    if (pendingBytes > 0) await writeAll(handle, pending, pendingBytes);
-    await handle.sync();
+    if (pendingBytes > 0) await writeAll(fd, pending, pendingBytes);
+    await fsyncDescriptor(fd);
   } finally {
-    await handle.close();
+    await closeDescriptor(fd);
   }
   return size;
 }

@@ -13,10 +13,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { promisify } from 'node:util';
 import type { AcceptedMessage, QueuedRecipient, Store } from '../store/store';
 import { digestFrom, digestStart, hasDigest } from '../store/queue-tables';
-import { eachName, readSmall, type SmallRead, streamDurably, writeAll } from './spool-files';
+import { eachName, fdatasync, openNewFile, readSmall, type SmallRead, streamDurably, writeAll } from './spool-files';
 import { BATCH_SUFFIX, batchRecordLine, type EnvelopeFields, envelopeLine, MESSAGE_SUFFIX, readBatchRecords, readEnvelope } from './spool-format';
 
 export interface SpoolDeps {
@@ -199,7 +198,7 @@ export class Spool {
     this.refillSpares();
     if (spare) return spare;
     const file = path.join(this.queueDir, `${this.deps.newId()}${BATCH_SUFFIX}`);
-    return { file, fd: await openFile(file, 'wx', 0o600), named: false };
+    return { file, fd: await openNewFile(file), named: false };
   }
 
   private refillSpares(): void {
@@ -209,7 +208,7 @@ export class Spool {
       try {
         while (this.spares.length + made.length < SPARE_BATCH_FILES) {
           const file = path.join(this.queueDir, `${this.deps.newId()}${BATCH_SUFFIX}`);
-          made.push({ file, fd: await openFile(file, 'wx', 0o600), named: true });
+          made.push({ file, fd: await openNewFile(file), named: true });
         }
         await this.syncQueueFolder();
         if (this.closed) throw new Error('closed');
@@ -380,9 +379,6 @@ export class Spool {
 
 /** An empty batch file, open for writing; `named`: its folder entry is durable already (a spare). */
 interface BatchFile { file: string; fd: number; named: boolean }
-
-const openFile = promisify(fs.open);
-const fdatasync = promisify(fs.fdatasync);
 
 function closeQuietly(fd: number): void {
   try {
