@@ -24,6 +24,15 @@ function newStore(): { store: Store; dir: string } {
   stores.push(store);
   return { store, dir };
 }
+/** A store file in a new data folder with the schema of `version` (migrations up to it), open for the test to fill. */
+function storeAtVersion(version: number): { dir: string; db: Database.Database } {
+  const dir = tempDir();
+  dirs.push(dir);
+  const db = new Database(path.join(dir, STORE_FILE));
+  for (const migration of MIGRATIONS.filter((m) => m.version <= version)) migration.up(db);
+  db.pragma(`user_version = ${version}`);
+  return { dir, db };
+}
 afterEach(() => {
   for (const s of stores.splice(0)) s.close();
   for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
@@ -153,11 +162,7 @@ describe('migrations', () => {
   });
 
   it('upgrades a version-2 store with queued mail and users, keeping them', () => {
-    const dir = tempDir();
-    dirs.push(dir);
-    const db = new Database(path.join(dir, STORE_FILE));
-    for (const migration of MIGRATIONS.filter((m) => m.version <= 2)) migration.up(db);
-    db.pragma('user_version = 2');
+    const { dir, db } = storeAtVersion(2);
     db.prepare(`INSERT INTO messages (id, server_name, received_at, mail_from, size, client_address, auth_user, spool_path, state)
       VALUES ('OLD-1', 'Office', '2026-01-01T00:00:00.000Z', 'a@example.com', 10, '192.0.2.1', NULL, '/spool/OLD-1.eml', 'queued')`).run();
     db.prepare(`INSERT INTO users (name, password_hash, enabled, created_at, updated_at) VALUES ('alice', 'scrypt$x', 1, 'now', 'now')`).run();
@@ -171,11 +176,7 @@ describe('migrations', () => {
   });
 
   it('upgrades a version-6 store: CRAM-MD5 passwords become HMAC-MD5 contexts, smart host secrets are sealed, finished mail gets a body state', () => {
-    const dir = tempDir();
-    dirs.push(dir);
-    const db = new Database(path.join(dir, STORE_FILE));
-    for (const migration of MIGRATIONS.filter((m) => m.version <= 6)) migration.up(db);
-    db.pragma('user_version = 6');
+    const { dir, db } = storeAtVersion(6);
     db.prepare(`INSERT INTO users (name, password_hash, cram_secret, enabled, created_at, updated_at) VALUES ('scanner', 'scrypt$x', 'old-device-secret', 1, 'now', 'now')`).run();
     const delivery = { ...DEFAULT_DELIVERY, smartHost: { host: 'smtp.example', port: 587, security: 'starttls', verifyCertificate: true, authentication: 'basic', user: 'relay@example.com', password: 'plaintext-smart-host-password', trustedCertificate: null, oauth2: null } };
     db.prepare(`INSERT INTO virtual_servers (name, bind_address, port, tls_port, fqdn, max_connections, connection_timeout_seconds, logging_enabled, state, access_json, messages_json, delivery_json, created_at, updated_at)
@@ -199,11 +200,7 @@ describe('migrations', () => {
   });
 
   it('upgrades a version-8 store: queued mail in files of its own is read to the end of its file', async () => {
-    const dir = tempDir();
-    dirs.push(dir);
-    const db = new Database(path.join(dir, STORE_FILE));
-    for (const migration of MIGRATIONS.filter((m) => m.version <= 8)) migration.up(db);
-    db.pragma('user_version = 8');
+    const { dir, db } = storeAtVersion(8);
     const file = path.join(dir, 'OLD-8.eml');
     const envelope = 'X-Relaydesk-Envelope: e30=\r\n';
     fs.writeFileSync(file, `${envelope}Received: from old\r\nSubject: before group commit\r\n\r\nbody\r\n`);
@@ -220,11 +217,7 @@ describe('migrations', () => {
   });
 
   it('upgrades a version-9 store: log rows written before read as they did, new rows keep only what the columns do not, and no address index is paid', () => {
-    const dir = tempDir();
-    dirs.push(dir);
-    const db = new Database(path.join(dir, STORE_FILE));
-    for (const migration of MIGRATIONS.filter((m) => m.version <= 9)) migration.up(db);
-    db.pragma('user_version = 9');
+    const { dir, db } = storeAtVersion(9);
     const old: SessionEvent = { type: 'mail', from: 'a@example.com', decision: { verdict: 'allow', code: 250, enhanced: '2.1.0', text: 'Accepted', rule: 'mail:accepted' }, at: '2026-01-01T00:00:00.000Z', server: 'Office', session: 'old0session00001', address: '192.0.2.1', user: null };
     db.prepare(`INSERT INTO session_events (at, server, session, address, type, user, verdict, code, rule, event_json) VALUES (?, ?, ?, ?, ?, ?, 'allow', 250, 'mail:accepted', ?)`)
       .run(old.at, old.server, old.session, old.address, old.type, old.user, JSON.stringify(old));
@@ -243,11 +236,7 @@ describe('migrations', () => {
   });
 
   it('refuses relative folders (they would depend on where the server started) and makes old ones absolute', () => {
-    const dir = tempDir();
-    dirs.push(dir);
-    const db = new Database(path.join(dir, STORE_FILE));
-    for (const migration of MIGRATIONS) migration.up(db);
-    db.pragma(`user_version = ${MIGRATIONS.length}`);
+    const { dir, db } = storeAtVersion(MIGRATIONS.length);
     db.prepare(`INSERT INTO virtual_servers (name, bind_address, port, tls_port, fqdn, max_connections, connection_timeout_seconds, logging_enabled, state, access_json, messages_json, delivery_json, created_at, updated_at)
       VALUES ('Office', '127.0.0.1', 2525, NULL, 'mail.example.com', 100, 120, 1, 'stopped', ?, ?, ?, 'now', 'now')`).run(
       JSON.stringify(DEFAULT_ACCESS), JSON.stringify({ ...DEFAULT_MESSAGES, badmailFolder: 'mail/badmail' }), JSON.stringify({ ...DEFAULT_DELIVERY, dropFolder: 'mail/drop' }));
