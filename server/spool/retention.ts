@@ -8,9 +8,10 @@
 // Never touches a message that is not done.
 import fs from 'node:fs';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import type { LogSettings } from '../contract/admin-api';
 import type { QueueEntry, Store } from '../store/store';
-import { readSpooled, releaseSpooled } from './spooled-body';
+import { releaseSpooled, spooledStream } from './spooled-body';
 
 const DAY_MS = 86_400_000;
 const SWEEP_BATCH = 500;
@@ -62,7 +63,7 @@ export class Retention {
     const { store } = this.deps;
     if (this.deps.settings().keepDeliveredDays > 0) {
       const kept = path.join(this.deps.keptDir, `${message.id}.eml`);
-      await fs.promises.writeFile(kept, await readSpooled(message), { mode: 0o600 });
+      await pipeline(spooledStream(message), fs.createWriteStream(kept, { mode: 0o600 })); // a large message's record too: never whole in memory
       store.setMessageBody(message.id, 'kept', kept);
     } else {
       store.setMessageBody(message.id, 'removed');

@@ -1,15 +1,14 @@
-// The spool's file primitives: reading a body while it is small, streaming a large one durably to
-// its own file, writing buffers whole, fsync'ing a folder, and walking a folder's names without
+// The spool's file primitives: reading a body while it is small, streaming a large one into its
+// record, writing buffers whole, fsync'ing a folder, and walking a folder's names without
 // listing it into memory.
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
+import zlib from 'node:zlib';
 
 const writevOnDescriptor = promisify(fs.writev);
 const writeOnDescriptor = promisify(fs.write);
 const openDescriptor = promisify(fs.open);
-const fsyncDescriptor = promisify(fs.fsync);
-const closeDescriptor = promisify(fs.close);
 export const fdatasync = promisify(fs.fdatasync);
 
 /** A new spool file (never an existing one), readable by this user only, as a plain descriptor. */
@@ -17,12 +16,14 @@ export function openNewFile(file: string): Promise<number> {
   return openDescriptor(file, 'wx', 0o600);
 }
 
-/** One writev (no copy); a short write (rare for a file) finishes with plain writes. */
-export async function writeAll(fd: number, buffers: readonly Buffer[], length: number): Promise<void> {
-  const written = (await writevOnDescriptor(fd, buffers)).bytesWritten;
+/** One writev (no copy), at `position` or else where the file's offset is; a short write (rare for a file) finishes with plain writes. */
+export async function writeAll(fd: number, buffers: readonly Buffer[], length: number, position: number | null = null): Promise<void> {
+  const written = (await writevOnDescriptor(fd, buffers, position ?? undefined)).bytesWritten;
   if (written >= length) return;
   const rest = Buffer.concat(buffers, length).subarray(written);
-  for (let done = 0; done < rest.length;) done += (await writeOnDescriptor(fd, rest, done, rest.length - done)).bytesWritten;
+  for (let done = 0; done < rest.length;) {
+    done += (await writeOnDescriptor(fd, rest, done, rest.length - done, position === null ? null : position + written + done)).bytesWritten;
+  }
 }
 
 export interface SmallRead { chunks: Buffer[]; size: number; rest: AsyncIterator<Buffer> | null }
@@ -42,33 +43,36 @@ export async function readSmall(body: Readable, limit: number): Promise<SmallRea
 }
 
 /**
- * Write the first chunks and the rest of the body to a new file and fsync it; resolves with
- * the body's size (without the envelope and Received: lines) once the data is on disk. Written
- * to its descriptor, STREAM_WRITE_BYTES at a time (one writev each): the client's chunks wait
- * unread meanwhile, so memory stays bounded, without a stream pipeline per message.
+ * Write the first chunks and the rest of a body to `fd` from `position` on, STREAM_WRITE_BYTES at a
+ * time (one writev each): the client's chunks wait unread meanwhile, so memory stays bounded,
+ * without a stream pipeline per message. Resolves with the bytes written and their CRC-32; the
+ * caller writes the record line before them and flushes.
  */
-export async function streamDurably(file: string, first: Buffer[], rest: AsyncIterator<Buffer>): Promise<number> {
-  // first = envelope line, Received: header, then the body read so far.
-  let size = first.slice(2).reduce((sum, chunk) => sum + chunk.length, 0);
-  const fd = await openNewFile(file);
-  try {
-    let pending = [...first];
-    let pendingBytes = pending.reduce((sum, chunk) => sum + chunk.length, 0);
-    for (let more = await rest.next(); !more.done; more = await rest.next()) {
-      size += more.value.length;
-      pending.push(more.value);
-      pendingBytes += more.value.length;
-      if (pendingBytes < STREAM_WRITE_BYTES) continue;
-      await writeAll(fd, pending, pendingBytes);
-      pending = [];
-      pendingBytes = 0;
-    }
-    if (pendingBytes > 0) await writeAll(fd, pending, pendingBytes);
-    await fsyncDescriptor(fd);
-  } finally {
-    await closeDescriptor(fd);
+export async function streamAt(fd: number, position: number, first: Buffer[], rest: AsyncIterator<Buffer>): Promise<{ length: number; crc: number }> {
+  let length = 0;
+  let crc = 0;
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  const take = (chunk: Buffer) => {
+    crc = zlib.crc32(chunk, crc);
+    pending.push(chunk);
+    pendingBytes += chunk.length;
+  };
+  const writePending = async () => {
+    await writeAll(fd, pending, pendingBytes, position + length);
+    length += pendingBytes;
+    pending = [];
+    pendingBytes = 0;
+  };
+  for (const chunk of first) take(chunk);
+  for (;;) {
+    if (pendingBytes >= STREAM_WRITE_BYTES) await writePending();
+    const more = await rest.next();
+    if (more.done) break;
+    take(more.value);
   }
-  return size;
+  if (pendingBytes > 0) await writePending();
+  return { length, crc };
 }
 
 /** How much of a large message is gathered before each write. */

@@ -1,15 +1,14 @@
-// The spool's file format. A message file of its own (.eml) starts with an envelope line and
-// holds one message to its end; a batch file (.batch) holds records, each an envelope line with
-// the length and CRC-32 of the bytes that follow. Either way the files alone can rebuild the
-// queue index after a crash.
+// The spool's file format. A batch file (.batch) holds records, each an envelope line with the
+// length and CRC-32 of the bytes that follow: a group of small messages, or one large message.
+// A message file of its own (.eml, written by earlier versions and by the queue-fill benchmark)
+// starts with an envelope line and holds one message to its end. Either way the files alone can
+// rebuild the queue index after a crash.
 import fs from 'node:fs';
 import zlib from 'node:zlib';
 import type { AcceptedMessage } from '../store/store';
 
 const ENVELOPE_PREFIX = 'X-Relaydesk-Envelope: ';
-/** A message file of its own (large messages, and every message spooled before group commit). */
-export const MESSAGE_SUFFIX = '.eml';
-/** A group of small messages committed with one flush. */
+/** Records committed with one flush: a group of small messages, or one large message. */
 export const BATCH_SUFFIX = '.batch';
 
 export type EnvelopeFields = Omit<AcceptedMessage, 'spoolPath' | 'bodyOffset' | 'bodyLength' | 'size'>;
@@ -21,10 +20,34 @@ export function envelopeLine(message: EnvelopeFields): string {
 
 /** A record's first line in a batch file: the envelope with the size, length and CRC-32 of the bytes that follow. */
 export function batchRecordLine(message: AcceptedMessage, data: readonly Buffer[]): Buffer {
-  const { spoolPath: _path, bodyOffset: _offset, bodyLength, recipients, ...fields } = message;
   let crc = 0;
   for (const chunk of data) crc = zlib.crc32(chunk, crc);
-  return Buffer.from(`${ENVELOPE_PREFIX}${Buffer.from(JSON.stringify({ v: 2, ...fields, recipients, length: bodyLength, crc })).toString('base64')}\r\n`);
+  return recordLine(message, crc, 0);
+}
+
+/**
+ * How long a large message's record line can be, whatever its size, length and CRC turn out to
+ * be: its body is written first, after this many bytes, and the line last (paddedRecordLine).
+ */
+export function largeRecordLineBytes(fields: EnvelopeFields): number {
+  const widest = { ...fields, size: Number.MAX_SAFE_INTEGER, spoolPath: '', bodyOffset: 0, bodyLength: Number.MAX_SAFE_INTEGER };
+  return recordLine(widest, 0xffffffff, 0).length;
+}
+
+/** The record line of a large message, exactly `lineBytes` long: its JSON padded with spaces (which JSON ignores). */
+export function paddedRecordLine(message: AcceptedMessage, crc: number, lineBytes: number): Buffer {
+  // Base64 turns every 3 bytes into 4: the JSON that fills the line is 3/4 of its base64 part.
+  const jsonBytes = ((lineBytes - ENVELOPE_PREFIX.length - 2) / 4) * 3;
+  const line = recordLine(message, crc, jsonBytes);
+  if (line.length !== lineBytes) throw new Error(`record line is ${line.length} bytes, not ${lineBytes}`);
+  return line;
+}
+
+function recordLine(message: AcceptedMessage, crc: number, padJsonTo: number): Buffer {
+  const { spoolPath: _path, bodyOffset: _offset, bodyLength, recipients, ...fields } = message;
+  const json = Buffer.from(JSON.stringify({ v: 2, ...fields, recipients, length: bodyLength, crc }));
+  const padded = json.length >= padJsonTo ? json : Buffer.concat([json, Buffer.alloc(padJsonTo - json.length, ' ')]);
+  return Buffer.from(`${ENVELOPE_PREFIX}${padded.toString('base64')}\r\n`);
 }
 
 /** The complete, intact records of a batch file, in order; reading stops at the first torn or damaged one. */

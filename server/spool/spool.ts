@@ -6,17 +6,18 @@
 // carries its length and CRC-32, so the file alone is the durable record; the group is added to
 // the SQLite queue index right after the replies (one transaction, off the reply's path). After
 // a crash, batch files the index lacks are indexed again from their complete records, and a
-// torn tail (never acknowledged) is ignored. Large messages are streamed to a file of their own
-// under spool/tmp (never held whole in memory), fsync'ed, renamed into spool/queue, and share the
-// group's folder fsync and index commit. All fsyncs run on libuv's threadpool; the event loop
-// never waits for the disk.
+// torn tail (never acknowledged) is ignored. Large messages are streamed (never held whole in
+// memory) into a batch file of their own as its one record, the line written after the body,
+// and flushed by themselves: one fdatasync, no rename, no folder fsync. Message files of their
+// own (.eml, spooled by earlier versions) are still read and recovered. All fsyncs run on
+// libuv's threadpool; the event loop never waits for the disk.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { AcceptedMessage, QueuedRecipient, Store } from '../store/store';
 import { digestFrom, digestStart, hasDigest } from '../store/queue-tables';
-import { eachName, fdatasync, openNewFile, readSmall, type SmallRead, streamDurably, writeAll } from './spool-files';
-import { BATCH_SUFFIX, batchRecordLine, type EnvelopeFields, envelopeLine, MESSAGE_SUFFIX, readBatchRecords, readEnvelope } from './spool-format';
+import { eachName, fdatasync, openNewFile, readSmall, type SmallRead, streamAt, writeAll } from './spool-files';
+import { BATCH_SUFFIX, batchRecordLine, type EnvelopeFields, largeRecordLineBytes, paddedRecordLine, readBatchRecords, readEnvelope } from './spool-format';
 
 export interface SpoolDeps {
   /** Spool folder (messages live in its "queue" sub-folder). */
@@ -134,26 +135,40 @@ export class Spool {
     return message;
   }
 
-  /** A message too large to hold: streamed to its own file, which joins the next group's folder fsync and index commit. */
+  /**
+   * A message too large to hold: streamed into a batch file of its own as its one record — the
+   * body first, after room for the record line, then the line with the body's length and CRC, and
+   * one fdatasync. A spare file's name is durable already, so the message needs no rename and no
+   * folder fsync: it is answered at once and joins the next index commit. A crash before the line
+   * was written leaves a file that starts with zeros, which recovery removes (never acknowledged).
+   */
   private async acceptLarge(fields: EnvelopeFields, head: Buffer, first: Buffer[], rest: AsyncIterator<Buffer>, check: (size: number) => SpoolError | null): Promise<AcceptedMessage> {
-    const temp = path.join(this.tmpDir, `${fields.id}${MESSAGE_SUFFIX}`);
-    const file = path.join(this.queueDir, `${fields.id}${MESSAGE_SUFFIX}`);
-    const envelope = envelopeLine(fields);
-    let size = 0;
+    let target: BatchFile | null = null;
+    let message: AcceptedMessage;
     try {
-      size = await streamDurably(temp, [Buffer.from(envelope), head, ...first], rest);
+      target = await this.takeBatchFile();
+      const lineBytes = largeRecordLineBytes(fields);
+      const { length, crc } = await streamAt(target.fd, lineBytes, [head, ...first], rest);
+      const size = length - head.length;
       const refusal = check(size);
       if (refusal) throw refusal;
-      await fs.promises.rename(temp, file);
+      message = { ...fields, size, spoolPath: target.file, bodyOffset: lineBytes, bodyLength: length };
+      const line = paddedRecordLine(message, crc, lineBytes);
+      await writeAll(target.fd, [line], line.length, 0);
+      await fdatasync(target.fd);
     } catch (err) {
-      await fs.promises.unlink(temp).catch(() => undefined);
+      if (target) discardBatchFile(target);
       throw spoolErrorOf(err);
     }
-    const message: AcceptedMessage = { ...fields, size, spoolPath: file, bodyOffset: Buffer.byteLength(envelope), bodyLength: null };
+    closeQuietly(target.fd);
+    if (target.named) {
+      this.indexSoon([message]);
+      return message;
+    }
     try {
-      await this.commit(message, null);
+      await this.commit(message, null); // a new file: durable once the queue folder is fsync'ed
     } catch (err) {
-      await fs.promises.unlink(file).catch(() => undefined);
+      await fs.promises.unlink(message.spoolPath).catch(() => undefined);
       throw err;
     }
     return message;
@@ -281,7 +296,7 @@ export class Spool {
       if (name.endsWith(BATCH_SUFFIX)) {
         const records = readBatchRecords(file);
         if (records.length > 0) index(records);
-        else if (fs.statSync(file).size === 0) fs.rmSync(file, { force: true }); // a spare, or a group the crash cut before a byte was on disk: nothing acknowledged
+        else if (neverWritten(file)) fs.rmSync(file, { force: true });
         else unreadable.push(file);
         continue;
       }
@@ -311,8 +326,8 @@ export class Spool {
     let target: BatchFile | null = null;
     try {
       target = small.length > 0 ? await this.takeBatchFile() : null;
-      // A spare file's name is durable already; a new one, or a large file renamed in, needs the folder's fsync.
-      const folder = !target || !target.named || hasLarge ? this.syncQueueFolder() : null;
+      // A spare file's name is durable already; a new one (a group's, or a large message's written already) needs the folder's fsync.
+      const folder = (target && !target.named) || hasLarge ? this.syncQueueFolder() : null;
       await Promise.all([target ? writeBatch(target, small) : null, folder]);
     } catch (err) {
       if (target) discardBatchFile(target);
@@ -322,10 +337,17 @@ export class Spool {
     // Closing a file already flushed is quick: a direct call, not a thread-pool round trip per group.
     if (target) closeQuietly(target.fd);
     for (const p of group) p.resolve();
-    // The replies are written by the callers' continuations (microtasks); the index follows them:
-    // at once when it was last written a while ago, else with the groups of the next few
-    // milliseconds in one transaction (each commit rewrites the same B-tree pages into the WAL).
-    this.unindexed.push(...group.map((p) => p.message));
+    this.indexSoon(group.map((p) => p.message));
+  }
+
+  /**
+   * Durable and answered: into the index. The replies are written by the callers' continuations
+   * (microtasks); the index follows them: at once when it was last written a while ago, else with
+   * the groups of the next few milliseconds in one transaction (each commit rewrites the same
+   * B-tree pages into the WAL).
+   */
+  private indexSoon(messages: readonly AcceptedMessage[]): void {
+    this.unindexed.push(...messages);
     const wait = this.unindexed.length >= INDEX_BATCH_MESSAGES ? 0 : Math.max(0, this.lastIndexedAt + INDEX_INTERVAL_MS - performance.now());
     if (this.indexScheduled && (this.indexFailing || wait > 0)) return;
     this.indexScheduled?.();
@@ -386,6 +408,22 @@ function closeQuietly(fd: number): void {
   } catch { /* closed already */ }
 }
 
+/**
+ * A batch file with nothing acknowledged in it: empty (a spare, or a group the crash cut before a
+ * byte was on disk), or starting with a zero byte (a large message whose record line, written
+ * after its body and before the flush, never reached the disk). A batch file is written by one
+ * group or one large message, and answered only after its flush, so its first record tells.
+ */
+function neverWritten(file: string): boolean {
+  const first = Buffer.alloc(1);
+  const fd = fs.openSync(file, 'r');
+  try {
+    return fs.readSync(fd, first, 0, 1, 0) === 0 || first[0] === 0;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** A spare not used, or a group's file whose write failed (nothing in it was acknowledged). */
 function discardBatchFile(batch: BatchFile): void {
   closeQuietly(batch.fd);
@@ -426,7 +464,7 @@ export const CLEAN_STOP_KEY = 'spool.clean-stop';
 
 /**
  * Messages up to this size (with the Received: header) are held in memory and committed in
- * groups; larger ones stream to their own file. Measured at 50 clients sending 100 KiB: grouping
+ * groups; larger ones stream into a batch file of their own. Measured at 50 clients sending 100 KiB: grouping
  * them too (256 KiB) took peak RSS from 145 to 172 MiB (socket chunks held until the flush) for
  * throughput no target asks for, so the limit stays where most scanner and application mail is.
  */

@@ -4,14 +4,14 @@
 // Real files, a real SQLite store; the spool is driven directly so the grouping is deterministic.
 import fs from 'node:fs';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { newQueueId } from '../../server/random-ids';
 import { DEFAULT_LOG_SETTINGS } from '../../server/log/event-log';
 import { Retention } from '../../server/spool/retention';
-import { Spool, SpoolError } from '../../server/spool/spool';
-import { readBatchRecords } from '../../server/spool/spool-format';
+import { type IncomingMessage, Spool, SpoolError } from '../../server/spool/spool';
+import { envelopeLine, readBatchRecords } from '../../server/spool/spool-format';
 import { readSpooled } from '../../server/spool/spooled-body';
 import { openStore, STORE_FILE, type AcceptedMessage, type Store } from '../../server/store/store';
 import nodemailer from 'nodemailer';
@@ -37,11 +37,13 @@ function setUp(dir = tempDir()): { dir: string; store: Store; spool: Spool } {
   return { dir, store, spool };
 }
 
+const incoming: IncomingMessage = {
+  serverName: 'Office', mailFrom: 'scanner@example.com', recipients: [{ address: 'far@elsewhere.net', domain: 'elsewhere.net', route: 'remote' }],
+  clientAddress: '192.0.2.7', authUser: null, prependHeaders: (id) => `Received: from scanner (id ${id})\r\n`,
+};
+
 function accept(spool: Spool, body: string, limit: number | null = null): Promise<AcceptedMessage> {
-  return spool.accept(Readable.from([Buffer.from(body)]), {
-    serverName: 'Office', mailFrom: 'scanner@example.com', recipients: [{ address: 'far@elsewhere.net', domain: 'elsewhere.net', route: 'remote' }],
-    clientAddress: '192.0.2.7', authUser: null, prependHeaders: (id) => `Received: from scanner (id ${id})\r\n`,
-  }, (size) => (limit !== null && size > limit ? new SpoolError(552, '5.3.4', 'too big') : null));
+  return spool.accept(Readable.from([Buffer.from(body)]), incoming, (size) => (limit !== null && size > limit ? new SpoolError(552, '5.3.4', 'too big') : null));
 }
 
 /**
@@ -83,9 +85,14 @@ describe('group commit', () => {
     const messages = await Promise.all([...Array.from({ length: 20 }, (_, i) => accept(spool, bodyOf(i))), accept(spool, big)]);
     await spool.drain();
     // The first message flushes alone; everything that arrived meanwhile shares the next flush.
-    const files = [...new Set(messages.map((m) => path.basename(m.spoolPath)))];
-    expect(files.filter((f) => f.endsWith('.batch')).length).toBeLessThanOrEqual(2);
-    expect(files.filter((f) => f.endsWith('.eml'))).toEqual([`${messages[20]?.id}.eml`]);
+    const smallFiles = new Set(messages.slice(0, 20).map((m) => path.basename(m.spoolPath)));
+    expect(smallFiles.size).toBeLessThanOrEqual(2);
+    // The large one is the one record of a batch file of its own.
+    const largeFile = messages[20]?.spoolPath as string;
+    expect(smallFiles.has(path.basename(largeFile))).toBe(false);
+    expect(readBatchRecords(largeFile).map((r) => r.id)).toEqual([messages[20]?.id]);
+    const files = [...smallFiles, path.basename(largeFile)];
+    expect(files.every((f) => f.endsWith('.batch'))).toBe(true);
     // Whatever else is in the folder is a spare: an empty batch file made ahead of time.
     const spares = fs.readdirSync(spool.queueDir).filter((f) => !files.includes(f));
     expect(spares.map((f) => fs.statSync(path.join(spool.queueDir, f)).size)).toEqual(spares.map(() => 0));
@@ -110,6 +117,54 @@ describe('group commit', () => {
     const records = fs.readdirSync(spool.queueDir).flatMap((f) => readBatchRecords(path.join(spool.queueDir, f)));
     expect(records.map((r) => r.id)).toEqual([(kept as PromiseFulfilledResult<AcceptedMessage>).value.id]);
     expect(store.countSpoolFiles()).toBe(1);
+  });
+
+  it('streams a large message into a file of its own as one record: a crash mid-stream leaves nothing, a refusal leaves nothing, a kept copy is whole', async () => {
+    const { store, spool } = setUp();
+    // A client part-way through a 300 KiB message: 200 KiB sent, the rest not yet.
+    const stalled = new PassThrough();
+    const head = `Subject: large\r\n\r\n${'a'.repeat(200 * 1024)}`;
+    stalled.write(Buffer.from(head));
+    const accepting = spool.accept(stalled, incoming, () => null);
+    const queueFile = () => fs.readdirSync(spool.queueDir).map((f) => path.join(spool.queueDir, f)).find((f) => fs.statSync(f).size > 0);
+    await eventually(() => queueFile() !== undefined, 2000);
+    // The crash, at this moment: another data folder gets the spool as it is on disk now.
+    const crashed = setUp();
+    const copy = path.join(crashed.spool.queueDir, path.basename(queueFile() as string));
+    fs.copyFileSync(queueFile() as string, copy);
+    expect(fs.readFileSync(copy)[0]).toBe(0); // the record line comes last, before the flush
+    expect(crashed.spool.recover()).toMatchObject({ reindexed: 0, unreadable: [] });
+    expect(fs.existsSync(copy)).toBe(false);
+    expect(crashed.store.listQueue()).toEqual([]);
+    // The client finishes: the message is the one record of its file, byte for byte.
+    stalled.end(Buffer.from(`${'b'.repeat(100 * 1024)}\r\n`));
+    const large = await accepting;
+    expect(readBatchRecords(large.spoolPath)).toEqual([expect.objectContaining({ id: large.id, size: large.size, bodyOffset: large.bodyOffset, bodyLength: large.bodyLength })]);
+    expect(large.size).toBe(300 * 1024 + Buffer.byteLength('Subject: large\r\n\r\n') + 2);
+    await spool.drain();
+    const text = (await readSpooled(store.requireMessage(large.id))).toString();
+    expect(text).toBe(`Received: from scanner (id ${large.id})\r\n${head}${'b'.repeat(100 * 1024)}\r\n`);
+    // Over the size limit: refused, and its file goes.
+    const before = fs.readdirSync(spool.queueDir).filter((f) => fs.statSync(path.join(spool.queueDir, f)).size > 0);
+    await expect(accept(spool, `Subject: too big\r\n\r\n${'c'.repeat(100 * 1024)}\r\n`, 90 * 1024)).rejects.toMatchObject({ code: 552 });
+    expect(fs.readdirSync(spool.queueDir).filter((f) => fs.statSync(path.join(spool.queueDir, f)).size > 0)).toEqual(before);
+    // Delivered and kept: a copy of its own, and the record's file goes.
+    const retention = new Retention({ store, queueDir: spool.queueDir, keptDir: spool.keptDir, now: () => new Date(), settings: () => ({ ...DEFAULT_LOG_SETTINGS, keepDeliveredDays: 7 }) });
+    store.recordDelivery(large.id, ['far@elsewhere.net'], { state: 'delivered', reply: '250 ok' });
+    await retention.finish(store.requireMessage(large.id));
+    expect(fs.existsSync(large.spoolPath)).toBe(false);
+    expect((await readSpooled(store.requireMessage(large.id))).toString()).toBe(text);
+  });
+
+  it('still recovers and reads a message file of its own left by an earlier version (.eml with its envelope line)', async () => {
+    const { store, spool } = setUp();
+    const fields = { id: newQueueId(), serverName: 'Office', receivedAt: new Date().toISOString(), mailFrom: 'old@example.com', clientAddress: '192.0.2.9', authUser: null, recipients: incoming.recipients };
+    const file = path.join(spool.queueDir, `${fields.id}.eml`);
+    fs.writeFileSync(file, `${envelopeLine(fields)}Received: from old\r\nSubject: from before\r\n\r\nold body\r\n`);
+    expect(spool.recover()).toEqual({ removed: 0, reindexed: 1, unreadable: [] });
+    const entry = store.requireMessage(fields.id);
+    expect(entry).toMatchObject({ spoolPath: file, bodyLength: null, mailFrom: 'old@example.com', state: 'queued' });
+    expect((await readSpooled(entry)).toString()).toBe('Received: from old\r\nSubject: from before\r\n\r\nold body\r\n');
   });
 
   it('after a crash before the index commit: recovers every complete record of a batch file, and not a torn one', async () => {

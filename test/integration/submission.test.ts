@@ -10,6 +10,7 @@ import { App } from '../../server/app';
 import type { RelaydeskEvent } from '../../server/contract/events';
 import { DEFAULT_SERVER_NAME } from '../../server/contract/settings';
 import { plainAuth } from '../../server/smtp/line-client';
+import { readBatchRecords } from '../../server/spool/spool-format';
 import { readSpooled } from '../../server/spool/spooled-body';
 import type { QueueEntry } from '../../server/store/store';
 import { plainLogin } from '../helpers/smtp-session';
@@ -57,7 +58,8 @@ describe('submission', () => {
   it('spools small messages in one write and large ones as a stream, byte for byte', async () => {
     const t = await startTestApp({ users: [{ name: 'alice', password: PASSWORD }], domains: ['example.com'] });
     open.push(t);
-    // Either side of the group-commit limit (64 KiB): a batch file's record, then a file of its own.
+    // Either side of the group-commit limit (64 KiB): a record in a group's batch file, then the
+    // one record of a batch file of its own, streamed (3 MiB never held whole).
     // Lines with a leading dot are dot-stuffed on the wire.
     for (const kib of [16, 3 * 1024]) {
       const lines = Array.from({ length: Math.ceil((kib * 1024) / 76) }, (_, i) => `${i % 7 === 0 ? '.' : ''}line ${String(i).padStart(8, '0')} ${'abcdefghij'.repeat(6)}`);
@@ -66,12 +68,14 @@ describe('submission', () => {
       const info = await transport(t).sendMail({ envelope: { from: 'alice@example.com', to: ['bob@elsewhere.net'] }, raw });
       // Durable at the 250; indexed a moment later (commits are spaced while mail flows).
       const entry = await eventually(() => t.app.store.getMessage(info.response.split(' ').pop() as string));
-      expect(path.extname(entry.spoolPath)).toBe(kib < 64 ? '.batch' : '.eml');
+      expect(path.extname(entry.spoolPath)).toBe('.batch');
       const file = fs.readFileSync(entry.spoolPath, 'latin1');
+      if (kib >= 64) expect(readBatchRecords(entry.spoolPath).map((r) => r.id)).toEqual([entry.id]);
       const spooled = (await readSpooled(entry)).toString('latin1');
       // The envelope line, our Received header, then exactly what the client sent.
       expect(entry.size).toBe(Buffer.byteLength(raw));
       expect(file.slice(0, entry.bodyOffset)).toMatch(/^X-Relaydesk-Envelope: [A-Za-z0-9+/=]+\r\n$/);
+      if (kib >= 64) expect(file.length).toBe(entry.bodyOffset + (entry.bodyLength as number));
       expect(spooled.slice(0, spooled.length - raw.length)).toMatch(/^Received: [^]+\r\n$/);
       expect(spooled.slice(spooled.length - raw.length) === raw).toBe(true);
     }

@@ -15,7 +15,10 @@ import { preparedDataDir, serve, type Served } from '../helpers/serve-process';
 const ROUNDS = 3;
 const CLIENTS = 8;
 
-async function submitUntilKilled(port: number, acknowledged: Set<string>, stop: { now: boolean }): Promise<void> {
+/** Most clients send 2 KB, some 150 KiB: a large message is streamed into a file of its own, and may be cut mid-stream. */
+const bodyFor = (large: boolean) => (large ? 'y'.repeat(150 * 1024) : 'x'.repeat(2000));
+
+async function submitUntilKilled(port: number, acknowledged: Map<string, boolean>, stop: { now: boolean }, large: boolean): Promise<void> {
   while (!stop.now) {
     try {
       const { client, greeting } = await RawSmtp.connect(port);
@@ -24,9 +27,9 @@ async function submitUntilKilled(port: number, acknowledged: Set<string>, stop: 
       await client.command('MAIL FROM:<load@example.com>');
       await client.command('RCPT TO:<sink@remote.example>');
       await client.command('DATA');
-      const reply = await client.command(`Subject: kill-9 probe\r\n\r\n${'x'.repeat(2000)}\r\n.`);
+      const reply = await client.command(`Subject: kill-9 probe\r\n\r\n${bodyFor(large)}\r\n.`);
       const id = /^250 \S+ Queued as (\S+)$/.exec(reply.raw)?.[1];
-      if (id) acknowledged.add(id);
+      if (id) acknowledged.set(id, large);
       client.close();
     } catch {
       return; // the server died under us: this client stops
@@ -44,12 +47,12 @@ describe('kill -9 under load', () => {
     const store = openStore({ dataDir: dir });
     store.updateServer(DEFAULT_SERVER_NAME, { access: { anonymous: true, requireSecureChannel: false }, relayRules: [{ kind: 'subnet', network: '127.0.0.0', prefix: 8 }], maxConnections: null });
     store.close();
-    const acknowledged = new Set<string>();
+    const acknowledged = new Map<string, boolean>();
     let served: Served | null = null;
     for (let round = 0; round < ROUNDS; round++) {
       served = await serve(dir);
       const stop = { now: false };
-      const clients = Array.from({ length: CLIENTS }, () => submitUntilKilled((served as Served).port, acknowledged, stop));
+      const clients = Array.from({ length: CLIENTS }, (_, i) => submitUntilKilled((served as Served).port, acknowledged, stop, i % 4 === 0));
       await new Promise((r) => setTimeout(r, 300 + Math.floor(Math.random() * 700)));
       served.child.kill('SIGKILL');
       stop.now = true;
@@ -64,19 +67,21 @@ describe('kill -9 under load', () => {
     const check = openStore({ dataDir: dir });
     const queued = new Map(check.listQueue().map((m) => [m.id, m]));
     check.close();
-    const lost = [...acknowledged].filter((id) => !queued.has(id));
+    const lost = [...acknowledged.keys()].filter((id) => !queued.has(id));
     const unacknowledged = [...queued.keys()].filter((id) => !acknowledged.has(id));
-    console.log(`kill -9: ${acknowledged.size} acknowledged over ${ROUNDS} kills, ${lost.length} lost, ${unacknowledged.length} stored without a 250 reaching the client`);
+    const largeCount = [...acknowledged.values()].filter(Boolean).length;
+    console.log(`kill -9: ${acknowledged.size} acknowledged (${largeCount} of 150 KiB) over ${ROUNDS} kills, ${lost.length} lost, ${unacknowledged.length} stored without a 250 reaching the client`);
     expect(acknowledged.size).toBeGreaterThan(20);
+    expect(largeCount).toBeGreaterThan(0);
     expect(lost).toEqual([]);
-    for (const id of acknowledged) {
+    for (const [id, large] of acknowledged) {
       const entry = queued.get(id);
-      // Exactly its own bytes, though it shares a batch file with the messages accepted with it.
+      // Exactly its own bytes, though a small one shares a batch file with the messages accepted with it.
       expect(path.extname(entry?.spoolPath ?? '')).toBe('.batch');
       const body = (await readSpooled(entry as QueueEntry)).toString();
       expect(body).toMatch(/^Received: from /);
       expect(body).toContain('Subject: kill-9 probe');
-      expect(body.endsWith(`${'x'.repeat(2000)}\r\n`)).toBe(true);
+      expect(body.endsWith(`\r\n\r\n${bodyFor(large)}\r\n`)).toBe(true);
     }
   }, 120_000);
 });
@@ -110,7 +115,7 @@ describe('kill -9 while delivering', () => {
     store.close();
     const acknowledged = new Set<string>();
     let counter = 0;
-    const submitLoop = async (port: number, stop: { now: boolean }) => {
+    const submitLoop = async (port: number, stop: { now: boolean }, large: boolean) => {
       while (!stop.now) {
         try {
           const probe = `p${process.pid}-${counter++}`;
@@ -119,7 +124,7 @@ describe('kill -9 while delivering', () => {
           await client.command('MAIL FROM:<load@example.com>');
           await client.command('RCPT TO:<sink@remote.example>');
           await client.command('DATA');
-          const reply = await client.command(`X-Probe-Id: ${probe}\r\nSubject: delivery under kill -9\r\n\r\nbody\r\n.`);
+          const reply = await client.command(`X-Probe-Id: ${probe}\r\nSubject: delivery under kill -9\r\n\r\n${large ? 'z'.repeat(150 * 1024) : 'body'}\r\n.`);
           if (reply.code === 250) acknowledged.add(probe);
           client.close();
         } catch {
@@ -131,7 +136,7 @@ describe('kill -9 while delivering', () => {
       for (let round = 0; round < 3; round++) {
         const served = await serve(dir);
         const stop = { now: false };
-        const clients = Array.from({ length: 6 }, () => submitLoop(served.port, stop));
+        const clients = Array.from({ length: 6 }, (_, i) => submitLoop(served.port, stop, i === 0)); // one client sends 150 KiB messages
         await new Promise((r) => setTimeout(r, 400 + Math.floor(Math.random() * 600)));
         served.child.kill('SIGKILL');
         stop.now = true;
