@@ -50,30 +50,61 @@ function recordLine(message: AcceptedMessage, crc: number, padJsonTo: number): B
   return Buffer.from(`${ENVELOPE_PREFIX}${padded.toString('base64')}\r\n`);
 }
 
-/** The complete, intact records of a batch file, in order; reading stops at the first torn or damaged one. */
+/**
+ * The complete, intact records of a batch file, in order; reading stops at the first torn or
+ * damaged one. Read a piece at a time: a large message's record is never held whole.
+ */
 export function readBatchRecords(file: string): AcceptedMessage[] {
-  const bytes = fs.readFileSync(file);
-  const found: AcceptedMessage[] = [];
-  let offset = 0;
-  while (offset < bytes.length) {
-    const end = bytes.indexOf('\r\n', offset, 'latin1');
-    if (end < 0) break;
-    const line = bytes.subarray(offset, end).toString('latin1');
-    if (!line.startsWith(ENVELOPE_PREFIX)) break;
-    let record: EnvelopeFields & { v: number; size: number; length: number; crc: number };
-    try {
-      record = JSON.parse(Buffer.from(line.slice(ENVELOPE_PREFIX.length), 'base64').toString('utf8')) as typeof record;
-    } catch {
-      break;
+  const fd = fs.openSync(file, 'r');
+  try {
+    const fileSize = fs.fstatSync(fd).size;
+    const found: AcceptedMessage[] = [];
+    for (let offset = 0; offset < fileSize;) {
+      const line = readLineAt(fd, offset, fileSize);
+      if (line === null || !line.startsWith(ENVELOPE_PREFIX)) break;
+      let record: EnvelopeFields & { v: number; size: number; length: number; crc: number };
+      try {
+        record = JSON.parse(Buffer.from(line.slice(ENVELOPE_PREFIX.length), 'base64').toString('utf8')) as typeof record;
+      } catch {
+        break;
+      }
+      const start = offset + line.length + 2;
+      if (record.v !== 2 || start + record.length > fileSize || crcOfRange(fd, start, record.length) !== record.crc) break;
+      const { v: _v, length, crc: _crc, ...fields } = record;
+      found.push({ ...fields, spoolPath: file, bodyOffset: start, bodyLength: length });
+      offset = start + length;
     }
-    const start = end + 2;
-    if (record.v !== 2 || start + record.length > bytes.length || zlib.crc32(bytes.subarray(start, start + record.length)) !== record.crc) break;
-    const { v: _v, length, crc: _crc, ...fields } = record;
-    found.push({ ...fields, spoolPath: file, bodyOffset: start, bodyLength: length });
-    offset = start + length;
+    return found;
+  } finally {
+    fs.closeSync(fd);
   }
-  return found;
 }
+
+/** The line (without CRLF) starting at `offset`, read in growing pieces; null without a CRLF. */
+function readLineAt(fd: number, offset: number, fileSize: number): string | null {
+  for (let size = 64 * 1024; ; size *= 4) {
+    const buffer = Buffer.alloc(Math.min(size, fileSize - offset));
+    const read = fs.readSync(fd, buffer, 0, buffer.length, offset);
+    const end = buffer.subarray(0, read).indexOf('\r\n', 0, 'latin1');
+    if (end >= 0) return buffer.subarray(0, end).toString('latin1');
+    if (offset + read >= fileSize || size >= MAX_RECORD_LINE_BYTES) return null;
+  }
+}
+
+function crcOfRange(fd: number, start: number, length: number): number {
+  const buffer = Buffer.alloc(Math.min(length, 1024 * 1024));
+  let crc = 0;
+  for (let done = 0; done < length;) {
+    const read = fs.readSync(fd, buffer, 0, Math.min(buffer.length, length - done), start + done);
+    if (read === 0) return -1;
+    crc = zlib.crc32(buffer.subarray(0, read), crc);
+    done += read;
+  }
+  return crc;
+}
+
+/** An envelope line longer than this (recipients and all) is damage, not a record. */
+const MAX_RECORD_LINE_BYTES = 16 * 1024 * 1024;
 
 /** Read the envelope line of a spool file; null when the file does not start with one. */
 export function readEnvelope(file: string): AcceptedMessage | null {
