@@ -11,9 +11,31 @@ const writeOnDescriptor = promisify(fs.write);
 const openDescriptor = promisify(fs.open);
 export const fdatasync = promisify(fs.fdatasync);
 
-/** A new spool file (never an existing one), readable by this user only, as a plain descriptor. */
+/**
+ * On Linux a batch file is opened with O_DSYNC: each write returns once its bytes (and the size
+ * that reaches them) are on disk, so a group's flush is one write, one trip to the threadpool
+ * instead of two (plain c=1 with smtp-source, 14 interleaved pairs: median +3.4 %, 12 faster;
+ * c=10: median +0.3 %, no difference).
+ * Elsewhere writes are followed by fdatasync (macOS's O_DSYNC does not flush the drive's cache,
+ * its fdatasync in libuv does).
+ */
+const WRITES_ARE_DURABLE = process.platform === 'linux';
+const NEW_FILE_FLAGS = WRITES_ARE_DURABLE ? fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_DSYNC : 'wx';
+
+/** A new batch file (never an existing one), readable by this user only, as a plain descriptor whose writes are durable (see writeDurably). */
 export function openNewFile(file: string): Promise<number> {
-  return openDescriptor(file, 'wx', 0o600);
+  return openDescriptor(file, NEW_FILE_FLAGS, 0o600);
+}
+
+/** Write to a descriptor from openNewFile; resolves once the bytes are on disk. */
+export async function writeDurably(fd: number, buffers: readonly Buffer[], length: number): Promise<void> {
+  await writeAll(fd, buffers, length);
+  if (!WRITES_ARE_DURABLE) await fdatasync(fd);
+}
+
+/** A second descriptor on a batch file without O_DSYNC, for a large message: its pieces are written, then flushed once with fdatasync. */
+export function openForStreaming(file: string): Promise<number> {
+  return openDescriptor(file, 'r+');
 }
 
 /** One writev (no copy), at `position` or else where the file's offset is; a short write (rare for a file) finishes with plain writes. */

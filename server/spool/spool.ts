@@ -1,22 +1,23 @@
 // The durable spool. Small messages (most mail: scanners, applications) are committed in groups:
 // every small message accepted while the previous group was being flushed goes into one batch
 // file in spool/queue — an empty one made ahead of time, whose name is already durable — in one
-// write and one fdatasync, and only then are all of them answered 250: one durable flush for
-// many messages (group commit). Each record in a batch file starts with an envelope line that
-// carries its length and CRC-32, so the file alone is the durable record; the group is added to
-// the SQLite queue index right after the replies (one transaction, off the reply's path). After
-// a crash, batch files the index lacks are indexed again from their complete records, and a
-// torn tail (never acknowledged) is ignored. Large messages are streamed (never held whole in
-// memory) into a batch file of their own as its one record, the line written after the body,
-// and flushed by themselves: one fdatasync, no rename, no folder fsync. Message files of their
-// own (.eml, spooled by earlier versions) are still read and recovered. All fsyncs run on
-// libuv's threadpool; the event loop never waits for the disk.
+// durable write (O_DSYNC on Linux, write + fdatasync elsewhere), and only then are all of them
+// answered 250: one durable flush for many messages (group commit). Each record in a batch file
+// starts with an envelope line that carries its length and CRC-32, so the file alone is the
+// durable record; the group is added to the SQLite queue index right after the replies (one
+// transaction, off the reply's path). After a crash, batch files the index lacks are indexed
+// again from their complete records, and a torn tail (never acknowledged) is ignored. Large
+// messages are streamed (never held whole in memory) into a batch file of their own as its one
+// record, the line written after the body, and flushed by themselves: one fdatasync, no rename,
+// no folder fsync. Message files of their own (.eml, spooled by earlier versions) are still read
+// and recovered. All writes and flushes run on libuv's threadpool; the event loop never waits
+// for the disk.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { AcceptedMessage, QueuedRecipient, Store } from '../store/store';
 import { digestFrom, digestStart, hasDigest } from '../store/queue-tables';
-import { eachName, fdatasync, openNewFile, readSmall, type SmallRead, streamAt, writeAll } from './spool-files';
+import { eachName, fdatasync, openForStreaming, openNewFile, readSmall, type SmallRead, streamAt, writeAll, writeDurably } from './spool-files';
 import { BATCH_SUFFIX, batchRecordLine, type EnvelopeFields, largeRecordLineBytes, paddedRecordLine, readBatchRecords, readEnvelope } from './spool-format';
 
 export interface SpoolDeps {
@@ -146,7 +147,11 @@ export class Spool {
     let target: BatchFile | null = null;
     let message: AcceptedMessage;
     try {
-      target = await this.takeBatchFile();
+      const batch = await this.takeBatchFile();
+      target = batch;
+      // Its own descriptor, whose writes wait for nothing: one flush at the end, not one per piece.
+      target = { ...batch, fd: await openForStreaming(batch.file) };
+      closeQuietly(batch.fd);
       const lineBytes = largeRecordLineBytes(fields);
       const { length, crc } = await streamAt(target.fd, lineBytes, [head, ...first], rest);
       const size = length - head.length;
@@ -430,7 +435,7 @@ function discardBatchFile(batch: BatchFile): void {
   fs.rmSync(batch.file, { force: true });
 }
 
-/** Empty batch files made ahead of time (their folder fsync'ed), so a group's flush is one write and one fdatasync. */
+/** Empty batch files made ahead of time (their folder fsync'ed), so a group's flush is one durable write. */
 const SPARE_BATCH_FILES = 16;
 /** At most one index commit in this long while mail flows (the messages are durable in the spool already)… */
 const INDEX_INTERVAL_MS = 50;
@@ -440,8 +445,8 @@ const INDEX_BATCH_MESSAGES = 500;
 const SPARE_REFILL_BELOW = 4;
 
 /**
- * Write a group's records into an empty batch file and fsync it. Each message gets its place in
- * the file (spoolPath, bodyOffset); one write, one fsync for all of them.
+ * Write a group's records into an empty batch file, durably. Each message gets its place in the
+ * file (spoolPath, bodyOffset); one durable write for all of them.
  */
 async function writeBatch(target: BatchFile, group: PendingCommit[]): Promise<void> {
   const buffers: Buffer[] = [];
@@ -454,8 +459,7 @@ async function writeBatch(target: BatchFile, group: PendingCommit[]): Promise<vo
     offset += line.length + (message.bodyLength ?? 0);
     buffers.push(line, ...records);
   }
-  await writeAll(target.fd, buffers, offset);
-  await fdatasync(target.fd);
+  await writeDurably(target.fd, buffers, offset);
 }
 
 const INDEX_RETRY_MS = 1000;

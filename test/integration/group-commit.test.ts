@@ -57,6 +57,23 @@ async function acceptGroup(spool: Spool, numbers: number[]): Promise<AcceptedMes
   return group;
 }
 
+/** Linux: this process's open descriptors on files in `dir`, each with its open flags. */
+function openDescriptorsIn(dir: string): { file: string; flags: number }[] {
+  const found: { file: string; flags: number }[] = [];
+  for (const fd of fs.readdirSync('/proc/self/fd')) {
+    let file: string;
+    try {
+      file = fs.readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      continue; // closed meanwhile (the listing's own descriptor)
+    }
+    if (!file.startsWith(dir + path.sep)) continue;
+    const flags = /^flags:\s+([0-7]+)$/m.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1] ?? '0';
+    found.push({ file, flags: parseInt(flags, 8) });
+  }
+  return found;
+}
+
 const bodyOf = (i: number) => `Subject: page ${i}\r\n\r\n${`scan ${i} `.repeat(50 + i)}\r\n`;
 
 describe('group commit', () => {
@@ -106,6 +123,23 @@ describe('group commit', () => {
       expect(text).toBe(`Received: from scanner (id ${message.id})\r\n${i < 20 ? bodyOf(i) : big}`);
     }
     expect(store.countSpoolFiles()).toBe(files.length);
+  });
+
+  it.runIf(process.platform === 'linux')('writes groups through descriptors opened with O_DSYNC (durable when the write returns) and streams a large message through one without it (one flush at the end)', async () => {
+    const { spool } = setUp();
+    await acceptGroup(spool, [1, 2]);
+    const spares = openDescriptorsIn(spool.queueDir);
+    expect(spares.length).toBeGreaterThan(0);
+    expect(spares.every((d) => (d.flags & fs.constants.O_DSYNC) !== 0)).toBe(true);
+    const stalled = new PassThrough();
+    stalled.write(Buffer.from(`Subject: large\r\n\r\n${'a'.repeat(200 * 1024)}`));
+    const accepting = spool.accept(stalled, incoming, () => null);
+    const streaming = () => openDescriptorsIn(spool.queueDir).filter((d) => fs.statSync(d.file).size > 0);
+    await eventually(() => streaming().length === 1, 2000);
+    expect((streaming()[0]?.flags ?? -1) & fs.constants.O_DSYNC).toBe(0);
+    stalled.end(Buffer.from('\r\n'));
+    const large = await accepting;
+    expect(openDescriptorsIn(spool.queueDir).map((d) => d.file)).not.toContain(large.spoolPath);
   });
 
   it('refuses an over-limit small message without writing it, and commits the others', async () => {
