@@ -164,6 +164,11 @@ describe('hostile conditions', () => {
       expect((await client.command('NOOP')).code).toBe(250);
       client.close();
       expect(fs.readdirSync(path.join(spool, 'tmp'))).toEqual([]);
+      // Every spool file with bytes in it holds accepted messages: the refused one's file went.
+      const acceptedFiles = new Set(accepted.map((id) => t.app.store.getMessage(id)?.spoolPath));
+      const queueDir = path.join(spool, 'queue');
+      const withBytes = fs.readdirSync(queueDir).map((f) => path.join(queueDir, f)).filter((f) => fs.statSync(f).size > 0);
+      expect(withBytes.filter((f) => !acceptedFiles.has(f))).toEqual([]);
       for (const id of accepted) {
         const entry = t.app.store.getMessage(id);
         expect(entry?.state).toBe('queued');
