@@ -301,8 +301,10 @@ export class Spool {
       if (name.endsWith(BATCH_SUFFIX)) {
         const records = readBatchRecords(file);
         if (records.length > 0) index(records);
-        else if (neverWritten(file)) fs.rmSync(file, { force: true });
-        else unreadable.push(file);
+        else if (neverWritten(file)) {
+          if (fs.statSync(file).size > 0) removed++; // a large message cut short (an empty spare is not worth a word)
+          fs.rmSync(file, { force: true });
+        } else unreadable.push(file);
         continue;
       }
       const recovered = readEnvelope(file);
