@@ -5,6 +5,7 @@ import { createAdminHandlers } from '../admin';
 import { App } from '../app';
 import type { RelaydeskEvent } from '../contract/events';
 import { formatEventLine } from '../contract/log-view';
+import { accessSummary, riskOf } from '../contract/risk';
 import { packageRoot } from '../paths';
 import { inspectCertificate } from '../tls/certificates';
 import { loadCertificateTools } from '../tls/load-certificate-tools';
@@ -65,8 +66,16 @@ export async function serve(dataDir: string, options: ServeOptions, io: Io): Pro
   for (const file of unreadable) io.err(`relaydesk: warning: ${file} has no envelope and was left alone`);
   const queued = app.store.queueDepth().byState.queued;
   if (queued > 0) io.out(`relaydesk: ${queued} message(s) in the queue`);
-  if (created || app.store.listUsers().length === 0) {
-    io.out('relaydesk: secure defaults: authentication and TLS required, relay only for authenticated users.');
+  // Who may use each running server, from its settings as saved (not what the defaults were).
+  const running = new Set(app.engine.status().filter((s) => s.running).map((s) => s.name));
+  const servers = app.store.listServers().filter((s) => running.has(s.name));
+  for (const server of servers) {
+    io.out(`relaydesk: ${server.name}: ${accessSummary(server)}.`);
+    const risk = riskOf(server);
+    if (risk) io.err(`relaydesk: warning: ${server.name}: ${risk.title}. ${risk.why}`);
+  }
+  const needsUsers = servers.some((s) => !s.access.anonymous && (s.access.basicAuth || s.access.cramMd5));
+  if ((created || app.store.listUsers().length === 0) && needsUsers) {
     io.out(`relaydesk: add a user to submit mail: printf '%s' "$PASSWORD" | npx relaydesk user add NAME --password-stdin --data ${JSON.stringify(dataDir)}`);
   }
   if (app.engine.status().every((s) => !s.running)) io.err('relaydesk: no virtual server is running (see `relaydesk server list`)');

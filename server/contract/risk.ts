@@ -1,7 +1,31 @@
 // Settings that need a second look before they are applied: an open relay, a server nobody can
 // connect to, a server nobody can submit to. One definition for the property sheets, the CLI and
-// the IIS import, so each warns the same way. Pure: settings in, a warning out.
+// the IIS import, so each warns the same way; and the one-line access summary `serve` prints.
+// Pure: settings in, a warning or a line out.
 import type { VirtualServerConfig } from './settings';
+
+type AccessInput = Pick<VirtualServerConfig, 'relayRules'> & {
+  access: Pick<VirtualServerConfig['access'], 'anonymous' | 'basicAuth' | 'basicRequiresTls' | 'requireSecureChannel' | 'relayMode' | 'relayForAuthenticated' | 'trustedDevices'>;
+};
+
+/**
+ * Who may submit and relay through a server, in one line, from its saved settings (what `serve`
+ * prints at start, so the line is true whatever the admin changed, not the defaults' promise).
+ */
+export function accessSummary(server: AccessInput): string {
+  const a = server.access;
+  const devices = a.trustedDevices.length;
+  const signIn = a.anonymous ? 'clients may submit without signing in' : devices > 0 ? `sign-in required (not for ${devices} trusted device(s))` : 'sign-in required';
+  const tls = a.requireSecureChannel ? 'TLS required' : a.basicAuth && a.basicRequiresTls ? 'TLS required to sign in only' : 'TLS not required';
+  const listed = server.relayRules.length;
+  const relay = a.relayMode === 'all-except'
+    ? `relay for every computer${listed > 0 ? ` but ${listed} listed` : ''}${a.anonymous ? ' (an open relay)' : ''}`
+    : listed === 0
+      ? (a.relayForAuthenticated ? 'relay only for signed-in users' : 'relay for nobody')
+      : `relay for ${listed} listed computer(s)${a.relayForAuthenticated ? ' and signed-in users' : ''}`;
+  const secureDefaults = !a.anonymous && devices === 0 && a.requireSecureChannel && a.relayMode === 'only-list' && listed === 0 && a.relayForAuthenticated;
+  return `${signIn}, ${tls}, ${relay}${secureDefaults ? ' (the secure defaults)' : ''}`;
+}
 
 export interface Risk { title: string; why: string }
 

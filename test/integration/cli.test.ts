@@ -56,6 +56,7 @@ describe('relaydesk CLI', () => {
     const dir = await preparedDataDir();
     const served = await serve(dir);
     await eventually(() => served.output().includes('add a user to submit mail'));
+    expect(served.output()).toContain('relaydesk: Default SMTP virtual server: sign-in required, TLS required, relay only for signed-in users (the secure defaults).');
 
     const add = await cli(['user', 'add', 'alice', '--password-stdin', '--data', dir], `${PASSWORD}\n`);
     expect(add).toMatchObject({ code: 0, stdout: 'relaydesk: user alice added\n' });

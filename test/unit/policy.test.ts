@@ -5,6 +5,7 @@ import {
   compilePolicy, evaluateAuthCommand, evaluateConnection, evaluateEhloAuth, evaluateMailFrom, evaluateMessageSize, evaluateRecipient,
   evaluateTlsSession, matchTrustedDevice, type ReverseName, type SessionFacts,
 } from '../../server/policy/session-policy';
+import { accessSummary } from '../../server/contract/risk';
 import { compileAddressList, matchAddress } from '../../server/policy/address-list';
 
 function policy(options: { access?: Partial<AccessSettings>; messages?: Partial<MessageSettings>; connection?: string[]; relay?: string[]; domains?: string[] } = {}) {
@@ -211,5 +212,18 @@ describe('trusted devices', () => {
     const legacy = { protocol: 'TLSv1', cipher: 'ECDHE-RSA-AES256-SHA', bits: 256 };
     expect(evaluateTlsSession(policy({ access: { allowLegacyTls: true, requireStrongEncryption: false } }), legacy).rule).toBe('tls:legacy-protocol');
     expect(evaluateTlsSession(policy({ access: { allowLegacyTls: true, requireStrongEncryption: false, basicAuth: false, cramMd5: false } }), legacy).verdict).toBe('allow');
+  });
+});
+
+describe('the access line serve prints at start', () => {
+  const server = (access: Partial<AccessSettings>, relayRules: Array<{ kind: 'subnet'; network: string; prefix: number }> = []) => ({ access: { ...DEFAULT_ACCESS, ...access }, relayRules });
+
+  it('names the secure defaults only when the settings are the secure defaults', () => {
+    expect(accessSummary(server({}))).toBe('sign-in required, TLS required, relay only for signed-in users (the secure defaults)');
+    expect(accessSummary(server({ anonymous: true, requireSecureChannel: false }, [{ kind: 'subnet', network: '127.0.0.0', prefix: 8 }])))
+      .toBe('clients may submit without signing in, TLS required to sign in only, relay for 1 listed computer(s) and signed-in users');
+    expect(accessSummary(server({ requireSecureChannel: false, basicRequiresTls: false }))).toBe('sign-in required, TLS not required, relay only for signed-in users');
+    expect(accessSummary(server({ anonymous: true, relayMode: 'all-except' }))).toBe('clients may submit without signing in, TLS required, relay for every computer (an open relay)');
+    expect(accessSummary(server({ relayForAuthenticated: false }))).toBe('sign-in required, TLS required, relay for nobody');
   });
 });
