@@ -137,8 +137,10 @@ describe('hostile conditions', () => {
       fs.rmSync(dir, { recursive: true, force: true });
       ctx.skip('disk-full: cannot mount a small tmpfs here (needs root and mount rights)');
     }
+    let running: TestApp | null = null;
     try {
       const t = await startTestApp({ dataDir: dir, users: [{ name: 'alice', password: PASSWORD }], domains: ['remote-held.example'] });
+      running = t;
       const accepted: string[] = [];
       let full = '';
       for (let i = 0; i < 40 && !full; i++) {
@@ -164,6 +166,8 @@ describe('hostile conditions', () => {
       expect((await client.command('NOOP')).code).toBe(250);
       client.close();
       expect(fs.readdirSync(path.join(spool, 'tmp'))).toEqual([]);
+      // The index follows the 250s by up to 50 ms while mail flows.
+      await eventually(() => accepted.every((id) => t.app.store.getMessage(id) !== null), 5000);
       // Every spool file with bytes in it holds accepted messages: the refused one's file went.
       const acceptedFiles = new Set(accepted.map((id) => t.app.store.getMessage(id)?.spoolPath));
       const queueDir = path.join(spool, 'queue');
@@ -175,8 +179,9 @@ describe('hostile conditions', () => {
         expect((await readSpooled(entry as QueueEntry)).toString('latin1')).toContain(`Subject: fill ${accepted.indexOf(id)}`);
       }
       console.log(`disk-full: ${accepted.length} accepted before the disk filled, then ${full}`);
-      await t.app.stop(50);
     } finally {
+      // Stopped before the unmount even when an expectation failed, so that failure is the one reported.
+      await running?.app.stop(50);
       execFileSync('umount', [spool]);
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -188,8 +193,10 @@ describe('hostile conditions', () => {
       fs.rmSync(dir, { recursive: true, force: true });
       ctx.skip('disk watch: cannot mount a tmpfs here (needs root and mount rights)');
     }
+    let running: TestApp | null = null;
     try {
       const t = await startTestApp({ dataDir: dir, users: [{ name: 'alice', password: PASSWORD }], domains: ['example.com'], diskCheckMs: 100 });
+      running = t;
       const mail = async () => {
         const { client } = await signedInClient(t.port, 'alice', PASSWORD, { ehlo: 'fill.test' });
         const reply = (await client.command('MAIL FROM:<alice@example.com>')).raw;
@@ -208,8 +215,8 @@ describe('hostile conditions', () => {
       await eventually(() => !t.app.diskWatch.low, 5000);
       expect(await mail()).toMatch(/^250 /);
       console.log('disk watch: refused at MAIL FROM with 0.5 MiB free on a 24 MiB disk, accepted again after space came back');
-      await t.app.stop(50);
     } finally {
+      await running?.app.stop(50); // before the unmount, so a failed expectation is what gets reported
       execFileSync('umount', [dir]);
       fs.rmSync(dir, { recursive: true, force: true });
     }
