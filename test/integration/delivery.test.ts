@@ -253,11 +253,15 @@ describe('pickup folder', () => {
     fs.writeFileSync(path.join(pickup, 'iis-style.eml'), 'x-sender: erp@example.com\r\nx-receiver: ap@example.com\r\nx-receiver: far@elsewhere.net\r\nFrom: ERP <erp@example.com>\r\nSubject: Invoice 1001\r\n\r\nPlease pay.\r\n');
     fs.writeFileSync(path.join(pickup, 'headers.eml'), 'From: crm@example.com\r\nTo: sales@example.com\r\nBcc: boss@example.com\r\nSubject: New lead\r\n\r\nA lead.\r\n');
     fs.writeFileSync(path.join(pickup, 'broken.eml'), 'this is not a message at all');
-    // A file still being written: its first half now, the rest after a scan has seen it.
+    // A file still being written, a line every 100 ms for 1.2 s (scans come every 500 ms, in the
+    // same event loop, so each sees it changed): never taken half-written; the rest comes last.
     const growing = path.join(pickup, 'growing.eml');
     fs.writeFileSync(growing, 'From: slow@example.com\r\nTo: late@example.com\r\n');
-    await new Promise((r) => setTimeout(r, 700));
-    expect(fs.existsSync(growing)).toBe(true);
+    for (let line = 0; line < 12; line++) {
+      await new Promise((r) => setTimeout(r, 100));
+      expect(fs.existsSync(growing)).toBe(true);
+      fs.appendFileSync(growing, `X-Part: ${line}\r\n`);
+    }
     fs.appendFileSync(growing, 'Subject: written slowly\r\n\r\nDone now.\r\n');
 
     await eventually(() => fs.readdirSync(pickup).length === 0, 10_000);
