@@ -10,7 +10,7 @@ import type { RelaydeskEvent, SessionEvent } from '../../server/contract/events'
 import { matchesLogView } from '../../server/contract/log-view';
 import { DEFAULT_SERVER_NAME } from '../../server/contract/settings';
 import { plainAuth, RawSmtp } from '../../server/smtp/line-client';
-import { startTestApp, type TestApp } from '../helpers/test-app';
+import { eventually, startTestApp, type TestApp } from '../helpers/test-app';
 
 const PASSWORD = 'correct horse battery';
 
@@ -129,8 +129,7 @@ describe('every reply is logged with its code and rule', () => {
     const { client } = await RawSmtp.connect(t.port, { localAddress: '127.0.0.77' });
     await client.command('EHLO quiet');
     client.close();
-    await new Promise((r) => setTimeout(r, 300));
-    expect(events.slice(before).some((e) => 'session' in e && e.address === '127.0.0.77')).toBe(true);
+    await eventually(() => events.slice(before).some((e) => 'session' in e && e.address === '127.0.0.77'));
     t.app.eventLog.flush();
     expect(t.app.eventLog.query({ address: '127.0.0.77', limit: 10 })).toEqual([]);
     t.app.store.updateServer(DEFAULT_SERVER_NAME, { loggingEnabled: true });
