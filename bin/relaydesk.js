@@ -2,8 +2,8 @@
 // Entry point of the `relaydesk` command: runs the compiled CLI (npm install builds it).
 'use strict';
 // Every accepted message costs several disk operations on libuv's threadpool (open, write,
-// fdatasync, a folder fsync now and then); with the default 4 threads concurrent clients queue behind each other's
-// fsyncs. Set before the pool starts (its first use); an explicit setting wins.
+// fdatasync, a folder fsync now and then); with the default 4 threads concurrent clients queue
+// behind each other's flushes. Set before the pool starts (its first use); an explicit setting wins.
 if (!process.env.UV_THREADPOOL_SIZE) process.env.UV_THREADPOOL_SIZE = '16';
 const path = require('node:path');
 const fs = require('node:fs');

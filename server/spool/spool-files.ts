@@ -15,9 +15,8 @@ export const fdatasync = promisify(fs.fdatasync);
  * On Linux a batch file is opened with O_DSYNC: each write returns once its bytes (and the size
  * that reaches them) are on disk, so a group's flush is one write, one trip to the threadpool
  * instead of two (plain c=1 with smtp-source, 14 interleaved pairs: median +3.4 %, 12 faster;
- * c=10: median +0.3 %, no difference).
- * Elsewhere writes are followed by fdatasync (macOS's O_DSYNC does not flush the drive's cache,
- * its fdatasync in libuv does).
+ * c=10: median +0.3 %, no difference). Elsewhere writes are followed by fdatasync (macOS's
+ * O_DSYNC does not flush the drive's cache, its fdatasync in libuv does).
  */
 const WRITES_ARE_DURABLE = process.platform === 'linux';
 const NEW_FILE_FLAGS = WRITES_ARE_DURABLE ? fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_DSYNC : 'wx';
