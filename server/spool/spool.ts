@@ -147,11 +147,11 @@ export class Spool {
     let target: BatchFile | null = null;
     let message: AcceptedMessage;
     try {
-      const batch = await this.takeBatchFile();
-      target = batch;
-      // Its own descriptor, whose writes wait for nothing: one flush at the end, not one per piece.
-      target = { ...batch, fd: await openForStreaming(batch.file) };
-      closeQuietly(batch.fd);
+      target = await this.takeBatchFile();
+      // A descriptor of its own whose writes wait for nothing: one flush at the end, not one per piece.
+      const syncingFd = target.fd;
+      target = { ...target, fd: await openForStreaming(target.file) };
+      closeQuietly(syncingFd);
       const lineBytes = largeRecordLineBytes(fields);
       const { length, crc } = await streamAt(target.fd, lineBytes, [head, ...first], rest);
       const size = length - head.length;
