@@ -67,7 +67,8 @@ export async function serve(dataDir: string, options: ServeOptions, io: Io): Pro
   const queued = app.store.queueDepth().byState.queued;
   if (queued > 0) io.out(`relaydesk: ${queued} message(s) in the queue`);
   // Who may use each running server, from its settings as saved (not what the defaults were).
-  const running = new Set(app.engine.status().filter((s) => s.running).map((s) => s.name));
+  const statuses = app.engine.status();
+  const running = new Set(statuses.filter((s) => s.running).map((s) => s.name));
   const servers = app.store.listServers().filter((s) => running.has(s.name));
   for (const server of servers) {
     io.out(`relaydesk: ${server.name}: ${accessSummary(server)}.`);
@@ -78,7 +79,7 @@ export async function serve(dataDir: string, options: ServeOptions, io: Io): Pro
   if ((created || app.store.listUsers().length === 0) && needsUsers) {
     io.out(`relaydesk: add a user to submit mail: printf '%s' "$PASSWORD" | npx relaydesk user add NAME --password-stdin --data ${JSON.stringify(dataDir)}`);
   }
-  if (app.engine.status().every((s) => !s.running)) io.err('relaydesk: no virtual server is running (see `relaydesk server list`)');
+  if (running.size === 0) io.err('relaydesk: no virtual server is running (see `relaydesk server list`)');
   // What needs the admin from the first minute: a lost smart host sign-in, a disk below its floor.
   for (const warning of app.signInWarnings().filter((w) => w.id.startsWith('sign-in:'))) io.err(`relaydesk: warning: ${warning.message} ${warning.action}`);
   let consoleServer: ConsoleServer | null = null;

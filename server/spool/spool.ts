@@ -301,10 +301,14 @@ export class Spool {
       if (name.endsWith(BATCH_SUFFIX)) {
         const records = readBatchRecords(file);
         if (records.length > 0) index(records);
-        else if (neverWritten(file)) {
-          if (fs.statSync(file).size > 0) removed++; // a large message cut short (an empty spare is not worth a word)
-          fs.rmSync(file, { force: true });
-        } else unreadable.push(file);
+        else {
+          const leftover = unacknowledgedSize(file);
+          if (leftover === null) unreadable.push(file);
+          else {
+            if (leftover > 0) removed++; // a large message cut short (an empty spare is not worth a word)
+            fs.rmSync(file, { force: true });
+          }
+        }
         continue;
       }
       const recovered = readEnvelope(file);
@@ -416,16 +420,18 @@ function closeQuietly(fd: number): void {
 }
 
 /**
- * A batch file with nothing acknowledged in it: empty (a spare, or a group the crash cut before a
- * byte was on disk), or starting with a zero byte (a large message whose record line, written
- * after its body and before the flush, never reached the disk). A batch file is written by one
- * group or one large message, and answered only after its flush, so its first record tells.
+ * The size of a batch file with nothing acknowledged in it, null when it may hold something.
+ * Nothing: empty (a spare, or a group the crash cut before a byte was on disk), or starting with a
+ * zero byte (a large message whose record line, written after its body and before the flush,
+ * never reached the disk). A batch file is written by one group or one large message, and
+ * answered only after its flush, so its first record tells.
  */
-function neverWritten(file: string): boolean {
-  const first = Buffer.alloc(1);
+function unacknowledgedSize(file: string): number | null {
   const fd = fs.openSync(file, 'r');
   try {
-    return fs.readSync(fd, first, 0, 1, 0) === 0 || first[0] === 0;
+    const first = Buffer.alloc(1);
+    if (fs.readSync(fd, first, 0, 1, 0) === 0) return 0;
+    return first[0] === 0 ? fs.fstatSync(fd).size : null;
   } finally {
     fs.closeSync(fd);
   }
