@@ -54,6 +54,15 @@ export function wrap(app: App, dir: string): TestApp {
   };
 }
 
+/**
+ * The finished messages in a drop folder. Delivery writes `.ID.tmp` there and renames it to
+ * `ID.eml` when complete, so a reader of the folder (and a test) takes only `.eml` files.
+ */
+export function droppedMessages(folder: string): string[] {
+  if (!fs.existsSync(folder)) return [];
+  return fs.readdirSync(folder).filter((f) => f.endsWith('.eml') && !f.startsWith('.')).map((f) => fs.readFileSync(path.join(folder, f), 'utf8'));
+}
+
 /** Poll until the condition holds (bounded); for effects that happen on another tick. */
 type Falsy = null | undefined | false | 0 | '';
 

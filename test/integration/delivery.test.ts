@@ -13,7 +13,7 @@ import { DEFAULT_SERVER_NAME } from '../../server/contract/settings';
 import { plainAuth, RawSmtp } from '../../server/smtp/line-client';
 import { createAdminHandlers } from '../../server/admin';
 import { cli } from '../helpers/serve-process';
-import { eventually, startTestApp, type TestApp } from '../helpers/test-app';
+import { droppedMessages, eventually, startTestApp, type TestApp } from '../helpers/test-app';
 
 interface Received { from: string; to: string[]; body: string; user: string | null; secure: boolean }
 
@@ -120,7 +120,7 @@ describe('delivery through a smart host', () => {
     expect(sink.received.some((r) => r.to.includes('temp@remote.test'))).toBe(true);
 
     // The report went to alice@example.com, a local domain: it is in the drop folder.
-    const report = await eventually(() => fs.readdirSync(path.join(t.dir, 'drop')).map((f) => fs.readFileSync(path.join(t.dir, 'drop', f), 'utf8')).find((text) => text.includes('multipart/report')));
+    const report = await eventually(() => droppedMessages(path.join(t.dir, 'drop')).find((text) => text.includes('multipart/report')));
     expect(report).toMatch(/^x-sender: \r\nx-receiver: alice@example\.com\r\n/);
     expect(report).toContain('Content-Type: multipart/report; report-type=delivery-status');
     expect(report).toContain('Final-Recipient: rfc822; perm@remote.test');
@@ -266,8 +266,8 @@ describe('pickup folder', () => {
 
     await eventually(() => fs.readdirSync(pickup).length === 0, 10_000);
     const dropped = await eventually(() => {
-      const files = fs.existsSync(path.join(t.dir, 'drop')) ? fs.readdirSync(path.join(t.dir, 'drop')) : [];
-      return files.length >= 3 ? files.map((f) => fs.readFileSync(path.join(t.dir, 'drop', f), 'utf8')) : null;
+      const messages = droppedMessages(path.join(t.dir, 'drop'));
+      return messages.length >= 3 ? messages : null;
     });
     const invoice = dropped.find((m) => m.includes('Subject: Invoice 1001'));
     expect(invoice).toMatch(/^x-sender: erp@example\.com\r\nx-receiver: ap@example\.com\r\nReceived: from pickup folder/);
@@ -284,7 +284,7 @@ describe('pickup folder', () => {
   }, 30_000);
 });
 
-const dropped = (t: TestApp) => (fs.existsSync(path.join(t.dir, 'drop')) ? fs.readdirSync(path.join(t.dir, 'drop')) : []).map((f) => fs.readFileSync(path.join(t.dir, 'drop', f), 'utf8'));
+const dropped = (t: TestApp) => droppedMessages(path.join(t.dir, 'drop'));
 const DOWN = { host: '127.0.0.1', port: 1, security: 'none', verifyCertificate: true, authentication: 'none', user: null, password: null };
 
 describe('reports, loops and rewriting', () => {

@@ -10,7 +10,7 @@ import { DEFAULT_SERVER_NAME, graphScope } from '../../server/contract/settings'
 import { plainAuth, RawSmtp } from '../../server/smtp/line-client';
 import { CLIENT_ID, type GraphFake, MAILBOX, SECRET, startGraphFake, startTokenFake, TENANT, type TokenFake } from '../helpers/microsoft-fakes';
 import { cli, preparedDataDir, serve as startServe } from '../helpers/serve-process';
-import { eventually, startTestApp, type TestApp } from '../helpers/test-app';
+import { droppedMessages, eventually, startTestApp, type TestApp } from '../helpers/test-app';
 
 const PASSWORD = 'correct horse battery';
 
@@ -123,7 +123,7 @@ describe('Microsoft Graph transport', () => {
     const details = await createAdminHandlers(t.app)['queue.show']({ id });
     expect(details.recipients[0]?.explanation?.fix).toContain('Delegation → Send as');
     // The report went to the sender (example.com is local here: the drop folder).
-    await eventually(() => fs.readdirSync(t.app.dropFolderFor(DEFAULT_SERVER_NAME)).some((f) => fs.readFileSync(`${t.app.dropFolderFor(DEFAULT_SERVER_NAME)}/${f}`, 'utf8').includes('Status: 5.7.60')));
+    await eventually(() => droppedMessages(t.app.dropFolderFor(DEFAULT_SERVER_NAME)).some((text) => text.includes('Status: 5.7.60')));
     const warning = (await t.app.activeWarnings()).find((w) => w.id === 'upstream:m365-send-as-denied');
     expect(warning?.message).toContain('1 failed in the last 24 hours');
   });
