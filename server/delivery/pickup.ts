@@ -14,6 +14,8 @@ import type { QueuedRecipient } from '../store/store';
 import { type Spool, SpoolError } from '../spool/spool';
 
 const POLL_MS = 500;
+/** A file unchanged this long (most of a poll interval, measured, not counted in scans) is complete. */
+const STABLE_MS = 400;
 const MAX_HEADER_BYTES = 256 * 1024;
 
 export interface PickupDeps {
@@ -28,13 +30,21 @@ export interface PickupDeps {
 
 export class PickupFolder {
   private timer: NodeJS.Timeout | null = null;
-  private readonly seen = new Map<string, string>(); // file → "size:mtime" at the last scan
+  /** file → its "size:mtime" when first seen that way, and when that was. */
+  private readonly seen = new Map<string, { signature: string; sinceMs: number }>();
   private scanning: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: PickupDeps) {}
 
   start(): void {
-    this.timer = setInterval(() => { this.scanning = this.scanning.then(() => this.scan()).catch(() => undefined); }, POLL_MS);
+    // A tick that comes while a scan is still running (a slow disk, a large file) is skipped,
+    // not queued: queued scans would run back to back and see a slow writer's file "unchanged".
+    let busy = false;
+    this.timer = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      this.scanning = this.scan().catch(() => undefined).finally(() => { busy = false; });
+    }, POLL_MS);
     this.timer.unref();
   }
 
@@ -44,6 +54,7 @@ export class PickupFolder {
   }
 
   async scan(): Promise<void> {
+    const present = new Set<string>();
     for (const server of this.deps.servers()) {
       const folder = this.deps.pickupFolderOf(server);
       if (!folder || server.state === 'stopped') continue;
@@ -51,18 +62,24 @@ export class PickupFolder {
       for (const name of await fs.promises.readdir(folder)) {
         if (!/\.eml$/i.test(name)) continue;
         const file = path.join(folder, name);
+        present.add(file);
         const stat = await fs.promises.stat(file).catch(() => null);
         if (!stat?.isFile()) continue;
         const signature = `${stat.size}:${stat.mtimeMs}`;
-        // Taken only when nothing changed since the last scan: the writer is done with it.
-        if (this.seen.get(file) !== signature) {
-          this.seen.set(file, signature);
+        // Taken only when nothing changed for STABLE_MS: the writer is done with it.
+        const seen = this.seen.get(file);
+        const nowMs = Date.now();
+        if (seen?.signature !== signature) {
+          this.seen.set(file, { signature, sinceMs: nowMs });
           continue;
         }
+        if (nowMs - seen.sinceMs < STABLE_MS) continue;
         this.seen.delete(file);
         await this.take(server, file);
       }
     }
+    // Forget files someone else removed, so the map does not grow over months.
+    for (const file of this.seen.keys()) if (!present.has(file)) this.seen.delete(file);
   }
 
   private async take(server: VirtualServerConfig, file: string): Promise<void> {

@@ -282,6 +282,21 @@ describe('pickup folder', () => {
     const reason = fs.readFileSync(path.join(t.dir, 'badmail', bad.find((f) => f.endsWith('.bdr')) as string), 'utf8');
     expect(reason).toContain('Reason: no blank line after the headers');
   }, 30_000);
+
+  it('takes a file only after it stayed unchanged for most of a poll interval, however often it is scanned', async () => {
+    // Scans that come back to back (after a slow one) must not take a slow writer's file.
+    const t = await startTestApp({ domains: ['example.com'] });
+    open.push(t);
+    const pickup = path.join(t.dir, 'pickup');
+    await eventually(() => fs.existsSync(pickup));
+    const file = path.join(pickup, 'paused-writer.eml');
+    fs.writeFileSync(file, 'From: erp@example.com\r\nTo: ap@example.com\r\nSubject: paused\r\n\r\nfirst part, then a pause\r\n');
+    const writtenAt = Date.now();
+    for (let scan = 0; scan < 5; scan++) await t.app.pickup.scan();
+    if (Date.now() - writtenAt < 350) expect(fs.existsSync(file)).toBe(true);
+    await eventually(() => !fs.existsSync(file), 5000);
+    expect(droppedMessages(path.join(t.dir, 'drop')).some((m) => m.includes('first part, then a pause'))).toBe(true);
+  }, 15_000);
 });
 
 const dropped = (t: TestApp) => droppedMessages(path.join(t.dir, 'drop'));
