@@ -3,12 +3,13 @@
 // the tests all pass them), not something the server can set for itself.
 
 /**
- * V8's young generation grows to two 16 MiB semi-spaces under load and keeps them. Capped at 4 MiB
- * each. Measured on this 2-core machine: at 2 MiB (the cap until messages over 64 KiB stopped
- * being held in memory) scavenges ran often enough to cost throughput — plain c=10 × 1 KiB, 10
- * interleaved pairs each way: 4 MiB against 2 MiB, medians +11 % and +7 % msg/s; 8 MiB +5.0 to
- * +5.9 %; 16 MiB +7.5 %. Peak RSS in full `npm run bench` runs (after its warm-up), across all
- * scenarios: 2 MiB 112–128 MiB, 4 MiB 121–156 (c=50 × 100 KiB, the budgeted point: 127), 8 MiB
- * 133–185 (c=50 × 100 KiB 138 and 169: over the 150 MiB budget). Idle it changes nothing.
+ * V8's young generation grows to two 16 MiB semi-spaces under load and keeps them. Capped at 2 MiB
+ * each (measured on this 2-core machine, 3–5 interleaved runs per setting): peak RSS at plain c=10
+ * × 1 KiB 152–156 MiB by default, 139–141 at 4 MiB, 136–137 at 2 MiB; at c=50 × 100 KiB 156–168,
+ * 138–144 and 132–139 MiB. Server CPU per message and throughput did not move beyond the machine's
+ * noise (1 MiB saved a few MiB more, within that noise). Idle it changes nothing.
+ * Tried again later and kept at 2: 4 MiB was 7–11 % faster at plain c=10 × 1 KiB (10 interleaved
+ * pairs each way) but peaked at 162 MiB at c=50 × 100 KiB in two of three full bench runs (budget
+ * 150; 2 MiB: 114–138); 8 MiB peaked at 169.
  */
-export const SERVE_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4'];
+export const SERVE_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2'];
