@@ -32,28 +32,29 @@ export class PickupFolder {
   private timer: NodeJS.Timeout | null = null;
   /** file → its "size:mtime" when first seen that way, and when that was. */
   private readonly seen = new Map<string, { signature: string; sinceMs: number }>();
-  private scanning: Promise<void> = Promise.resolve();
+  private scanning: Promise<void> | null = null;
 
   constructor(private readonly deps: PickupDeps) {}
 
   start(): void {
     // A tick that comes while a scan is still running (a slow disk, a large file) is skipped,
     // not queued: queued scans would run back to back and see a slow writer's file "unchanged".
-    let busy = false;
-    this.timer = setInterval(() => {
-      if (busy) return;
-      busy = true;
-      this.scanning = this.scan().catch(() => undefined).finally(() => { busy = false; });
-    }, POLL_MS);
+    this.timer = setInterval(() => { if (!this.scanning) this.scan().catch(() => undefined); }, POLL_MS);
     this.timer.unref();
   }
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    await this.scanning;
+    await this.scanning?.catch(() => undefined);
   }
 
-  async scan(): Promise<void> {
+  /** One pass over the pickup folders; a call while a pass runs joins it (a file is never taken twice). */
+  scan(): Promise<void> {
+    this.scanning ??= this.scanOnce().finally(() => { this.scanning = null; });
+    return this.scanning;
+  }
+
+  private async scanOnce(): Promise<void> {
     const present = new Set<string>();
     for (const server of this.deps.servers()) {
       const folder = this.deps.pickupFolderOf(server);
