@@ -69,7 +69,7 @@ export class PickupFolder {
         const signature = `${stat.size}:${stat.mtimeMs}`;
         // Taken only when nothing changed for STABLE_MS: the writer is done with it.
         const seen = this.seen.get(file);
-        const nowMs = Date.now();
+        const nowMs = performance.now(); // monotonic: a clock set back must not hold a file for hours
         if (seen?.signature !== signature) {
           this.seen.set(file, { signature, sinceMs: nowMs });
           continue;

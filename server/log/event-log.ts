@@ -61,7 +61,7 @@ export class EventLog {
 
   /** Servers with logging off, read at most once a second (this runs for every event). */
   private keepsHistory(server: string): boolean {
-    const now = Date.now();
+    const now = performance.now(); // monotonic: a clock set back must not freeze the setting
     if (!this.loggingOff || now - this.loggingOff.at > 1000) {
       this.loggingOff = { at: now, names: new Set(this.store.listServers().filter((s) => !s.loggingEnabled).map((s) => s.name)) };
     }
