@@ -65,7 +65,7 @@ export class RawSmtp {
 
   /** Read one complete reply; rejects if the server closes first or nothing arrives in time. */
   async readReply(timeoutMs = 10_000): Promise<Reply> {
-    const deadline = Date.now() + timeoutMs;
+    const deadline = performance.now() + timeoutMs;
     for (;;) {
       const lines = this.buffer.split('\r\n');
       for (let i = 0; i < lines.length - 1; i++) {
@@ -77,7 +77,7 @@ export class RawSmtp {
         }
       }
       if (this.ended) throw new Error(`connection closed before a complete reply (buffer: ${JSON.stringify(this.buffer)})`);
-      const remaining = deadline - Date.now();
+      const remaining = deadline - performance.now();
       if (remaining <= 0) throw new Error(`no reply within ${timeoutMs} ms (buffer: ${JSON.stringify(this.buffer)})`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, remaining);
@@ -120,10 +120,10 @@ export class RawSmtp {
 
   /** Resolves when the server has closed the connection. */
   async closed(timeoutMs = 10_000): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.ended && Date.now() < deadline) {
+    const deadline = performance.now() + timeoutMs;
+    while (!this.ended && performance.now() < deadline) {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, deadline - Date.now());
+        const timer = setTimeout(resolve, deadline - performance.now());
         this.waiters.push(() => { clearTimeout(timer); resolve(); });
       });
     }
