@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { createAdminHandlers } from '../admin';
 import { App } from '../app';
+import { describeBindError } from '../engine/virtual-server';
 import type { RelaydeskEvent } from '../contract/events';
 import { formatEventLine } from '../contract/log-view';
 import { accessSummary, riskOf } from '../contract/risk';
@@ -14,7 +15,8 @@ import { createMetricsSource } from '../web/metrics';
 import { type CommandGroup, type Io, UsageError } from './shared';
 
 export function parseConsoleAddress(value: string): { host: string; port: number } {
-  const match = /^(?:\[([^\]]+)\]|([^:]+)|)?:?(\d{1,5})$/.exec(value.trim());
+  // PORT, ADDRESS:PORT or [IPv6]:PORT; the colon is required after an address, so "8525" is a port.
+  const match = /^(?:(?:\[([^\]]+)\]|([^:[\]]+)):)?(\d{1,5})$/.exec(value.trim());
   const port = Number(match?.[3]);
   if (!match || port > 65535) throw new UsageError(`--console takes [ADDRESS:]PORT, e.g. 127.0.0.1:${DEFAULT_CONSOLE_PORT}`);
   return { host: match[1] ?? match[2] ?? '127.0.0.1', port };
@@ -84,16 +86,31 @@ export async function serve(dataDir: string, options: ServeOptions, io: Io): Pro
   for (const warning of app.signInWarnings().filter((w) => w.id.startsWith('sign-in:'))) io.err(`relaydesk: warning: ${warning.message} ${warning.action}`);
   let consoleServer: ConsoleServer | null = null;
   if (options.console) {
-    consoleServer = await startConsole({
-      ...options.console,
-      handlers: createAdminHandlers(app),
-      bus: app.bus,
-      store: app.store,
-      staticDir: path.join(packageRoot(), 'renderer', 'dist'),
-      tls: isLoopback(options.console.host) ? undefined : await consoleTls(app),
-      hostNames: options.consoleHostNames,
-      metrics: createMetricsSource(app, options.metricsOpen),
-    });
+    const { host, port } = options.console;
+    try {
+      consoleServer = await startConsole({
+        host, port,
+        handlers: createAdminHandlers(app),
+        bus: app.bus,
+        store: app.store,
+        staticDir: path.join(packageRoot(), 'renderer', 'dist'),
+        tls: isLoopback(host) ? undefined : await consoleTls(app),
+        hostNames: options.consoleHostNames,
+        metrics: createMetricsSource(app, options.metricsOpen),
+      });
+    } catch (err) {
+      // Without its console the admin could not see what the server does: stop, and say why.
+      const keepAlive = setInterval(() => undefined, 1000); // the stop waits on unref'ed handles only
+      try {
+        await app.stop();
+      } finally {
+        clearInterval(keepAlive);
+      }
+      const errno = err as NodeJS.ErrnoException;
+      if (!errno.syscall?.startsWith('listen')) throw err;
+      const where = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+      throw new Error(`the console cannot listen on ${where}: ${describeBindError(errno, port)}; choose another with --console [ADDRESS:]PORT`, { cause: err });
+    }
     io.out(`relaydesk: console on ${consoleServer.url}`);
     if (consoleServer.setupToken) io.out(`relaydesk: first sign-in: open ${consoleServer.url}#setup=${consoleServer.setupToken} to choose the console password`);
   }

@@ -488,7 +488,8 @@ function parameterNames(address: SMTPServerAddress): string[] {
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 
-function describeBindError(err: NodeJS.ErrnoException, port: number): string {
+/** A listen() failure in the admin's words (the SMTP servers and the console). */
+export function describeBindError(err: NodeJS.ErrnoException, port: number): string {
   switch (err.code) {
     case 'EADDRINUSE': return `port ${port} is already in use by another program`;
     case 'EACCES': return port < 1024

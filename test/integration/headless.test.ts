@@ -298,6 +298,39 @@ describe('/metrics and /healthz', () => {
   });
 });
 
+describe('serve --console', () => {
+  it('takes a bare port as the port on loopback; a console that cannot listen stops serve with the reason', async () => {
+    const dir = folder();
+    const smtpPort = await freePort();
+    await cli(['init', '--port', String(smtpPort), '--data', dir]);
+    // "18525" once parsed as address 1852 (0.0.7.60), port 5.
+    const consolePort = await freePort();
+    const served = await serve(dir, ['--console', String(consolePort)]);
+    await eventually(() => served.output().includes(`console on http://127.0.0.1:${consolePort}/`));
+    expect((await fetch(`http://127.0.0.1:${consolePort}/`)).status).toBe(200);
+    served.child.kill('SIGTERM');
+    expect(await served.exited).toBe(0);
+
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const taken = (blocker.address() as net.AddressInfo).port;
+    try {
+      const refused = await cli(['serve', '--console', `127.0.0.1:${taken}`, '--data', dir]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(`the console cannot listen on 127.0.0.1:${taken}: port ${taken} is already in use by another program`);
+      // The SMTP server it had started is closed again: its port is free for the next start.
+      await new Promise<void>((resolve, reject) => { const probe = net.createServer().once('error', reject).listen(smtpPort, '127.0.0.1', () => probe.close(() => resolve())); });
+    } finally {
+      blocker.close();
+    }
+    for (const wrong of ['1852a', '127.0.0.1:', '::1:8525', '70000']) {
+      const result = await cli(['serve', '--console', wrong, '--data', dir]);
+      expect(result.code, wrong).toBe(2);
+      expect(result.stderr).toContain('--console takes [ADDRESS:]PORT');
+    }
+  });
+});
+
 function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(process.execPath, [BIN, ...args], { env, timeout: 20_000 }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
