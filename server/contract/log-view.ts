@@ -24,22 +24,23 @@ export interface LogView {
   text?: string | undefined;
 }
 
-function reply(decision: Decision): string {
-  return `${decision.code} ${decision.enhanced} ${decision.text}`;
+/** A decision's reply as the client read it (no enhanced code where none was sent: HELO, EHLO, the greeting). */
+export function replyText(decision: Pick<Decision, 'code' | 'enhanced' | 'text'>): string {
+  return decision.enhanced ? `${decision.code} ${decision.enhanced} ${decision.text}` : `${decision.code} ${decision.text}`;
 }
 
 /** What happened, in one line: the command and the reply, with the rule when refused. */
 export function describeEvent(e: SessionEvent): string {
   const rule = 'decision' in e && e.decision && e.decision.verdict !== 'allow' ? ` [${e.decision.rule}]` : '';
   switch (e.type) {
-    case 'connect': return `connect to port ${e.port} → ${reply(e.decision)}${rule}`;
+    case 'connect': return `connect to port ${e.port} → ${replyText(e.decision)}${rule}`;
     case 'ehlo': return `EHLO ${e.hostname}`;
-    case 'starttls': return `STARTTLS ${e.protocol} ${e.cipher} (${e.bits} bits)${e.decision.verdict === 'allow' ? '' : ` → ${reply(e.decision)}`}${rule}`;
-    case 'auth': return `AUTH ${e.mechanism}${e.login ? ` as ${e.login}` : ''}: ${e.outcome}${e.decision ? ` → ${reply(e.decision)}` : ''}${rule}`;
-    case 'mail': return `MAIL FROM:<${e.from}> → ${reply(e.decision)}${rule}`;
-    case 'rcpt': return `RCPT TO:<${e.to}> → ${reply(e.decision)}${rule}`;
-    case 'data': return `DATA ${e.size} bytes → ${reply(e.decision)}${rule}`;
-    case 'reply': return `${e.command ? `${e.command} ` : ''}→ ${reply(e.decision)}${rule}`;
+    case 'starttls': return `STARTTLS ${e.protocol} ${e.cipher} (${e.bits} bits)${e.decision.verdict === 'allow' ? '' : ` → ${replyText(e.decision)}`}${rule}`;
+    case 'auth': return `AUTH ${e.mechanism}${e.login ? ` as ${e.login}` : ''}: ${e.outcome}${e.decision ? ` → ${replyText(e.decision)}` : ''}${rule}`;
+    case 'mail': return `MAIL FROM:<${e.from}> → ${replyText(e.decision)}${rule}`;
+    case 'rcpt': return `RCPT TO:<${e.to}> → ${replyText(e.decision)}${rule}`;
+    case 'data': return `DATA ${e.size} bytes → ${replyText(e.decision)}${rule}`;
+    case 'reply': return `${e.command ? `${e.command} ` : ''}→ ${replyText(e.decision)}${rule}`;
     case 'close': return `closed after ${e.durationMs} ms (${e.bytesIn} bytes in, ${e.bytesOut} out)`;
   }
 }

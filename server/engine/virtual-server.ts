@@ -257,7 +257,7 @@ export class VirtualServer {
       },
       socketOpened: (sessionId, socket) => { this.sockets.set(sessionId, socket); },
       stockReply: (connection, code, enhanced, text) => {
-        this.emit(this.infoFor(connection), { type: 'reply', command: null, decision: classifyProtocolReply(code, `${enhanced} ${text}`) });
+        this.emit(this.infoFor(connection), { type: 'reply', command: null, decision: classifyProtocolReply(code, enhanced, text) });
       },
     };
     return {

@@ -4,6 +4,7 @@
 import type { SessionEvent } from '../contract/events';
 import { type LogFilter, type LogSettings, logSettingsSchema } from '../contract/admin-api';
 import { parseOrThrow } from '../contract/errors';
+import { replyText } from '../contract/log-view';
 import type { Store } from '../store/store';
 import type { EventBus } from './event-bus';
 
@@ -123,7 +124,7 @@ export class EventLog {
 }
 
 function reply(e: { decision: { code: number; enhanced: string; text: string; rule: string } }): string {
-  return `S: ${e.decision.code} ${e.decision.enhanced} ${e.decision.text}   [${e.decision.rule}]`;
+  return `S: ${replyText(e.decision)}   [${e.decision.rule}]`;
 }
 
 export function transcriptLines(e: SessionEvent): string[] {
@@ -132,7 +133,7 @@ export function transcriptLines(e: SessionEvent): string[] {
     case 'connect': return [`${t} -- connect from ${e.address} to port ${e.port}`, `${t} ${reply(e)}`];
     case 'ehlo': return [`${t} C: EHLO ${e.hostname}`];
     case 'starttls': return [`${t} C: STARTTLS`, `${t} -- ${e.protocol} ${e.cipher} (${e.bits} bits)`, ...(e.decision.verdict === 'allow' ? [] : [`${t} ${reply(e)}`])];
-    case 'auth': return [`${t} C: AUTH ${e.mechanism} ***`, `${t} S: ${e.decision ? `${e.decision.code} ${e.decision.enhanced} ${e.decision.text}` : e.outcome === 'success' ? '235 2.7.0 Authentication successful' : e.outcome}${e.login ? ` (login ${e.login})` : ''}${e.decision && e.decision.verdict !== 'allow' ? `   [${e.decision.rule}]` : ''}`];
+    case 'auth': return [`${t} C: AUTH ${e.mechanism} ***`, `${t} S: ${e.decision ? replyText(e.decision) : e.outcome === 'success' ? '235 2.7.0 Authentication successful' : e.outcome}${e.login ? ` (login ${e.login})` : ''}${e.decision && e.decision.verdict !== 'allow' ? `   [${e.decision.rule}]` : ''}`];
     case 'mail': return [`${t} C: MAIL FROM:<${e.from}>`, `${t} ${reply(e)}`];
     case 'rcpt': return [`${t} C: RCPT TO:<${e.to}>`, `${t} ${reply(e)}`];
     case 'data': return [`${t} C: DATA (${e.size} bytes)`, `${t} ${reply(e)}`];

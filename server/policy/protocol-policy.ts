@@ -60,11 +60,10 @@ const STOCK_RULES: Array<[RegExp, string]> = [
 
 /**
  * A refusal the SMTP library wrote by itself (its own syntax and sequence checks, time-outs, unknown
- * commands): named by rule so the log can say why, with the enhanced code of its reply class.
+ * commands): named by rule so the log can say why, with the enhanced code the client was sent
+ * ("" where the library sends none: replies to HELO and EHLO, as RFC 2034 allows).
  */
-export function classifyProtocolReply(code: number, text: string): Decision {
+export function classifyProtocolReply(code: number, enhanced: string, text: string): Decision {
   const rule = STOCK_RULES.find(([pattern]) => pattern.test(text))?.[1] ?? 'protocol:other';
-  const enhanced = /^([245]\.\d{1,3}\.\d{1,3}) /.exec(text)?.[1] ?? (code >= 500 ? '5.5.0' : '4.0.0');
-  const clean = text.replace(/^([245]\.\d{1,3}\.\d{1,3}) /, '');
-  return refuse(code, enhanced, clean, rule, code === 421);
+  return refuse(code, enhanced, text, rule, code === 421);
 }

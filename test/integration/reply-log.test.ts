@@ -41,6 +41,9 @@ const CASES: Case[] = [
   { desc: 'bare CR', script: ['EHLO t', 'NOOP\rX'], code: 501, rule: /^protocol:bare-cr$/ },
   { desc: 'unknown command', script: ['EHLO t', 'FROB'], code: 500, rule: /^protocol:unknown-command$/ },
   { desc: 'command out of sequence', script: ['EHLO t', 'TLS', 'AUTH', 'RCPT TO:<a@example.com>'], code: 503, rule: /^protocol:bad-sequence$/ },
+  // smtp-server sends no enhanced code to HELO/EHLO: the log must not add one (it said "5.5.0" once).
+  { desc: 'EHLO without a hostname', script: ['EHLO'], code: 501, rule: /^protocol:syntax$/ },
+  { desc: 'HELO without a hostname', script: ['HELO'], code: 501, rule: /^protocol:syntax$/ },
   { desc: 'address syntax', script: ['EHLO t', 'TLS', 'AUTH', 'MAIL FROM:not-an-address'], code: 501, rule: /^protocol:syntax$/ },
   { desc: 'line too long', script: ['EHLO t', `NOOP ${'x'.repeat(600)}`], code: 500, rule: /^protocol:line-too-long$/ },
   { desc: 'queued', script: ['EHLO t', 'TLS', 'AUTH', 'MAIL FROM:<alice@example.com>', 'RCPT TO:<a@example.com>', 'DATA', 'Subject: x\r\n\r\nbody\r\n.'], code: 250, rule: /^data:queued$/ },
