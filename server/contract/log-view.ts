@@ -24,8 +24,12 @@ export interface LogView {
   text?: string | undefined;
 }
 
-/** A decision's reply as the client read it (no enhanced code where none was sent: HELO, EHLO, the greeting). */
+/**
+ * A decision's reply as the client read it (no enhanced code where none was sent: HELO, EHLO, the
+ * greeting); code 0 is a refusal without a reply (a failed TLS handshake): its text alone.
+ */
 export function replyText(decision: Pick<Decision, 'code' | 'enhanced' | 'text'>): string {
+  if (decision.code === 0) return decision.text;
   return decision.enhanced ? `${decision.code} ${decision.enhanced} ${decision.text}` : `${decision.code} ${decision.text}`;
 }
 
@@ -35,7 +39,9 @@ export function describeEvent(e: SessionEvent): string {
   switch (e.type) {
     case 'connect': return `connect to port ${e.port} → ${replyText(e.decision)}${rule}`;
     case 'ehlo': return `EHLO ${e.hostname}`;
-    case 'starttls': return `STARTTLS ${e.protocol} ${e.cipher} (${e.bits} bits)${e.decision.verdict === 'allow' ? '' : ` → ${replyText(e.decision)}`}${rule}`;
+    case 'starttls': return e.protocol
+      ? `STARTTLS ${e.protocol} ${e.cipher} (${e.bits} bits)${e.decision.verdict === 'allow' ? '' : ` → ${replyText(e.decision)}`}${rule}`
+      : `${replyText(e.decision)}${rule}`; // the handshake failed
     case 'auth': return `AUTH ${e.mechanism}${e.login ? ` as ${e.login}` : ''}: ${e.outcome}${e.decision ? ` → ${replyText(e.decision)}` : ''}${rule}`;
     case 'mail': return `MAIL FROM:<${e.from}> → ${replyText(e.decision)}${rule}`;
     case 'rcpt': return `RCPT TO:<${e.to}> → ${replyText(e.decision)}${rule}`;

@@ -16,6 +16,7 @@
 //  7. commands: refuse a bare CR inside a command line (RFC 5321 §2.3.8).
 //  8. replies: an onReply hook, so the library's own refusals can be logged with a reason.
 //  9. connections: a session-id generator option (time-ordered ids).
+// 10. TLS: an onTlsError hook with the session (a failed handshake reaches only the server's 'error' event).
 import fs from 'node:fs';
 import type { Socket } from 'node:net';
 import { SMTPServer } from 'smtp-server';
@@ -45,6 +46,8 @@ export interface RelaydeskHooks {
   socketOpened(sessionId: string, socket: Socket): void;
   /** A refusal smtp-server wrote by itself (unknown command, time-out, syntax): logged, never changed. */
   stockReply(connection: HookConnection, code: number, enhanced: string, text: string): void;
+  /** A TLS handshake (after STARTTLS, or on the implicit-TLS port) that failed, or that the client left: logged with why. */
+  tlsFailed(connection: HookConnection, failure: { code: string | null; reason: string | null }): void;
 }
 
 export const PINNED_SMTP_SERVER_VERSION = '3.21.6';
@@ -70,6 +73,10 @@ interface ConnectionInternals {
   handler_AUTH(command: Buffer, callback: () => void): void;
   _onCommand(command: Buffer, callback?: () => void): void;
   _upgrading?: boolean;
+  upgrade(callback: () => void, secureCallback?: () => void): void;
+  _onError(err: Error & { code?: string; meta?: { message?: string } }): void;
+  _onClose(): void;
+  _tlsFailureReported?: boolean;
 }
 
 const proto = SMTPConnection.prototype as unknown as ConnectionInternals;
@@ -78,6 +85,7 @@ const proto = SMTPConnection.prototype as unknown as ConnectionInternals;
 interface SocketOptions { id: string; ignore?: boolean }
 interface ServerInternals {
   options: { relaydesk?: RelaydeskHooks; ignoredHosts?: string[] };
+  _upgrade(socket: Socket, callback: (err: (Error & { code?: string; meta?: { message?: string } }) | null, tlsSocket?: Socket) => void): void;
   _expectsProxyHeader(socket: Socket): boolean;
   _handleProxy(socket: Socket, callback: (err: Error | null, socketOptions?: SocketOptions) => void): void;
 }
@@ -85,6 +93,7 @@ const serverProto = SMTPServer.prototype as unknown as ServerInternals;
 const SERVER_EXPECTED_SOURCE: Array<[keyof ServerInternals, string]> = [
   ['_handleProxy', 'socketOptions.ignore = this.options.ignoredHosts && this.options.ignoredHosts.includes(socket.remoteAddress);'],
   ['_handleProxy', 'if (!this._expectsProxyHeader(socket)) {'],
+  ['_upgrade', '(rawErr, tlsSocket, socket.remoteAddress)'],
 ];
 
 const EXPECTED_SOURCE: Array<[keyof ConnectionInternals, string]> = [
@@ -95,6 +104,11 @@ const EXPECTED_SOURCE: Array<[keyof ConnectionInternals, string]> = [
   ['handler_EHLO', 'this._server.options.authMethods.length'],
   ['handler_AUTH', 'Must issue a STARTTLS command first'],
   ['_onCommand', 'this._upgrading'],
+  ['upgrade', 'this._upgrading = true'],
+  ['upgrade', "tlsSocket.once('_tlsError', (err) => onError(err))"],
+  ['upgrade', 'this._upgrading = false'],
+  ['_onError', "this.emit('error', err)"],
+  ['_onClose', 'this._server.onClose(this.session'],
 ];
 
 type SaslStep = (this: ConnectionInternals, ...args: unknown[]) => void;
@@ -137,6 +151,12 @@ function hooksOf(connection: ConnectionInternals): RelaydeskHooks | undefined {
 
 function who(connection: ConnectionInternals): HookConnection {
   return { sessionId: connection.session?.id ?? connection.id, remoteAddress: connection.remoteAddress };
+}
+
+/** Node's TLS error code and OpenSSL's reason ("unsupported protocol"); smtp-server may have moved the original message to meta. */
+function tlsFailureOf(err: Error & { code?: string; meta?: { message?: string } }): { code: string | null; reason: string | null } {
+  const openssl = err.meta?.message ?? err.message;
+  return { code: err.code ?? null, reason: /SSL routines:[^:]*:([^:]+)/.exec(openssl)?.[1] ?? (openssl || null) };
 }
 
 /** Send a decision as it is: "<code> <enhanced> <text>". */
@@ -279,6 +299,38 @@ export function applySmtpServerPatches(): void {
     }
     const ignore = Boolean(this.options.ignoredHosts?.includes(socket.remoteAddress ?? ''));
     setImmediate(() => callback(null, { id: newSessionId(), ignore }));
+  };
+
+  // 10. A TLS handshake that fails (a client that speaks only TLS 1.0, no cipher in common, a
+  //     client that rejects the certificate) reaches smtp-server's 'error' event only, without
+  //     its session; one the client walks away from, nothing at all. Report either to the engine
+  //     once, before the close, so the log says why the client left.
+  //     On the implicit-TLS port the server shakes hands before a connection exists: the failure
+  //     is logged under an id of its own (there is no session to join).
+  const reportTlsFailure = (connection: ConnectionInternals, failure: { code: string | null; reason: string | null }) => {
+    const hooks = hooksOf(connection);
+    if (!hooks || !connection._upgrading || connection._tlsFailureReported) return;
+    connection._tlsFailureReported = true;
+    hooks.tlsFailed(who(connection), failure);
+  };
+  const originalOnError = proto._onError;
+  proto._onError = function onError(this: ConnectionInternals, err) {
+    reportTlsFailure(this, tlsFailureOf(err));
+    return originalOnError.call(this, err);
+  };
+  const originalServerUpgrade = serverProto._upgrade;
+  serverProto._upgrade = function upgrade(this: ServerInternals, socket, callback) {
+    const hooks = this.options.relaydesk;
+    if (!hooks) return originalServerUpgrade.call(this, socket, callback);
+    return originalServerUpgrade.call(this, socket, (err, tlsSocket) => {
+      if (err) hooks.tlsFailed({ sessionId: newSessionId(), remoteAddress: socket.remoteAddress ?? '' }, tlsFailureOf(err));
+      callback(err, tlsSocket);
+    });
+  };
+  const originalOnClose = proto._onClose;
+  proto._onClose = function onClose(this: ConnectionInternals) {
+    reportTlsFailure(this, { code: null, reason: null });
+    return originalOnClose.call(this);
   };
 }
 

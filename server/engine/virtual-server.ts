@@ -10,7 +10,7 @@ import type { LiveSession } from '../contract/admin-api';
 import type { Decision } from '../policy/decision';
 import {
   type CompiledPolicy, evaluateAuthCommand, evaluateConnection, evaluateEhloAuth, evaluateMailFrom, evaluateMessageSize,
-  evaluateRecipient, evaluateTlsSession, matchTrustedDevice, needsReverseLookup, offeredMechanisms, type ReverseName, type SessionFacts,
+  evaluateRecipient, evaluateTlsFailure, evaluateTlsSession, matchTrustedDevice, needsReverseLookup, offeredMechanisms, type ReverseName, type SessionFacts,
   type TlsFacts, type UserFacts,
 } from '../policy/session-policy';
 import type { Authenticator } from '../auth/authenticator';
@@ -258,6 +258,9 @@ export class VirtualServer {
       socketOpened: (sessionId, socket) => { this.sockets.set(sessionId, socket); },
       stockReply: (connection, code, enhanced, text) => {
         this.emit(this.infoFor(connection), { type: 'reply', command: null, decision: classifyProtocolReply(code, enhanced, text) });
+      },
+      tlsFailed: (connection, failure) => {
+        this.emit(this.infoFor(connection), { type: 'starttls', protocol: '', cipher: '', bits: 0, decision: evaluateTlsFailure(this.settings.policy, failure) });
       },
     };
     return {

@@ -132,7 +132,9 @@ export function transcriptLines(e: SessionEvent): string[] {
   switch (e.type) {
     case 'connect': return [`${t} -- connect from ${e.address} to port ${e.port}`, `${t} ${reply(e)}`];
     case 'ehlo': return [`${t} C: EHLO ${e.hostname}`];
-    case 'starttls': return [`${t} C: STARTTLS`, `${t} -- ${e.protocol} ${e.cipher} (${e.bits} bits)`, ...(e.decision.verdict === 'allow' ? [] : [`${t} ${reply(e)}`])];
+    case 'starttls': return e.protocol
+      ? [`${t} C: STARTTLS`, `${t} -- ${e.protocol} ${e.cipher} (${e.bits} bits)`, ...(e.decision.verdict === 'allow' ? [] : [`${t} ${reply(e)}`])]
+      : [`${t} -- ${e.decision.text}   [${e.decision.rule}]`];
     case 'auth': return [`${t} C: AUTH ${e.mechanism} ***`, `${t} S: ${e.decision ? replyText(e.decision) : e.outcome === 'success' ? '235 2.7.0 Authentication successful' : e.outcome}${e.login ? ` (login ${e.login})` : ''}${e.decision && e.decision.verdict !== 'allow' ? `   [${e.decision.rule}]` : ''}`];
     case 'mail': return [`${t} C: MAIL FROM:<${e.from}>`, `${t} ${reply(e)}`];
     case 'rcpt': return [`${t} C: RCPT TO:<${e.to}>`, `${t} ${reply(e)}`];

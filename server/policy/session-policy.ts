@@ -181,6 +181,42 @@ export function evaluateTlsSession(policy: CompiledPolicy, tls: TlsFacts): Decis
   return allow('tls:accepted', 'TLS accepted', 220);
 }
 
+/** A TLS handshake that did not complete: Node's error code (ERR_SSL_…) and OpenSSL's reason, or neither when the client left. */
+export interface TlsFailure { code: string | null; reason: string | null }
+
+/**
+ * Why a client's TLS handshake failed, in the admin's words and with what to do. No reply was
+ * sent (the client had its "220 Ready to start TLS", or is on the implicit-TLS port): code 0.
+ */
+export function evaluateTlsFailure(policy: CompiledPolicy, failure: TlsFailure): Decision {
+  const code = failure.code ?? '';
+  const alert = /ALERT_([A-Z_]+)$/.exec(code)?.[1]?.toLowerCase().replace(/_/g, ' ');
+  const failed = (rule: string, text: string): Decision => ({ verdict: 'refuse', code: 0, enhanced: '', text: `TLS handshake failed: ${text}`, rule, close: true });
+  if (/UNSUPPORTED_PROTOCOL|VERSION_TOO_LOW|ALERT_PROTOCOL_VERSION/.test(code)) {
+    return failed('tls:legacy-protocol', legacyTlsAllowed(policy.access)
+      ? 'the client and this server have no TLS version in common'
+      : 'the client offers only TLS 1.1 or older; this server requires TLS 1.2 or newer (a device that speaks nothing newer: a virtual server of its own with legacy TLS allowed, see Trusted devices)');
+  }
+  if (/NO_SHARED_CIPHER|ALERT_HANDSHAKE_FAILURE|ALERT_INSUFFICIENT_SECURITY|NO_SUITABLE_SIGNATURE|NO_SHARED_GROUP/.test(code)) {
+    return failed('tls:weak-cipher', policy.access.requireStrongEncryption
+      ? 'no cipher in common: the client offers none of the strong ciphers this server requires'
+      : 'no cipher in common: the client offers only ciphers this server refuses');
+  }
+  if (/ALERT_(UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|CERTIFICATE_EXPIRED|CERTIFICATE_REVOKED|UNSUPPORTED_CERTIFICATE|DECRYPT_ERROR|ACCESS_DENIED)$/.test(code)) {
+    return failed('tls:certificate-not-trusted', `the client does not accept this server's certificate (${alert ?? 'alert'}): trust it on the device, or use a certificate from a CA the device trusts`);
+  }
+  if (/HTTP_REQUEST|HTTPS_PROXY_REQUEST|WRONG_VERSION_NUMBER|UNKNOWN_PROTOCOL|RECORD_LAYER|PACKET_LENGTH_TOO_LONG/.test(code)) {
+    return failed('tls:not-tls', 'the client did not speak TLS after STARTTLS (or on the TLS port)');
+  }
+  if (code === 'ERR_TLS_HANDSHAKE_TIMEOUT') {
+    return { ...failed('tls:handshake-abandoned', ''), text: 'TLS handshake not completed: the client stopped answering' };
+  }
+  if (code === '' || code === 'SocketError' || /^E(CONNRESET|PIPE|TIMEDOUT)$/.test(code)) {
+    return { ...failed('tls:handshake-abandoned', ''), text: 'TLS handshake not completed: the client closed the connection' };
+  }
+  return failed('tls:handshake-failed', failure.reason ?? code);
+}
+
 /** The trusted device acting in this session: only a client that did not sign in is one. */
 function deviceOf(facts: SessionFacts): TrustedDevice | null {
   return facts.user ? null : facts.device ?? null;

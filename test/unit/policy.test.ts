@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { type AccessSettings, addressRuleSchema, DEFAULT_ACCESS, DEFAULT_MESSAGES, type MessageSettings, parseAddressRuleText, trustedDeviceSchema } from '../../server/contract/settings';
 import {
   compilePolicy, evaluateAuthCommand, evaluateConnection, evaluateEhloAuth, evaluateMailFrom, evaluateMessageSize, evaluateRecipient,
-  evaluateTlsSession, matchTrustedDevice, type ReverseName, type SessionFacts,
+  evaluateTlsFailure, evaluateTlsSession, matchTrustedDevice, type ReverseName, type SessionFacts,
 } from '../../server/policy/session-policy';
 import { accessSummary } from '../../server/contract/risk';
 import { compileAddressList, matchAddress } from '../../server/policy/address-list';
@@ -212,6 +212,25 @@ describe('trusted devices', () => {
     const legacy = { protocol: 'TLSv1', cipher: 'ECDHE-RSA-AES256-SHA', bits: 256 };
     expect(evaluateTlsSession(policy({ access: { allowLegacyTls: true, requireStrongEncryption: false } }), legacy).rule).toBe('tls:legacy-protocol');
     expect(evaluateTlsSession(policy({ access: { allowLegacyTls: true, requireStrongEncryption: false, basicAuth: false, cramMd5: false } }), legacy).verdict).toBe('allow');
+  });
+  it.each([
+    { code: 'ERR_SSL_UNSUPPORTED_PROTOCOL', rule: 'tls:legacy-protocol', text: /offers only TLS 1\.1 or older; this server requires TLS 1\.2/ },
+    { code: 'ERR_SSL_NO_SHARED_CIPHER', rule: 'tls:weak-cipher', text: /no cipher in common: the client offers none of the strong ciphers/ },
+    { code: 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA', rule: 'tls:certificate-not-trusted', text: /does not accept this server's certificate \(unknown ca\)/ },
+    { code: 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE', rule: 'tls:certificate-not-trusted', text: /\(bad certificate\)/ },
+    { code: 'ERR_SSL_HTTP_REQUEST', rule: 'tls:not-tls', text: /did not speak TLS/ },
+    { code: null, rule: 'tls:handshake-abandoned', text: /^TLS handshake not completed: the client closed the connection$/ },
+    { code: 'ERR_TLS_HANDSHAKE_TIMEOUT', rule: 'tls:handshake-abandoned', text: /stopped answering/ },
+    { code: 'ERR_SSL_SOMETHING_NEW', rule: 'tls:handshake-failed', text: /^TLS handshake failed: something new$/ },
+  ])('a failed TLS handshake ($code): $rule, no reply code', ({ code, rule, text }) => {
+    const decision = evaluateTlsFailure(policy({}), { code, reason: code ? code.replace('ERR_SSL_', '').replace(/_/g, ' ').toLowerCase() : null });
+    expect(decision).toMatchObject({ verdict: 'refuse', code: 0, enhanced: '', rule, close: true });
+    expect(decision.text).toMatch(text);
+  });
+  it('a failed TLS handshake on a server that allows legacy TLS does not tell the admin to allow it', () => {
+    const legacyAllowed = policy({ access: { allowLegacyTls: true, requireStrongEncryption: false, basicAuth: false, cramMd5: false } });
+    expect(evaluateTlsFailure(legacyAllowed, { code: 'ERR_SSL_UNSUPPORTED_PROTOCOL', reason: 'unsupported protocol' }).text).toBe('TLS handshake failed: the client and this server have no TLS version in common');
+    expect(evaluateTlsFailure(legacyAllowed, { code: 'ERR_SSL_NO_SHARED_CIPHER', reason: null }).text).toContain('offers only ciphers this server refuses');
   });
 });
 
