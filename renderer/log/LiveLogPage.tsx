@@ -137,6 +137,7 @@ export function LiveLogPage() {
               const e = shown[item.index] as LoggedEvent;
               const verdict = verdictOf(e);
               const rule = 'decision' in e && e.decision ? e.decision.rule : '';
+              const line = describeEvent(e);
               return (
                 <div key={item.key} role="row" tabIndex={0} className={styles.row} style={{ transform: `translateY(${item.start}px)` }}
                   onClick={() => void openTranscript(e.session)} onKeyDown={(k) => { if (k.key === 'Enter') void openTranscript(e.session); }} title={rule ? `Rule: ${rule}` : undefined}>
@@ -144,7 +145,8 @@ export function LiveLogPage() {
                   <span role="cell" className={styles.cell}>{e.server}</span>
                   <span role="cell" className={styles.cell}>{e.address}</span>
                   <span role="cell" className={styles.cell}>{e.user ?? (e.device ? `device: ${e.device}` : '')}</span>
-                  <span role="cell" className={styles.cell}>{describeEvent(e)}</span>
+                  {/* The whole line on hover: long ones (a failed TLS handshake says what to do) are cut to the column. */}
+                  <span role="cell" className={styles.cell} title={rule ? `${line}\nRule: ${rule}` : line}>{line}</span>
                   <span role="cell">{verdict && <Badge size="small" appearance="tint" color={verdict === 'allow' ? 'success' : verdict === 'refuse' ? 'danger' : 'warning'}>{verdict}</Badge>}</span>
                 </div>
               );
