@@ -15,7 +15,9 @@ function command(e: SessionEvent): { method: string; query: string; status: numb
   switch (e.type) {
     case 'connect': return { ...none, method: 'CONNECT', query: e.decision.rule, status: e.decision.code };
     case 'ehlo': return { ...none, method: 'EHLO', query: e.hostname, status: 250, agent: e.hostname };
-    case 'starttls': return { ...none, method: 'STARTTLS', query: `${e.protocol} ${e.cipher}`, status: e.decision.verdict === 'allow' ? 220 : e.decision.code };
+    case 'starttls': return e.protocol
+      ? { ...none, method: 'STARTTLS', query: `${e.protocol} ${e.cipher}`, status: e.decision.verdict === 'allow' ? 220 : e.decision.code }
+      : { ...none, method: 'STARTTLS', query: e.decision.rule, status: null }; // the handshake failed: no reply was sent
     case 'auth': return { ...none, method: 'AUTH', query: e.mechanism, status: e.outcome === 'success' ? 235 : (e.decision?.code ?? 535) };
     case 'mail': return { ...none, method: 'MAIL', query: `FROM:<${e.from}>`, status: e.decision.code };
     case 'rcpt': return { ...none, method: 'RCPT', query: `TO:<${e.to}>`, status: e.decision.code };

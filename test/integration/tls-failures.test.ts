@@ -8,9 +8,11 @@ import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAdminHandlers } from '../../server/admin';
 import type { RelaydeskEvent, SessionEvent } from '../../server/contract/events';
 import { formatEventLine } from '../../server/contract/log-view';
 import { DEFAULT_SERVER_NAME } from '../../server/contract/settings';
+import { W3C_FIELDS } from '../../server/log/export';
 import { RawSmtp } from '../../server/smtp/line-client';
 import { eventually, startTestApp, type TestApp } from '../helpers/test-app';
 
@@ -124,6 +126,21 @@ describe('failed TLS handshakes are in the log with the reason', () => {
     expect(good.event.protocol).toMatch(/^TLSv1\.[23]$/);
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(events.slice(from).filter((e) => e.type === 'starttls' && e.decision.code === 0)).toEqual([]);
+  });
+
+  it('exports a failed handshake as STARTTLS with its rule and no reply code (W3C, CSV)', async () => {
+    const failed = events.find((e): e is TlsEvent => e.type === 'starttls' && e.decision.rule === 'tls:legacy-protocol');
+    expect(failed).toBeDefined();
+    const api = createAdminHandlers(t.app);
+    const filter = { session: failed?.session ?? '', type: 'starttls', limit: 10 };
+    const w3c = (await api['log.export']({ format: 'w3c', filter })).trim().split('\r\n').filter((l) => !l.startsWith('#'));
+    expect(w3c).toHaveLength(1);
+    const fields = W3C_FIELDS.split(' ');
+    const record = (w3c[0] ?? '').split(' ');
+    expect(record).toHaveLength(fields.length);
+    expect([record[fields.indexOf('cs-method')], record[fields.indexOf('cs-uri-query')], record[fields.indexOf('sc-status')]]).toEqual(['STARTTLS', 'tls:legacy-protocol', '-']);
+    const csv = (await api['log.export']({ format: 'csv', filter })).trim().split('\r\n');
+    expect(csv[1]).toContain(',starttls,STARTTLS tls:legacy-protocol,,,"TLS handshake failed: the client offers only TLS 1.1 or older');
   });
 
   it('counts them as refusals by rule, not as TLS handshakes', () => {
