@@ -19,7 +19,8 @@ interface EventBase {
 
 export type SessionEvent = EventBase & (
   | { type: 'connect'; port: number; decision: Decision }
-  | { type: 'ehlo'; hostname: string }
+  /** EHLO, or HELO (helo: true) from an old client. */
+  | { type: 'ehlo'; hostname: string; helo?: boolean }
   /** A handshake that failed or was left has protocol "" and a decision with code 0 (no reply was sent) saying why. */
   | { type: 'starttls'; protocol: string; cipher: string; bits: number; decision: Decision }
   | { type: 'auth'; mechanism: string; /** The name the client gave (whether or not it exists). */ login: string; outcome: 'success' | 'failure' | 'blocked' | 'refused'; reason?: string; decision?: Decision }

@@ -38,7 +38,7 @@ export function describeEvent(e: SessionEvent): string {
   const rule = 'decision' in e && e.decision && e.decision.verdict !== 'allow' ? ` [${e.decision.rule}]` : '';
   switch (e.type) {
     case 'connect': return `connect to port ${e.port} → ${replyText(e.decision)}${rule}`;
-    case 'ehlo': return `EHLO ${e.hostname}`;
+    case 'ehlo': return `${e.helo ? 'HELO' : 'EHLO'} ${e.hostname}`;
     case 'starttls': return e.protocol
       ? `STARTTLS ${e.protocol} ${e.cipher} (${e.bits} bits)${e.decision.verdict === 'allow' ? '' : ` → ${replyText(e.decision)}`}${rule}`
       : `${replyText(e.decision)}${rule}`; // the handshake failed

@@ -17,6 +17,7 @@
 //  8. replies: an onReply hook, so the library's own refusals can be logged with a reason.
 //  9. connections: a session-id generator option (time-ordered ids).
 // 10. TLS: an onTlsError hook with the session (a failed handshake reaches only the server's 'error' event).
+// 11. HELO/EHLO: an option to accept a name of several words, and an onHelo hook (HELO was never reported).
 import fs from 'node:fs';
 import type { Socket } from 'node:net';
 import { SMTPServer } from 'smtp-server';
@@ -36,8 +37,8 @@ export interface ImmediateGreetingOption { immediateGreeting: true }
 export interface RelaydeskHooks {
   /** AUTH mechanisms to advertise in EHLO for this connection's TLS state. */
   ehloAuthMechanisms(session: { secure: boolean }): string[];
-  /** Called after a successful EHLO/HELO with the name the client gave (for the live log). */
-  ehloSeen(sessionId: string, hostname: string): void;
+  /** Called after a successful EHLO or HELO with the name the client gave (for the live log). */
+  ehloSeen(sessionId: string, hostname: string, verb: 'EHLO' | 'HELO'): void;
   /** The AUTH command before any credentials are read: a refusal (logged by the engine), or null to go on. */
   authGate(connection: HookConnection, session: { secure: boolean; authenticated: boolean }, mechanism: string): Decision | null;
   /** A protocol-level refusal these patches make: the engine decides (policy), logs, and returns it. */
@@ -58,7 +59,7 @@ interface ConnectionInternals {
   secure: boolean;
   remoteAddress: string;
   _socket: Socket;
-  session: { id: string; user?: unknown };
+  session: { id: string; user?: unknown; hostNameAppearsAs?: string | false };
   hostNameAppearsAs: string | false;
   _server: { options: { authMethods: string[]; relaydesk?: RelaydeskHooks; maxClients?: number; immediateGreeting?: boolean }; connections: Set<unknown> };
   _setListeners(callback: () => void): void;
@@ -70,6 +71,7 @@ interface ConnectionInternals {
   init(): void;
   _createParser(): NodeJS.EventEmitter;
   handler_EHLO(command: Buffer, callback: () => void): void;
+  handler_HELO(command: Buffer, callback: () => void): void;
   handler_AUTH(command: Buffer, callback: () => void): void;
   _onCommand(command: Buffer, callback?: () => void): void;
   _upgrading?: boolean;
@@ -102,6 +104,9 @@ const EXPECTED_SOURCE: Array<[keyof ConnectionInternals, string]> = [
   ['send', 'this._getEnhancedStatusCode(code, context)'],
   ['_createParser', "this.send(421, 'Error: ' + err.message)"],
   ['handler_EHLO', 'this._server.options.authMethods.length'],
+  ['handler_EHLO', 'if (parts.length !== 2) {'],
+  ['handler_HELO', 'if (parts.length !== 2) {'],
+  ['handler_HELO', 'this.hostNameAppearsAs = hostname.toLowerCase()'],
   ['handler_AUTH', 'Must issue a STARTTLS command first'],
   ['_onCommand', 'this._upgrading'],
   ['upgrade', 'this._upgrading = true'],
@@ -227,6 +232,25 @@ export function applySmtpServerPatches(): void {
 
   // 4. AUTH advertised per connection: not before STARTTLS when basic authentication requires TLS.
   //    authMethods is read synchronously by the stock handler, so it is swapped for that call only.
+  // 11. A greeting whose name has several words ("EHLO Canon MF4800", as some devices send) is
+  //    accepted as Postfix, IIS and Exchange accept it, the words joined by single spaces (stock:
+  //    501, and the device cannot send at all). HELO is reported to the engine like EHLO, once
+  //    it succeeded (stock reported neither; a failed greeting keeps the name the session had).
+  const greet = (connection: ConnectionInternals, hooks: RelaydeskHooks, verb: 'EHLO' | 'HELO', command: Buffer, run: (command: Buffer) => void) => {
+    const words = command.toString().trim().split(/\s+/);
+    const name = words.slice(1).join(' ');
+    // The stock handler checks the name's length and characters: give it the same name with the spaces made one word.
+    const asOneWord = words.length > 2 ? Buffer.from(`${words[0] ?? verb} ${name.replace(/ /g, '_')}`) : command;
+    const before = connection.hostNameAppearsAs;
+    connection.hostNameAppearsAs = false;
+    run(asOneWord);
+    if (!connection.hostNameAppearsAs) {
+      connection.hostNameAppearsAs = before; // refused: nothing changes
+      return;
+    }
+    if (words.length > 2) connection.hostNameAppearsAs = connection.session.hostNameAppearsAs = name.toLowerCase(); // the stock handler copied it into the session
+    hooks.ehloSeen(connection.session.id, connection.hostNameAppearsAs, verb);
+  };
   const originalEhlo = proto.handler_EHLO;
   proto.handler_EHLO = function handlerEhlo(this: ConnectionInternals, command, callback) {
     const hooks = hooksOf(this);
@@ -235,11 +259,16 @@ export function applySmtpServerPatches(): void {
     const all = options.authMethods;
     options.authMethods = hooks.ehloAuthMechanisms({ secure: this.secure });
     try {
-      originalEhlo.call(this, command, callback);
+      greet(this, hooks, 'EHLO', command, (greeting) => originalEhlo.call(this, greeting, callback));
     } finally {
       options.authMethods = all;
     }
-    if (this.hostNameAppearsAs) hooks.ehloSeen(this.session.id, this.hostNameAppearsAs);
+  };
+  const originalHelo = proto.handler_HELO;
+  proto.handler_HELO = function handlerHelo(this: ConnectionInternals, command, callback) {
+    const hooks = hooksOf(this);
+    if (!hooks) return originalHelo.call(this, command, callback);
+    greet(this, hooks, 'HELO', command, (greeting) => originalHelo.call(this, greeting, callback));
   };
 
   // 5. The AUTH command is judged by policy before the stock handler reads any credentials

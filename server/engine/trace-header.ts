@@ -9,7 +9,8 @@ export function receivedHeader(config: VirtualServerConfig, info: SessionInfo, s
   const helo = session.hostNameAppearsAs || 'unknown';
   const reverse = info.reverseName.status === 'confirmed' ? info.reverseName.name : 'unknown';
   const literal = info.address.includes(':') ? `IPv6:${info.address}` : info.address;
-  const protocol = `ESMTP${info.tls ? 'S' : ''}${info.user ? 'A' : ''}`;
+  // RFC 3848: "SMTP" for a client that greeted with HELO, ESMTP (S: TLS, A: signed in) after EHLO.
+  const protocol = info.greeting === 'HELO' && !info.tls && !info.user ? 'SMTP' : `ESMTP${info.tls ? 'S' : ''}${info.user ? 'A' : ''}`;
   const tls = info.tls ? `\r\n\t(using ${info.tls.protocol} with cipher ${info.tls.cipher} (${info.tls.bits} bits))` : '';
   const rcpt = session.envelope.rcptTo.length === 1 ? `\r\n\tfor <${session.envelope.rcptTo[0]?.address}>` : '';
   return `Received: from ${helo} (${reverse} [${literal}])\r\n\tby ${config.fqdn} (Relaydesk) with ${protocol} id ${id}${tls}${rcpt};\r\n\t${rfc5322Date(now)}\r\n`;

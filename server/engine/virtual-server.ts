@@ -75,6 +75,8 @@ export interface SessionInfo {
   messagesAccepted: number;
   sessionBytes: number;
   state: 'connected' | 'mail' | 'data' | 'closing';
+  /** How the client last greeted (HELO: an old client; its mail is received "with SMTP"). */
+  greeting?: 'EHLO' | 'HELO';
 }
 
 export interface ListenerStatus { address: string; port: number; mode: 'starttls' | 'implicit-tls' }
@@ -240,9 +242,11 @@ export class VirtualServer {
   private smtpOptions(implicit: boolean): SMTPServerOptions {
     const hooks: RelaydeskHooks = {
       ehloAuthMechanisms: ({ secure }) => evaluateEhloAuth(this.settings.policy, secure),
-      ehloSeen: (sessionId, hostname) => {
+      ehloSeen: (sessionId, hostname, verb) => {
         const info = this.sessions.get(sessionId);
-        if (info) this.emit(info, { type: 'ehlo', hostname });
+        if (!info) return;
+        info.greeting = verb;
+        this.emit(info, verb === 'HELO' ? { type: 'ehlo', hostname, helo: true } : { type: 'ehlo', hostname });
       },
       authGate: (connection, { secure, authenticated }, mechanism) => {
         const decision = evaluateAuthCommand(this.settings.policy, { tls: secure ? PRESENT_TLS : null, user: authenticated ? ANONYMOUS_USER : null }, mechanism);

@@ -131,7 +131,7 @@ export function transcriptLines(e: SessionEvent): string[] {
   const t = e.at.slice(11, 23);
   switch (e.type) {
     case 'connect': return [`${t} -- connect from ${e.address} to port ${e.port}`, `${t} ${reply(e)}`];
-    case 'ehlo': return [`${t} C: EHLO ${e.hostname}`];
+    case 'ehlo': return [`${t} C: ${e.helo ? 'HELO' : 'EHLO'} ${e.hostname}`];
     case 'starttls': return e.protocol
       ? [`${t} C: STARTTLS`, `${t} -- ${e.protocol} ${e.cipher} (${e.bits} bits)`, ...(e.decision.verdict === 'allow' ? [] : [`${t} ${reply(e)}`])]
       : [`${t} -- ${e.decision.text}   [${e.decision.rule}]`];

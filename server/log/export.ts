@@ -14,7 +14,7 @@ function command(e: SessionEvent): { method: string; query: string; status: numb
   const none = { csBytes: 0, timeTaken: 0, agent: '-' };
   switch (e.type) {
     case 'connect': return { ...none, method: 'CONNECT', query: e.decision.rule, status: e.decision.code };
-    case 'ehlo': return { ...none, method: 'EHLO', query: e.hostname, status: 250, agent: e.hostname };
+    case 'ehlo': return { ...none, method: e.helo ? 'HELO' : 'EHLO', query: e.hostname, status: 250, agent: e.hostname };
     case 'starttls': return e.protocol
       ? { ...none, method: 'STARTTLS', query: `${e.protocol} ${e.cipher}`, status: e.decision.verdict === 'allow' ? 220 : e.decision.code }
       : { ...none, method: 'STARTTLS', query: e.decision.rule, status: null }; // the handshake failed: no reply was sent
