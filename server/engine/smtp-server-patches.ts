@@ -18,6 +18,7 @@
 //  9. connections: a session-id generator option (time-ordered ids).
 // 10. TLS: an onTlsError hook with the session (a failed handshake reaches only the server's 'error' event).
 // 11. HELO/EHLO: an option to accept a name of several words, and an onHelo hook (HELO was never reported).
+// 12. MAIL/RCPT: an option to accept an address without angle brackets (Postfix: strict_rfc821_envelopes = no).
 import fs from 'node:fs';
 import type { Socket } from 'node:net';
 import { SMTPServer } from 'smtp-server';
@@ -74,6 +75,7 @@ interface ConnectionInternals {
   handler_HELO(command: Buffer, callback: () => void): void;
   handler_AUTH(command: Buffer, callback: () => void): void;
   _onCommand(command: Buffer, callback?: () => void): void;
+  _parseAddressCommand(name: string, command: Buffer | string): unknown;
   _upgrading?: boolean;
   upgrade(callback: () => void, secureCallback?: () => void): void;
   _onError(err: Error & { code?: string; meta?: { message?: string } }): void;
@@ -107,6 +109,7 @@ const EXPECTED_SOURCE: Array<[keyof ConnectionInternals, string]> = [
   ['handler_EHLO', 'if (parts.length !== 2) {'],
   ['handler_HELO', 'if (parts.length !== 2) {'],
   ['handler_HELO', 'this.hostNameAppearsAs = hostname.toLowerCase()'],
+  ['_parseAddressCommand', 'if (!/^<[^<>]*>$/.test(address)) {'],
   ['handler_AUTH', 'Must issue a STARTTLS command first'],
   ['_onCommand', 'this._upgrading'],
   ['upgrade', 'this._upgrading = true'],
@@ -360,6 +363,16 @@ export function applySmtpServerPatches(): void {
   proto._onClose = function onClose(this: ConnectionInternals) {
     reportTlsFailure(this, { code: null, reason: null });
     return originalOnClose.call(this);
+  };
+
+  // 12. "MAIL FROM:scanner@example.com", without the angle brackets RFC 5321 asks for, as some
+  //     devices and scripts send it: accepted as Postfix (strict_rfc821_envelopes = no) and IIS
+  //     accept it, the address then checked like any other (stock: 501, the device cannot send).
+  const originalParseAddress = proto._parseAddressCommand;
+  proto._parseAddressCommand = function parseAddressCommand(this: ConnectionInternals, name, command) {
+    if (!hooksOf(this)) return originalParseAddress.call(this, name, command);
+    const bare = /^([A-Za-z]+ ?[A-Za-z]+:)\s*([^\s<>]+@[^\s<>]+)(\s.*)?$/s.exec(command.toString());
+    return originalParseAddress.call(this, name, bare ? `${bare[1]}<${bare[2]}>${bare[3] ?? ''}` : command);
   };
 }
 

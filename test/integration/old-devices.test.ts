@@ -1,7 +1,7 @@
-// How clients greet: HELO from an old device is logged like EHLO (it was not logged at all), a
-// device name of several words ("EHLO Canon MF4800") is accepted as Postfix, IIS and Exchange
-// accept it, a failed greeting changes nothing, and the Received header says what happened
-// (RFC 3848: "with SMTP" after HELO). Raw sockets against a running server.
+// What old devices send, accepted as IIS and Postfix accepted it: HELO (logged like EHLO; it was
+// not logged at all), a device name of several words ("EHLO Canon MF4800"), addresses without
+// angle brackets ("MAIL FROM:scanner@example.com"). A failed greeting changes nothing, and the
+// Received header says what happened (RFC 3848: "with SMTP" after HELO). Raw sockets.
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RelaydeskEvent, SessionEvent } from '../../server/contract/events';
@@ -11,7 +11,7 @@ import { droppedMessages, eventually, startTestApp, type TestApp } from '../help
 
 type Greeting = Extract<SessionEvent, { type: 'ehlo' }>;
 
-describe('HELO and EHLO', () => {
+describe('old devices: greetings and addresses', () => {
   let t: TestApp;
   const events: RelaydeskEvent[] = [];
   beforeAll(async () => {
@@ -56,6 +56,24 @@ describe('HELO and EHLO', () => {
 
     const helo = await session(['HELO Old Fax Machine'], 'spaced helo');
     expect(helo.greetings.map((g) => g.hostname)).toEqual(['old fax machine']);
+  });
+
+  it('addresses without angle brackets (with or without a space after the colon, with parameters) are accepted and checked like any other', async () => {
+    const from = events.length;
+    const { client } = await RawSmtp.connect(t.port);
+    await client.command('HELO old-scanner');
+    expect((await client.command('MAIL FROM:scanner@example.com SIZE=100')).raw).toBe('250 2.1.0 Accepted');
+    expect((await client.command('RCPT TO: office@example.com')).raw).toBe('250 2.1.5 Accepted');
+    // Not a free pass: relay rules and syntax apply to the address as to one in brackets.
+    expect((await client.command('RCPT TO:someone@elsewhere.example')).code).toBe(550);
+    expect((await client.command('RCPT TO:not-an-address')).code).toBe(501);
+    expect((await client.command('DATA')).code).toBe(354);
+    expect((await client.command('Subject: bare addresses\r\n\r\nscan\r\n.')).code).toBe(250);
+    client.close();
+    const logged = events.slice(from).filter((e): e is SessionEvent => e.type === 'mail' || e.type === 'rcpt');
+    expect(logged.map((e) => (e.type === 'mail' ? e.from : e.type === 'rcpt' ? e.to : ''))).toEqual(['scanner@example.com', 'office@example.com', 'someone@elsewhere.example']);
+    const message = await eventually(() => droppedMessages(path.join(t.dir, 'drop')).find((m) => m.includes('Subject: bare addresses')));
+    expect(message).toContain('for <office@example.com>;');
   });
 
   it('a greeting that fails changes nothing and logs no greeting; control characters are still refused', async () => {
