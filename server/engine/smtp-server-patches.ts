@@ -312,6 +312,12 @@ export function applySmtpServerPatches(): void {
   const originalOnCommand = proto._onCommand;
   proto._onCommand = function onCommand(this: ConnectionInternals, command, callback) {
     const hooks = hooksOf(this);
+    // A TLS record (0x16 0x03: a ClientHello) where a command belongs: the client speaks implicit TLS.
+    if (hooks && !this.secure && !this._upgrading && command?.[0] === 0x16 && command[1] === 0x03) {
+      sendDecision(this, hooks.protocolEvent(who(this), 'tls-without-starttls'));
+      this.close();
+      return (callback ?? (() => undefined))();
+    }
     if (hooks && !this._upgrading && command?.includes(0x0d)) {
       sendDecision(this, hooks.protocolEvent(who(this), 'bare-cr'));
       return (callback ?? (() => undefined))();

@@ -31,7 +31,7 @@ export function evaluateSpoolFailure(kind: 'no-space' | 'write-failed'): Decisio
     : refuse(451, '4.3.0', 'Local error in processing, try again later', 'spool:write-failed');
 }
 
-export type ProtocolEvent = 'too-many-clients' | 'line-too-long' | 'bare-cr' | 'invalid-base64';
+export type ProtocolEvent = 'too-many-clients' | 'line-too-long' | 'bare-cr' | 'invalid-base64' | 'tls-without-starttls';
 
 export function evaluateProtocolEvent(event: ProtocolEvent): Decision {
   switch (event) {
@@ -39,6 +39,8 @@ export function evaluateProtocolEvent(event: ProtocolEvent): Decision {
     case 'line-too-long': return refuse(500, '5.5.2', 'Line too long', 'protocol:line-too-long', true);
     case 'bare-cr': return refuse(501, '5.5.2', 'Syntax error: bare CR in command line', 'protocol:bare-cr');
     case 'invalid-base64': return refuse(501, '5.5.2', 'Invalid base64 data', 'auth:invalid-base64');
+    // A device set to "SSL/TLS" (implicit TLS) on a STARTTLS port: its handshake arrives as a command line.
+    case 'tls-without-starttls': return refuse(500, '5.5.2', 'The client began TLS without STARTTLS: set it to STARTTLS for this port, or use the implicit-TLS port for SSL/TLS', 'tls:ssl-on-starttls-port', true);
   }
 }
 

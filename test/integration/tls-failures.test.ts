@@ -109,6 +109,22 @@ describe('failed TLS handshakes are in the log with the reason', () => {
     expect(left.closedAfter).toBe(true);
   });
 
+  it('a client set to SSL/TLS (implicit) on the STARTTLS port: told once, logged with tls:ssl-on-starttls-port, closed', async () => {
+    const from = events.length;
+    const socket = net.connect(t.port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('data', resolve)); // the greeting
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    expect(await handshake(socket, 0, {})).not.toBe('connected');
+    await closed;
+    const refusal = await eventually(() => events.slice(from).find((e): e is SessionEvent => e.type === 'reply' && e.decision.rule === 'tls:ssl-on-starttls-port'));
+    expect(refusal.type === 'reply' && refusal.decision).toMatchObject({ verdict: 'refuse', code: 500, enhanced: '5.5.2', close: true });
+    expect(formatEventLine(refusal)).toContain('The client began TLS without STARTTLS: set it to STARTTLS for this port');
+    // One refusal, not one "500 command not recognized" per line of the handshake's bytes.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const ofSession = events.slice(from).filter((e): e is SessionEvent => 'session' in e && e.session === refusal.session);
+    expect(ofSession.filter((e) => e.type === 'reply')).toHaveLength(1);
+  });
+
   it('on the implicit-TLS port too; a good handshake logs its protocol and no failure', async () => {
     expect(implicitPort).toBeGreaterThan(0);
     let from = events.length;
