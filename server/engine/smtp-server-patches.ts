@@ -49,7 +49,7 @@ export interface RelaydeskHooks {
   /** A refusal smtp-server wrote by itself (unknown command, time-out, syntax): logged, never changed. */
   stockReply(connection: HookConnection, code: number, enhanced: string, text: string): void;
   /** A TLS handshake (after STARTTLS, or on the implicit-TLS port) that failed, or that the client left: logged with why. */
-  tlsFailed(connection: HookConnection, failure: { code: string | null; reason: string | null }): void;
+  tlsFailed(connection: HookConnection, failure: { code: string | null; reason: string | null; clientSentNothing?: boolean }): void;
 }
 
 export const PINNED_SMTP_SERVER_VERSION = '3.21.6';
@@ -361,7 +361,8 @@ export function applySmtpServerPatches(): void {
     const hooks = this.options.relaydesk;
     if (!hooks) return originalServerUpgrade.call(this, socket, callback);
     return originalServerUpgrade.call(this, socket, (err, tlsSocket) => {
-      if (err) hooks.tlsFailed({ sessionId: newSessionId(), remoteAddress: socket.remoteAddress ?? '' }, tlsFailureOf(err));
+      // A client that sent not one byte before the handshake timed out is waiting for a greeting: it speaks plain SMTP here.
+      if (err) hooks.tlsFailed({ sessionId: newSessionId(), remoteAddress: socket.remoteAddress ?? '' }, { ...tlsFailureOf(err), clientSentNothing: socket.bytesRead === 0 });
       callback(err, tlsSocket);
     });
   };

@@ -182,7 +182,7 @@ export function evaluateTlsSession(policy: CompiledPolicy, tls: TlsFacts): Decis
 }
 
 /** A TLS handshake that did not complete: Node's error code (ERR_SSL_…) and OpenSSL's reason, or neither when the client left. */
-export interface TlsFailure { code: string | null; reason: string | null }
+export interface TlsFailure { code: string | null; reason: string | null; /** Not one byte came from the client (the implicit-TLS port). */ clientSentNothing?: boolean }
 
 /**
  * Why a client's TLS handshake failed, in the admin's words and with what to do. No reply was
@@ -207,6 +207,9 @@ export function evaluateTlsFailure(policy: CompiledPolicy, failure: TlsFailure):
   }
   if (/HTTP_REQUEST|HTTPS_PROXY_REQUEST|WRONG_VERSION_NUMBER|UNKNOWN_PROTOCOL|RECORD_LAYER|PACKET_LENGTH_TOO_LONG/.test(code)) {
     return failed('tls:not-tls', 'the client did not speak TLS after STARTTLS (or on the TLS port)');
+  }
+  if (code === 'ERR_TLS_HANDSHAKE_TIMEOUT' && failure.clientSentNothing) {
+    return failed('tls:plain-on-tls-port', 'the client sent nothing: it waits for a greeting, so it is set to STARTTLS or no encryption on this implicit-TLS port (set it to SSL/TLS, or point it at the STARTTLS port)');
   }
   if (code === 'ERR_TLS_HANDSHAKE_TIMEOUT') {
     return { ...failed('tls:handshake-abandoned', ''), text: 'TLS handshake not completed: the client stopped answering' };

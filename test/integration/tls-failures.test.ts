@@ -23,7 +23,7 @@ describe('failed TLS handshakes are in the log with the reason', () => {
   let implicitPort = 0;
   const events: RelaydeskEvent[] = [];
   beforeAll(async () => {
-    t = await startTestApp({ server: { tlsPort: 0 } });
+    t = await startTestApp({ server: { tlsPort: 0, connectionTimeoutSeconds: 5 } }); // 5: the shortest allowed, for the silent client below
     t.app.bus.subscribe((e) => events.push(e));
     implicitPort = t.app.engine.status().find((s) => s.name === DEFAULT_SERVER_NAME)?.listening.find((l) => l.mode === 'implicit-tls')?.port ?? 0;
   });
@@ -143,6 +143,17 @@ describe('failed TLS handshakes are in the log with the reason', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(events.slice(from).filter((e) => e.type === 'starttls' && e.decision.code === 0)).toEqual([]);
   });
+
+  it('a client that waits for a greeting on the implicit-TLS port (set to STARTTLS or no encryption): tls:plain-on-tls-port', async () => {
+    const from = events.length;
+    const socket = net.connect(implicitPort, '127.0.0.1');
+    socket.on('error', () => undefined);
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    await closed; // the server gives up after the connection time-out (5 s here)
+    const { event } = await loggedFailure(from);
+    expect(event.decision).toMatchObject({ code: 0, rule: 'tls:plain-on-tls-port' });
+    expect(event.decision.text).toContain('set it to SSL/TLS, or point it at the STARTTLS port');
+  }, 15_000);
 
   it('exports a failed handshake as STARTTLS with its rule and no reply code (W3C, CSV)', async () => {
     const failed = events.find((e): e is TlsEvent => e.type === 'starttls' && e.decision.rule === 'tls:legacy-protocol');

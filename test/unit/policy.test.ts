@@ -227,6 +227,10 @@ describe('trusted devices', () => {
     expect(decision).toMatchObject({ verdict: 'refuse', code: 0, enhanced: '', rule, close: true });
     expect(decision.text).toMatch(text);
   });
+  it('a handshake that timed out: a client that sent nothing waits for a greeting (plain SMTP on the TLS port); one that stopped midway left', () => {
+    expect(evaluateTlsFailure(policy({}), { code: 'ERR_TLS_HANDSHAKE_TIMEOUT', reason: null, clientSentNothing: true }).rule).toBe('tls:plain-on-tls-port');
+    expect(evaluateTlsFailure(policy({}), { code: 'ERR_TLS_HANDSHAKE_TIMEOUT', reason: null, clientSentNothing: false }).rule).toBe('tls:handshake-abandoned');
+  });
   it('a failed TLS handshake on a server that allows legacy TLS does not tell the admin to allow it', () => {
     const legacyAllowed = policy({ access: { allowLegacyTls: true, requireStrongEncryption: false, basicAuth: false, cramMd5: false } });
     expect(evaluateTlsFailure(legacyAllowed, { code: 'ERR_SSL_UNSUPPORTED_PROTOCOL', reason: 'unsupported protocol' }).text).toBe('TLS handshake failed: the client and this server have no TLS version in common');
