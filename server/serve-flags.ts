@@ -11,5 +11,8 @@
  * Tried again later and kept at 2: 4 MiB was 7–11 % faster at plain c=10 × 1 KiB (10 interleaved
  * pairs each way) but peaked at 162 MiB at c=50 × 100 KiB in two of three full bench runs (budget
  * 150; 2 MiB: 114–138); 8 MiB peaked at 169.
+ * Measured, not adopted: --heap-growing-percent=200 (old generation collected sooner) lowered the
+ * c=50 × 100 KiB peak from 157–164 to 139–145 MiB in a short sequence, but one full bench run with
+ * it was no better on RSS (145) and below target on other ratios; =100 was about 6 % slower.
  */
 export const SERVE_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2'];
