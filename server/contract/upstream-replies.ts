@@ -1,6 +1,8 @@
 // Replies from Microsoft 365, Google and Microsoft Graph that need the admin, in plain words with
-// the fix: shown beside the reply in queue details, in the status bar and in serve's output. Pure:
-// a reply (as recorded for a recipient) in, an explanation out.
+// the fix — and those a receiving mail server gives direct delivery because of this office's own
+// name or address (EHLO name, reverse DNS, block lists): shown beside the reply in queue details,
+// in the status bar and in serve's output. Pure: a reply (as recorded for a recipient) in, an
+// explanation out.
 
 export interface UpstreamExplanation {
   /** A short key (stable, for de-duplicating warnings). */
@@ -80,6 +82,21 @@ const KNOWN: Known[] = [
     id: 'google-auth-required', match: /530 5\.7\.0 Authentication Required/i,
     problem: 'Google requires signing in before sending (5.7.0).',
     fix: 'Set Outbound authentication on Properties → Delivery (OAuth2 with Google), or register this office\'s IP address with Google\'s SMTP relay service.',
+  },
+  {
+    id: 'ehlo-name-refused', match: /Helo command rejected|fully[- ]qualified host ?name|5\.5\.4 Invalid domain name/i,
+    problem: 'A receiving mail server refused the name this server greets with (EHLO): it is not a fully qualified name that resolves in DNS.',
+    fix: 'Set the FQDN on Properties → General to a name whose DNS A record points to this office\'s public IP address, with a matching reverse (PTR) record from your ISP (relaydesk server set SERVER fqdn=mail.example.com; check it with relaydesk dns check-fqdn SERVER), or deliver through a smart host (your ISP, Microsoft 365 or Google) on Properties → Delivery.',
+  },
+  {
+    id: 'no-reverse-dns', match: /5\.7\.25\b|PTR record|reverse DNS|cannot find your (reverse )?hostname/i,
+    problem: 'A receiving mail server refused mail from this office\'s public IP address: it has no matching reverse DNS (PTR) name.',
+    fix: 'Ask your ISP for a PTR record naming the FQDN set on Properties → General (and an A record back to the address), or deliver through a smart host (your ISP, Microsoft 365 or Google) on Properties → Delivery.',
+  },
+  {
+    id: 'ip-block-listed', match: /blocked using|spamhaus|\bPBL\b|banned sending IP|5\.7\.606|S3150|not authorized to send email directly to our servers/i,
+    problem: 'A receiving mail server refused mail from this office\'s public IP address: it is on a block list, or it is a dynamic or residential address that may not deliver mail directly (for example Spamhaus PBL).',
+    fix: 'Deliver through a smart host instead of directly: your ISP\'s, Microsoft 365 or Google (Properties → Delivery, or relaydesk smarthost set SERVER …). The list named in the reply says why the address is listed.',
   },
   {
     id: 'smtp-credentials', match: /535 5\.7\.8\b/,

@@ -19,6 +19,14 @@ describe('explainUpstreamReply', () => {
     ['550 5.7.0 Mail relay denied [203.0.113.9]. Invalid credentials for relay for one of the domains in: example.com', 'google-relay-denied', 'SMTP relay service'],
     ['454 4.7.0 The smart host refused the sign-in: 535-5.7.8 Username and Password not accepted. For more information, go to https://support.google.com/mail/?p=BadCredentials', 'google-credentials', 'app password'],
     ['530 5.7.0 Authentication Required. For more information, go to https://support.google.com/mail/?p=WantAuthError', 'google-auth-required', 'OAuth2'],
+    // Direct delivery, refused because of this office's own name or address.
+    ['504 5.5.2 <vm>: Helo command rejected: need fully-qualified hostname', 'ehlo-name-refused', 'relaydesk dns check-fqdn'],
+    ['501 5.5.4 Invalid domain name', 'ehlo-name-refused', 'Properties → General'],
+    ['550-5.7.25 [203.0.113.9] The IP address sending this message does not have a PTR record setup, or the corresponding forward DNS entry does not point to the sending IP.', 'no-reverse-dns', 'PTR record'],
+    ['450 4.7.1 Client host rejected: cannot find your reverse hostname, [203.0.113.9]', 'no-reverse-dns', 'smart host'],
+    ['554 5.7.1 Service unavailable; Client host [203.0.113.9] blocked using zen.spamhaus.org; https://www.spamhaus.org/query/ip/203.0.113.9', 'ip-block-listed', 'smart host'],
+    ['550-5.7.1 [203.0.113.9] The IP you\'re using to send mail is not authorized to send email directly to our servers. Please use the SMTP relay at your service provider instead.', 'ip-block-listed', 'smart host'],
+    ['550 5.7.1 Unfortunately, messages from [203.0.113.9] weren\'t sent. Please contact your Internet service provider since part of their network is on our block list (S3150).', 'ip-block-listed', 'smart host'],
   ])('%s', (reply, id, fix) => {
     const explanation = explainUpstreamReply(reply);
     expect(explanation?.id).toBe(id);
