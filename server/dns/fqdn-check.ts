@@ -12,8 +12,15 @@ export async function checkFqdn(fqdn: string): Promise<FqdnCheck> {
     return { fqdn, addresses, localAddresses, pointsHere: false, message: `${fqdn} does not resolve (${(err as { code?: string }).code ?? (err as Error).message}); clients and receiving servers will not find this machine by that name.` };
   }
   const pointsHere = addresses.some((a) => localAddresses.includes(a));
-  return {
-    fqdn, addresses, localAddresses, pointsHere,
-    message: pointsHere ? `${fqdn} resolves to ${addresses.join(', ')}, an address of this machine.` : `${fqdn} resolves to ${addresses.join(', ')}, which is not an address of this machine.`,
-  };
+  const resolved = pointsHere ? `${fqdn} resolves to ${addresses.join(', ')}, an address of this machine.` : `${fqdn} resolves to ${addresses.join(', ')}, which is not an address of this machine.`;
+  // A machine's own short name resolves through its hosts file, which tells nothing about DNS.
+  const notes = [
+    ...(fqdn.includes('.') ? [] : [`${fqdn} is not a fully qualified name (it has no domain): receiving mail servers refuse it in EHLO when this server delivers directly. Set a name such as mail.example.com on Properties → General.`]),
+    ...(addresses.length > 0 && addresses.every(isLoopback) ? ['It resolves to loopback only: other machines cannot reach this server by that name.'] : []),
+  ];
+  return { fqdn, addresses, localAddresses, pointsHere, message: [resolved, ...notes].join(' ') };
+}
+
+function isLoopback(address: string): boolean {
+  return address === '::1' || address.startsWith('127.');
 }
