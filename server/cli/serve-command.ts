@@ -3,9 +3,9 @@
 import path from 'node:path';
 import { createAdminHandlers } from '../admin';
 import { App } from '../app';
-import { describeBindError } from '../engine/virtual-server';
 import type { RelaydeskEvent } from '../contract/events';
 import { formatEventLine } from '../contract/log-view';
+import { describeBindError } from '../engine/bind-error';
 import { accessSummary, riskOf } from '../contract/risk';
 import { packageRoot } from '../paths';
 import { inspectCertificate } from '../tls/certificates';

@@ -26,6 +26,7 @@ import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import SASL from 'smtp-server/lib/sasl.js';
 import type { Decision } from '../policy/decision';
 import type { ProtocolEvent } from '../policy/protocol-policy';
+import type { TlsFailure } from '../policy/session-policy';
 import { newSessionId } from '../random-ids';
 
 /** The connection as the hooks see it. */
@@ -49,7 +50,7 @@ export interface RelaydeskHooks {
   /** A refusal smtp-server wrote by itself (unknown command, time-out, syntax): logged, never changed. */
   stockReply(connection: HookConnection, code: number, enhanced: string, text: string): void;
   /** A TLS handshake (after STARTTLS, or on the implicit-TLS port) that failed, or that the client left: logged with why. */
-  tlsFailed(connection: HookConnection, failure: { code: string | null; reason: string | null; clientSentNothing?: boolean }): void;
+  tlsFailed(connection: HookConnection, failure: TlsFailure): void;
 }
 
 export const PINNED_SMTP_SERVER_VERSION = '3.21.6';
@@ -162,7 +163,7 @@ function who(connection: ConnectionInternals): HookConnection {
 }
 
 /** Node's TLS error code and OpenSSL's reason ("unsupported protocol"); smtp-server may have moved the original message to meta. */
-function tlsFailureOf(err: Error & { code?: string; meta?: { message?: string } }): { code: string | null; reason: string | null } {
+function tlsFailureOf(err: Error & { code?: string; meta?: { message?: string } }): TlsFailure {
   const openssl = err.meta?.message ?? err.message;
   return { code: err.code ?? null, reason: /SSL routines:[^:]*:([^:]+)/.exec(openssl)?.[1] ?? (openssl || null) };
 }
@@ -345,7 +346,7 @@ export function applySmtpServerPatches(): void {
   //     once, before the close, so the log says why the client left.
   //     On the implicit-TLS port the server shakes hands before a connection exists: the failure
   //     is logged under an id of its own (there is no session to join).
-  const reportTlsFailure = (connection: ConnectionInternals, failure: { code: string | null; reason: string | null }) => {
+  const reportTlsFailure = (connection: ConnectionInternals, failure: TlsFailure) => {
     const hooks = hooksOf(connection);
     if (!hooks || !connection._upgrading || connection._tlsFailureReported) return;
     connection._tlsFailureReported = true;

@@ -8,6 +8,7 @@ import type { VirtualServerConfig } from '../contract/settings';
 import type { SessionEvent } from '../contract/events';
 import type { LiveSession } from '../contract/admin-api';
 import type { Decision } from '../policy/decision';
+import { describeBindError } from './bind-error';
 import {
   type CompiledPolicy, evaluateAuthCommand, evaluateConnection, evaluateEhloAuth, evaluateMailFrom, evaluateMessageSize,
   evaluateRecipient, evaluateTlsFailure, evaluateTlsSession, matchTrustedDevice, needsReverseLookup, offeredMechanisms, type ReverseName, type SessionFacts,
@@ -493,16 +494,3 @@ function parameterNames(address: SMTPServerAddress): string[] {
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-
-
-/** A listen() failure in the admin's words (the SMTP servers and the console). */
-export function describeBindError(err: NodeJS.ErrnoException, port: number): string {
-  switch (err.code) {
-    case 'EADDRINUSE': return `port ${port} is already in use by another program`;
-    case 'EACCES': return port < 1024
-      ? `port ${port} needs privileges (Linux: setcap cap_net_bind_service, or use a port above 1023)`
-      : `permission denied for port ${port}`;
-    case 'EADDRNOTAVAIL': return 'the address does not belong to this machine';
-    default: return err.message;
-  }
-}

@@ -13,8 +13,3 @@ export function refuse(code: number, enhanced: string, text: string, rule: strin
   const verdict: Verdict = code >= 500 ? 'refuse' : 'defer';
   return close ? { verdict, code, enhanced, text, rule, close } : { verdict, code, enhanced, text, rule };
 }
-
-/** The reply line as the client sees it: "550 5.7.1 Unable to relay for <a@b>". */
-export function replyLine(decision: Decision): string {
-  return `${decision.code} ${decision.enhanced} ${decision.text}`;
-}

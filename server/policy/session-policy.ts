@@ -191,7 +191,8 @@ export interface TlsFailure { code: string | null; reason: string | null; /** No
 export function evaluateTlsFailure(policy: CompiledPolicy, failure: TlsFailure): Decision {
   const code = failure.code ?? '';
   const alert = /ALERT_([A-Z_]+)$/.exec(code)?.[1]?.toLowerCase().replace(/_/g, ' ');
-  const failed = (rule: string, text: string): Decision => ({ verdict: 'refuse', code: 0, enhanced: '', text: `TLS handshake failed: ${text}`, rule, close: true });
+  const noReply = (rule: string, text: string): Decision => ({ verdict: 'refuse', code: 0, enhanced: '', text, rule, close: true });
+  const failed = (rule: string, why: string): Decision => noReply(rule, `TLS handshake failed: ${why}`);
   if (/UNSUPPORTED_PROTOCOL|VERSION_TOO_LOW|ALERT_PROTOCOL_VERSION/.test(code)) {
     return failed('tls:legacy-protocol', legacyTlsAllowed(policy.access)
       ? 'the client and this server have no TLS version in common'
@@ -212,10 +213,10 @@ export function evaluateTlsFailure(policy: CompiledPolicy, failure: TlsFailure):
     return failed('tls:plain-on-tls-port', 'the client sent nothing: it waits for a greeting, so it is set to STARTTLS or no encryption on this implicit-TLS port (set it to SSL/TLS, or point it at the STARTTLS port)');
   }
   if (code === 'ERR_TLS_HANDSHAKE_TIMEOUT') {
-    return { ...failed('tls:handshake-abandoned', ''), text: 'TLS handshake not completed: the client stopped answering' };
+    return noReply('tls:handshake-abandoned', 'TLS handshake not completed: the client stopped answering');
   }
   if (code === '' || code === 'SocketError' || /^E(CONNRESET|PIPE|TIMEDOUT)$/.test(code)) {
-    return { ...failed('tls:handshake-abandoned', ''), text: 'TLS handshake not completed: the client closed the connection' };
+    return noReply('tls:handshake-abandoned', 'TLS handshake not completed: the client closed the connection');
   }
   return failed('tls:handshake-failed', failure.reason ?? code);
 }
