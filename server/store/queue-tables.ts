@@ -129,7 +129,7 @@ export class QueueTables extends ServerTables {
   /** A temporary failure: count the attempt and schedule the next one. */
   deferRecipients(messageId: string, addresses: readonly string[], reply: string, nextAttemptAt: string): void {
     const update = this.stmt('UPDATE recipients SET attempts = attempts + 1, last_reply = ?, next_attempt_at = ? WHERE message_id = ? AND address = ?');
-    this.db.transaction(() => { for (const address of addresses) update.run(reply, nextAttemptAt, messageId, address); })();
+    this.transaction(() => { for (const address of addresses) update.run(reply, nextAttemptAt, messageId, address); });
   }
 
 
@@ -151,13 +151,13 @@ export class QueueTables extends ServerTables {
   /** Held back by a route's cap: due again later, without counting an attempt. */
   postponeRecipients(messageId: string, addresses: readonly string[], nextAttemptAt: string): void {
     const update = this.stmt('UPDATE recipients SET next_attempt_at = ? WHERE message_id = ? AND address = ?');
-    this.db.transaction(() => { for (const address of addresses) update.run(nextAttemptAt, messageId, address); })();
+    this.transaction(() => { for (const address of addresses) update.run(nextAttemptAt, messageId, address); });
   }
 
   /** The sender was told these recipients are delayed; they are not told again. */
   markDelayNotified(messageId: string, addresses: readonly string[]): void {
     const update = this.stmt('UPDATE recipients SET delay_notified = 1 WHERE message_id = ? AND address = ?');
-    this.db.transaction(() => { for (const address of addresses) update.run(messageId, address); })();
+    this.transaction(() => { for (const address of addresses) update.run(messageId, address); });
   }
 
 
@@ -165,11 +165,11 @@ export class QueueTables extends ServerTables {
   setMessageState(id: string, action: 'freeze' | 'thaw' | 'retry'): void {
     const message = this.requireMessage(id);
     if (message.state === 'done') throw new AdminError('conflict', `message ${id} is already done`, 'id');
-    this.db.transaction(() => {
+    this.transaction(() => {
       if (action === 'freeze') this.db.prepare(`UPDATE messages SET state = 'frozen' WHERE id = ?`).run(id);
       else this.db.prepare(`UPDATE messages SET state = 'queued' WHERE id = ?`).run(id);
       if (action === 'retry') this.db.prepare(`UPDATE recipients SET next_attempt_at = NULL WHERE message_id = ? AND state = 'queued'`).run(id);
-    })();
+    });
   }
 
 
@@ -184,11 +184,11 @@ export class QueueTables extends ServerTables {
   /** Record the outcome for some recipients; a message with none left queued is done. */
   recordDelivery(messageId: string, addresses: readonly string[], outcome: { state: 'delivered' | 'failed'; reply: string }): void {
     const update = this.db.prepare('UPDATE recipients SET state = ?, attempts = attempts + 1, last_reply = ? WHERE message_id = ? AND address = ?');
-    this.db.transaction(() => {
+    this.transaction(() => {
       for (const address of addresses) update.run(outcome.state, outcome.reply, messageId, address);
       const open = this.db.prepare(`SELECT COUNT(*) AS n FROM recipients WHERE message_id = ? AND state = 'queued'`).get(messageId) as { n: number };
       if (open.n === 0) this.stmt(`UPDATE messages SET state = 'done', finished_at = ? WHERE id = ?`).run(this.stamp(), messageId);
-    })();
+    });
   }
 
 

@@ -28,14 +28,15 @@ export class ServerTables extends AccountTables {
    * could be relative to wherever the server started (made absolute against that same place).
    */
   normalizeStoredSettings(): void {
-    const rows = this.db.prepare('SELECT id, delivery_json, messages_json FROM virtual_servers').all() as Array<{ id: number; delivery_json: string; messages_json: string }>;
+    const select = this.db.prepare('SELECT id, delivery_json, messages_json FROM virtual_servers');
     const update = this.db.prepare('UPDATE virtual_servers SET delivery_json = ?, messages_json = ? WHERE id = ?');
     const absolute = (value: unknown) => (typeof value === 'string' && value !== '' && !path.isAbsolute(value) ? path.resolve(value) : value);
     let changed = 0;
     this.db.pragma('secure_delete = ON');
     try {
-      this.db.transaction(() => {
-        for (const row of rows) {
+      this.transaction(() => {
+        // Read under the write lock: a running serve's change in between is not overwritten.
+        for (const row of select.all() as Array<{ id: number; delivery_json: string; messages_json: string }>) {
           const delivery = JSON.parse(row.delivery_json) as Record<string, unknown>;
           const messages = JSON.parse(row.messages_json) as Record<string, unknown>;
           // Only keys that are there: an absent one takes today's default when read (pickupFolder: off).
@@ -48,7 +49,7 @@ export class ServerTables extends AccountTables {
             changed++;
           }
         }
-      })();
+      });
       if (changed > 0) this.db.pragma('wal_checkpoint(TRUNCATE)');
     } finally {
       this.db.pragma('secure_delete = OFF');
@@ -111,18 +112,18 @@ export class ServerTables extends AccountTables {
 
   createServer(input: VirtualServerInput): VirtualServerConfig {
     const server = parseOrThrow(virtualServerSchema, input);
-    return this.db.transaction(() => {
+    return this.transaction(() => {
       this.assertNoConflict(server, null);
       this.writeServer(server, null);
       return this.getServer(server.name);
-    })();
+    });
   }
 
 
   /** Apply a partial change (sections merged field by field); validated as a whole before writing. */
   updateServer(name: string, patch: VirtualServerPatch): VirtualServerConfig {
     const change = parseOrThrow(patchSchema, patch);
-    return this.db.transaction(() => {
+    return this.transaction(() => {
       const current = this.getServer(name);
       const merged = parseOrThrow(virtualServerSchema, {
         ...current,
@@ -135,7 +136,7 @@ export class ServerTables extends AccountTables {
       this.writeServer(merged, name);
       this.dropStaleSignIn(current, merged);
       return this.getServer(merged.name);
-    })();
+    });
   }
 
 

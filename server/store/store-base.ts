@@ -34,7 +34,7 @@ export class StoreBase {
     // Cached statements: this runs once per accepted group and per log flush.
     this.stmt('PRAGMA synchronous = NORMAL').run();
     try {
-      this.stmt('BEGIN').run();
+      this.stmt('BEGIN IMMEDIATE').run();
       try {
         work();
         this.stmt('COMMIT').run();
@@ -82,17 +82,18 @@ export class StoreBase {
 
 
   migrate(): void {
-    const current = this.schemaVersion();
     const latest = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
-    if (current > latest) {
-      throw new AdminError('unavailable', `the store has schema version ${current}, newer than this Relaydesk understands (${latest}); upgrade Relaydesk`);
-    }
     for (const migration of MIGRATIONS) {
-      if (migration.version <= current) continue;
-      this.db.transaction(() => {
+      this.transaction(() => {
+        // Read under the write lock: two processes opening an old store migrate it once.
+        const current = this.schemaVersion();
+        if (current > latest) {
+          throw new AdminError('unavailable', `the store has schema version ${current}, newer than this Relaydesk understands (${latest}); upgrade Relaydesk`);
+        }
+        if (migration.version <= current) return;
         migration.up(this.db);
         this.db.pragma(`user_version = ${migration.version}`);
-      })();
+      });
     }
   }
 
@@ -113,9 +114,14 @@ export class StoreBase {
   }
 
 
-  /** Run several writes as one transaction (all or nothing). */
+  /**
+   * Run several writes as one transaction (all or nothing). IMMEDIATE: the write lock is taken at
+   * BEGIN, so a transaction that reads before it writes waits (busy timeout) for a running serve's
+   * commit. A deferred one fails at once with "database is locked" when the other process commits
+   * between its first read and its first write: SQLite cannot upgrade a stale snapshot.
+   */
   transaction<T>(work: () => T): T {
-    return this.db.transaction(work)();
+    return this.db.transaction(work).immediate();
   }
 
 }

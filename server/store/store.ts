@@ -134,7 +134,7 @@ export class Store extends EventTables {
       if (before) server.delivery = keepHostSecrets(server.delivery, before);
     }
     const before = this.listServers();
-    this.db.transaction(() => {
+    this.transaction(() => {
       for (const server of before) this.dropStaleSignIn(server, doc.servers.find((s) => s.name.toLowerCase() === server.name.toLowerCase()) ?? null);
       this.db.exec('DELETE FROM address_rules; DELETE FROM virtual_servers; DELETE FROM accepted_domains; DELETE FROM users; DELETE FROM certificates;');
       for (const cert of certificates) this.addCertificate(cert);
@@ -146,7 +146,7 @@ export class Store extends EventTables {
           this.updateUser(user.name, { enabled: user.enabled, perHour: user.perHour, recipientsPerDay: user.recipientsPerDay });
         }
       }
-    })();
+    });
   }
 }
 

@@ -117,6 +117,35 @@ describe('store', () => {
     expectAdminError(() => store.updateServer('Office', { access: { nonsense: true } as never }), 'invalid', 'access', /nonsense/);
   });
 
+  it('a change that reads before it writes waits for another process instead of failing with "database is locked"', () => {
+    const { store, dir } = newStore();
+    store.createServer(server());
+    // Another process (a running serve, the CLI beside it) writing to the same file, impatient on purpose.
+    const other = new Database(path.join(dir, STORE_FILE), { timeout: 20 });
+    try {
+      let otherWrite = 'not tried';
+      const limitBefore = store.getServer('Office').maxConnections ?? 0;
+      store.transaction(() => {
+        const current = store.getServer('Office'); // the read: a deferred transaction takes its snapshot here
+        try {
+          other.prepare(`INSERT INTO meta (key, value) VALUES ('other', '1')`).run();
+          otherWrite = 'committed';
+        } catch (err) {
+          otherWrite = (err as Error).message;
+        }
+        store.updateServer('Office', { maxConnections: (current.maxConnections ?? 0) + 1 });
+      });
+      // The other process waited for this transaction (it would retry after its busy timeout) ...
+      expect(otherWrite).toBe('database is locked');
+      expect(store.getServer('Office').maxConnections).toBe(limitBefore + 1);
+      // ... and gets its turn once it is done.
+      other.prepare(`INSERT INTO meta (key, value) VALUES ('other', '2')`).run();
+      expect(store.getMeta('other')).toBe('2');
+    } finally {
+      other.close();
+    }
+  });
+
   it('refuses a user name with spaces and a duplicate user', () => {
     const { store } = newStore();
     expectAdminError(() => store.addUser({ name: 'a b', passwordHash: 'scrypt$x', cramSecret: null }), 'invalid', 'name', /spaces/);
