@@ -124,7 +124,7 @@ export function createAdminHandlers(app: App): AdminApiHandlers {
     const status = new Map(engine.status().map((s) => [s.name, s]));
     return store.listServers().map((config) => {
       const s = status.get(config.name);
-      return { config: withoutSecrets(config), running: s?.running ?? false, paused: s?.paused ?? false, listening: s?.listening ?? [], bindFailures: s?.lastBindFailure ?? [], sessions: s?.sessions ?? 0 };
+      return { config: withoutSecrets(config), running: s?.running ?? false, paused: s?.paused ?? false, listening: s?.listening ?? [], bindFailures: s?.lastBindFailure ?? [], bindRetrySeconds: s?.bindRetrySeconds ?? null, sessions: s?.sessions ?? 0 };
     });
   };
 

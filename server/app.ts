@@ -56,6 +56,8 @@ export interface AppOptions {
   signInRefreshMs?: number;
   /** The CLI's app: the AdminApi over the store, no listener (a running serve applies the changes). */
   offline?: boolean;
+  /** How often a server that cannot listen tries again (tests shorten it). */
+  bindRetryMs?: number;
 }
 
 const INITIALIZED_KEY = 'initialized';
@@ -113,6 +115,7 @@ export class App {
     });
     this.engine = new Engine({
       store: this.store,
+      bindRetryMs: options.bindRetryMs,
       bus: this.bus,
       spool: this.spool,
       authenticator,

@@ -1,5 +1,5 @@
 // One virtual server: what it is doing, its settings at a glance, and the actions.
-import { Badge, Button, makeStyles, MessageBar, MessageBarBody, Text, tokens } from '@fluentui/react-components';
+import { Badge, Button, makeStyles, MessageBar, MessageBarBody, MessageBarTitle, Text, tokens } from '@fluentui/react-components';
 import { PauseRegular, PlayRegular, SettingsRegular, StopRegular } from '@fluentui/react-icons';
 import { useState } from 'react';
 import { serverState, setServerState, useServers } from '../api/servers';
@@ -36,7 +36,17 @@ export function ServerPage({ name }: { name: string }) {
         <Button icon={<StopRegular />} disabled={state === 'stopped'} onClick={() => void setServerState(name, 'stopped')}>Stop</Button>
         <Button appearance="primary" icon={<SettingsRegular />} onClick={() => setProperties(true)}>Properties</Button>
       </PageHeader>
-      {state === 'failed' && <MessageBar intent="error"><MessageBarBody>Cannot listen: {summary.bindFailures.map((f) => `${f.address}:${f.port}: ${f.message}`).join('; ')}</MessageBarBody></MessageBar>}
+      {state === 'failed' && (
+        <MessageBar intent="error">
+          <MessageBarBody>
+            <MessageBarTitle>Not listening: clients cannot connect</MessageBarTitle>
+            {summary.bindFailures.map((f) => `${f.address}:${f.port}: ${f.message}`).join('; ')}.{' '}
+            {summary.bindRetrySeconds !== null
+              ? `Relaydesk tries again every ${summary.bindRetrySeconds} seconds and listens as soon as it can. To fix it now, stop the program that holds the port, or choose another port or address in Properties.`
+              : 'Fix it in Properties, then press Start.'}
+          </MessageBarBody>
+        </MessageBar>
+      )}
       {warnings.data?.filter((w) => w.server === config.name).map((w) => (
         <MessageBar key={w.id} intent="warning"><MessageBarBody>{w.message}{w.action ? ` ${w.action}` : ''}</MessageBarBody></MessageBar>
       ))}

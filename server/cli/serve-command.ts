@@ -30,7 +30,7 @@ function formatListener(event: Extract<RelaydeskEvent, { type: 'listening' }>): 
 function formatEvent(event: RelaydeskEvent): string | null {
   switch (event.type) {
     case 'listening': return formatListener(event);
-    case 'bind-failed': return `relaydesk: ${event.server} cannot listen on ${event.address}:${event.port}: ${event.message}`;
+    case 'bind-failed': return `relaydesk: ${event.server} cannot listen on ${event.address}:${event.port}: ${event.message}${event.retrySeconds !== null ? ` (trying again every ${event.retrySeconds} s)` : ''}`;
     case 'state': return `relaydesk: ${event.server} is ${event.state}`;
     case 'warning': return `relaydesk: warning: ${event.message}`;
     case 'smarthost-sign-in': return `relaydesk: ${event.server}: smart host ${event.outcome === 'sign-in-needed' ? 'SIGN-IN NEEDED' : event.outcome} (${event.account}): ${event.message}`;

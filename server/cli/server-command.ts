@@ -9,7 +9,7 @@ import { AdminError, parseOrThrow } from '../contract/errors';
 import type { Store } from '../store/store';
 import { type CliContext, type CommandGroup, integerOption, need, stringOption, UsageError } from './shared';
 
-interface ObservedServer { name: string; running: boolean; paused: boolean; listening: Array<{ address: string; port: number; mode: string }>; lastBindFailure: Array<{ address: string; port: number; message: string }> }
+interface ObservedServer { name: string; running: boolean; paused: boolean; listening: Array<{ address: string; port: number; mode: string }>; lastBindFailure: Array<{ address: string; port: number; message: string }>; bindRetrySeconds?: number | null }
 
 /** What a running `serve` last observed (its engine publishes it), or null when none runs. */
 export function observedStatus(store: Store): ObservedServer[] | null {
@@ -31,7 +31,8 @@ function describeObserved(name: string, desired: string, observed: ObservedServe
   if (desired === 'stopped') return 'stopped';
   if (s?.running) return `${s.paused ? 'paused, ' : ''}listening on ${s.listening.map((l) => `${l.address === 'all' ? '*' : l.address}:${l.port}`).join(', ')}`;
   const failure = s?.lastBindFailure[0];
-  return failure ? `CANNOT LISTEN on ${failure.address}:${failure.port}: ${failure.message}` : 'not listening';
+  const retry = s?.bindRetrySeconds ? ` (trying again every ${s.bindRetrySeconds} s)` : '';
+  return failure ? `CANNOT LISTEN on ${failure.address}:${failure.port}: ${failure.message}${retry}` : 'not listening';
 }
 
 const APPLIES = 'a running `relaydesk serve` applies it within a second';

@@ -16,6 +16,8 @@ export interface ServerSummary {
   paused: boolean;
   listening: Array<{ address: string; port: number; mode: 'starttls' | 'implicit-tls' }>;
   bindFailures: Array<{ address: string; port: number; message: string }>;
+  /** While it cannot listen for a cause that can pass (port in use, address not up yet): seconds between the engine's attempts; else null. */
+  bindRetrySeconds: number | null;
   sessions: number;
 }
 

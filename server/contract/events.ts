@@ -34,7 +34,8 @@ export type SessionEvent = EventBase & (
 
 export type ServerEvent =
   | { type: 'listening'; at: string; server: string; address: string; port: number; mode: 'starttls' | 'implicit-tls' }
-  | { type: 'bind-failed'; at: string; server: string; address: string; port: number; message: string }
+  /** retrySeconds: the engine tries again this often (a cause that can pass); null: the admin must fix it. */
+  | { type: 'bind-failed'; at: string; server: string; address: string; port: number; message: string; retrySeconds: number | null }
   | { type: 'state'; at: string; server: string; state: 'started' | 'stopped' | 'paused' }
   | { type: 'delivered'; at: string; queueId: string; recipients: string[]; destination: string }
   | { type: 'delivery'; at: string; queueId: string; recipients: string[]; destination: string; outcome: 'attempt' | 'deferred' | 'delayed' | 'failed' | 'returned' | 'badmail'; reply: string }

@@ -19,7 +19,15 @@ export interface EngineOptions extends EngineDeps {
    * follows; the CLI process itself must not bind ports or publish a status.
    */
   offline?: boolean;
+  /** How often a server that could not bind tries again (default BIND_RETRY_MS; tests shorten it). */
+  bindRetryMs?: number;
 }
+
+/**
+ * A server whose port is held by a program that is exiting, or whose address the network brings
+ * up only after the service started (boot), listens by itself once it can: tried again this often.
+ */
+export const BIND_RETRY_MS = 30_000;
 
 export interface ServerStatus {
   name: string;
@@ -27,7 +35,9 @@ export interface ServerStatus {
   running: boolean;
   paused: boolean;
   listening: StartResult['listening'];
-  lastBindFailure: StartResult['failures'];
+  lastBindFailure: Array<{ address: string; port: number; message: string }>;
+  /** Seconds between attempts while the server cannot listen for a cause that can pass; null when it is not retried. */
+  bindRetrySeconds: number | null;
   sessions: number;
 }
 
@@ -35,6 +45,7 @@ export class Engine {
   private readonly running = new Map<string, VirtualServer>();
   private readonly bindFailures = new Map<string, StartResult['failures']>();
   private reconciling: Promise<void> = Promise.resolve();
+  private bindRetry: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: EngineOptions) {}
 
@@ -46,7 +57,9 @@ export class Engine {
   }
 
   async shutdown(graceMs?: number): Promise<void> {
+    this.cancelBindRetry();
     await this.reconciling.catch(() => undefined);
+    this.cancelBindRetry();
     await Promise.all([...this.running.values()].map((server) => server.stop(graceMs)));
     this.running.clear();
   }
@@ -60,7 +73,8 @@ export class Engine {
         running: Boolean(server),
         paused: server?.isPaused ?? false,
         listening: server?.listening() ?? [],
-        lastBindFailure: this.bindFailures.get(config.name.toLowerCase()) ?? [],
+        lastBindFailure: (this.bindFailures.get(config.name.toLowerCase()) ?? []).map(({ address, port, message }) => ({ address, port, message })),
+        bindRetrySeconds: this.waitsForRetry(config) ? this.retryMs() / 1000 : null,
         sessions: server?.sessions.size ?? 0,
       };
     });
@@ -102,8 +116,11 @@ export class Engine {
     }
 
     for (const config of configs) {
-      if (config.state === 'stopped') continue;
       const key = config.name.toLowerCase();
+      if (config.state === 'stopped') {
+        this.bindFailures.delete(key); // started again later, a failure is news again
+        continue;
+      }
       const settings = this.runtimeSettings(config, domains);
       let server = this.running.get(key);
       if (server) {
@@ -111,9 +128,13 @@ export class Engine {
       } else {
         server = new VirtualServer(settings, this.options);
         const result = await server.start();
+        const before = this.bindFailures.get(key) ?? [];
         this.bindFailures.set(key, result.failures);
-        for (const failure of result.failures) {
-          bus.emit({ type: 'bind-failed', at: now().toISOString(), server: config.name, address: failure.address, port: failure.port, message: failure.message });
+        // Said once: a retry that fails the same way every 30 seconds for a weekend is not news.
+        const repeated = result.failures.length === before.length && result.failures.every((f, i) => f.port === before[i]?.port && f.message === before[i]?.message);
+        const retrySeconds = result.failures.every((f) => f.retryable) ? this.retryMs() / 1000 : null;
+        if (!repeated) for (const failure of result.failures) {
+          bus.emit({ type: 'bind-failed', at: now().toISOString(), server: config.name, address: failure.address, port: failure.port, message: failure.message, retrySeconds });
         }
         if (result.listening.length === 0) continue;
         this.running.set(key, server);
@@ -128,7 +149,34 @@ export class Engine {
         bus.emit({ type: 'state', at: now().toISOString(), server: config.name, state: config.state });
       }
     }
+    this.scheduleBindRetry(configs);
     this.options.published?.(this.status());
+  }
+
+  private retryMs(): number {
+    return this.options.bindRetryMs ?? BIND_RETRY_MS;
+  }
+
+  /** Wanted running, not listening, and every cause is one that can pass (not a missing certificate or a privileged port). */
+  private waitsForRetry(config: VirtualServerConfig): boolean {
+    const key = config.name.toLowerCase();
+    const failures = this.bindFailures.get(key) ?? [];
+    return config.state !== 'stopped' && !this.running.has(key) && failures.length > 0 && failures.every((f) => f.retryable);
+  }
+
+  private scheduleBindRetry(configs: readonly VirtualServerConfig[]): void {
+    if (!configs.some((config) => this.waitsForRetry(config))) return this.cancelBindRetry();
+    if (this.bindRetry) return;
+    this.bindRetry = setTimeout(() => {
+      this.bindRetry = null;
+      this.reconcile().catch(() => undefined); // the next change or retry tries again
+    }, this.retryMs());
+    this.bindRetry.unref();
+  }
+
+  private cancelBindRetry(): void {
+    if (this.bindRetry) clearTimeout(this.bindRetry);
+    this.bindRetry = null;
   }
 
   /** Set the desired state of a server and apply it now. */

@@ -81,7 +81,8 @@ export interface SessionInfo {
 }
 
 export interface ListenerStatus { address: string; port: number; mode: 'starttls' | 'implicit-tls' }
-export interface BindFailure { address: string; port: number; message: string }
+/** retryable: the cause can go away by itself (a port held by a program that is exiting, an address the network brings up after boot). */
+export interface BindFailure { address: string; port: number; message: string; retryable: boolean }
 export interface StartResult { listening: ListenerStatus[]; failures: BindFailure[] }
 
 type SmtpError = Error & { responseCode: number };
@@ -128,7 +129,7 @@ export class VirtualServer {
     const result: StartResult = { listening: [], failures: [] };
     for (const { port, implicit } of wanted) {
       if (implicit && !this.settings.tls) {
-        result.failures.push({ address: config.bindAddress, port, message: 'the implicit-TLS port needs a certificate; assign one to this server' });
+        result.failures.push({ address: config.bindAddress, port, message: 'the implicit-TLS port needs a certificate; assign one to this server', retryable: false });
         continue;
       }
       const smtp = new SMTPServer(this.smtpOptions(implicit));
@@ -137,7 +138,8 @@ export class VirtualServer {
         this.listeners.push({ smtp, status });
         result.listening.push(status);
       } catch (err) {
-        result.failures.push({ address: config.bindAddress, port, message: describeBindError(err as NodeJS.ErrnoException, port) });
+        const { code } = err as NodeJS.ErrnoException;
+        result.failures.push({ address: config.bindAddress, port, message: describeBindError(err as NodeJS.ErrnoException, port), retryable: code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' });
       }
     }
     if (result.failures.length > 0 && result.listening.length > 0) {

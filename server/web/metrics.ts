@@ -42,7 +42,7 @@ export function createMetricsSource(app: App, open: boolean): MetricsSource {
     const servers = app.engine.status().map((s) => {
       const failure = s.lastBindFailure[0];
       const listening = s.running && s.listening.length > 0;
-      const problem = s.desired === 'stopped' || listening ? null : failure ? `cannot listen on ${failure.address}:${failure.port}: ${failure.message}` : 'not listening';
+      const problem = s.desired === 'stopped' || listening ? null : failure ? `cannot listen on ${failure.address}:${failure.port}: ${failure.message}${s.bindRetrySeconds ? ` (trying again every ${s.bindRetrySeconds} s)` : ''}` : 'not listening';
       return { name: s.name, desired: s.desired, listening, problem };
     });
     const warnings = (await app.activeWarnings()).map((w) => ({ message: w.message, action: w.action }));

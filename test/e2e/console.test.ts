@@ -473,10 +473,13 @@ describe.runIf(haveChromium)('admin console in Chromium', () => {
       await page.screenshot({ path: path.join(SCREENSHOTS, 'apply-port-in-use.png') });
       await dialog.getByRole('button', { name: 'Cancel' }).click();
       await page.getByRole('status').getByText(new RegExp(`Scanners: port ${held} is already in use`)).waitFor();
+      // The server's page says so with what happens next and what to do.
+      const banner = page.getByRole('main').getByText('Not listening: clients cannot connect').locator('..');
+      expect(await banner.innerText()).toContain('Relaydesk tries again every 30 seconds and listens as soon as it can');
       await page.goto(`${url}#/servers`);
       await page.getByText(`not listening (configured: 127.0.0.1:${held})`).waitFor();
       const list = await cli(['server', 'list', '--data', dir]);
-      expect(list.stdout).toMatch(new RegExp(`^Scanners\\tstarted\\t127\\.0\\.0\\.1 ${held} \\(starttls\\)\\t.*\\tCANNOT LISTEN on 127\\.0\\.0\\.1:${held}: port ${held} is already in use by another program$`, 'm'));
+      expect(list.stdout).toMatch(new RegExp(`^Scanners\\tstarted\\t127\\.0\\.0\\.1 ${held} \\(starttls\\)\\t.*\\tCANNOT LISTEN on 127\\.0\\.0\\.1:${held}: port ${held} is already in use by another program \\(trying again every 30 s\\)$`, 'm'));
       expect(list.stdout).toMatch(/^Default SMTP virtual server\tstarted\t.*\tlistening on 127\.0\.0\.1:\d+$/m);
       // A free port again: now it is applied, and says where it listens.
       const free = await freePort();

@@ -57,24 +57,45 @@ describe('virtual server lifecycle', () => {
     expect(events.filter((e) => e.type === 'state').map((e) => 'state' in e && e.state)).toEqual(['paused', 'stopped']);
   });
 
-  it('reports a port that is in use instead of crashing', async () => {
+  it('reports a port that is in use instead of crashing, says it once, and listens by itself once the port is free', async () => {
     const blocker = net.createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve()));
     const busyPort = (blocker.address() as net.AddressInfo).port;
     try {
-      const t = await startTestApp();
+      const t = await startTestApp({ bindRetryMs: 100 });
       open.push(t);
       const events: RelaydeskEvent[] = [];
       t.app.bus.subscribe((e) => events.push(e));
       t.app.store.createServer(scannerServer({ port: busyPort }));
       await t.app.engine.reconcile();
       const status = t.app.engine.status().find((s) => s.name === 'Scanners');
-      expect(status).toMatchObject({ running: false, lastBindFailure: [{ port: busyPort, message: `port ${busyPort} is already in use by another program` }] });
-      expect(events).toContainEqual(expect.objectContaining({ type: 'bind-failed', server: 'Scanners', port: busyPort }));
+      expect(status).toMatchObject({ running: false, bindRetrySeconds: 0.1, lastBindFailure: [{ port: busyPort, message: `port ${busyPort} is already in use by another program` }] });
       expect((await RawSmtp.connect(t.port)).greeting.code).toBe(220);
+
+      // Several attempts while the port stays taken: the failure is reported once, not every time.
+      await new Promise((resolve) => setTimeout(resolve, 450));
+      expect(events.filter((e) => e.type === 'bind-failed')).toEqual([expect.objectContaining({ server: 'Scanners', port: busyPort })]);
+      await new Promise<void>((resolve) => blocker.close(() => resolve()));
+      await eventually(() => t.app.engine.status().find((s) => s.name === 'Scanners')?.running === true, 3000);
+      expect(t.app.engine.status().find((s) => s.name === 'Scanners')).toMatchObject({ listening: [{ port: busyPort }], lastBindFailure: [], bindRetrySeconds: null });
+      expect(events).toContainEqual(expect.objectContaining({ type: 'listening', server: 'Scanners', port: busyPort }));
+      expect((await RawSmtp.connect(busyPort)).greeting.raw).toBe('220 scanners.example.com ESMTP');
     } finally {
       blocker.close();
     }
+  });
+
+  it('does not retry what cannot pass by itself: an implicit-TLS port without a certificate', async () => {
+    const t = await startTestApp({ bindRetryMs: 100 });
+    open.push(t);
+    const events: RelaydeskEvent[] = [];
+    t.app.bus.subscribe((e) => events.push(e));
+    t.app.store.createServer(scannerServer({ tlsPort: 0 }));
+    await t.app.engine.reconcile();
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    expect(t.app.engine.status().find((s) => s.name === 'Scanners')).toMatchObject({ running: false, bindRetrySeconds: null, lastBindFailure: [{ message: 'the implicit-TLS port needs a certificate; assign one to this server' }] });
+    // Not re-opened and closed in the background: no listening event at all.
+    expect(events.filter((e) => e.type === 'listening' || e.type === 'bind-failed').map((e) => e.type)).toEqual(['bind-failed']);
   });
 
   it('limits simultaneous connections with 421', async () => {
