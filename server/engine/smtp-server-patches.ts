@@ -25,7 +25,7 @@ import { SMTPServer } from 'smtp-server';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import SASL from 'smtp-server/lib/sasl.js';
 import type { Decision } from '../policy/decision';
-import type { ProtocolEvent } from '../policy/protocol-policy';
+import { loggableCommand, type ProtocolEvent } from '../policy/protocol-policy';
 import type { TlsFailure } from '../policy/session-policy';
 import { newSessionId } from '../random-ids';
 
@@ -48,7 +48,7 @@ export interface RelaydeskHooks {
   /** A new connection's socket (its byte counts go into the log and Current sessions). */
   socketOpened(sessionId: string, socket: Socket): void;
   /** A refusal smtp-server wrote by itself (unknown command, time-out, syntax): logged, never changed. */
-  stockReply(connection: HookConnection, code: number, enhanced: string, text: string): void;
+  stockReply(connection: HookConnection, command: string | null, code: number, enhanced: string, text: string): void;
   /** A TLS handshake (after STARTTLS, or on the implicit-TLS port) that failed, or that the client left: logged with why. */
   tlsFailed(connection: HookConnection, failure: TlsFailure): void;
 }
@@ -76,6 +76,10 @@ interface ConnectionInternals {
   handler_HELO(command: Buffer, callback: () => void): void;
   handler_AUTH(command: Buffer, callback: () => void): void;
   _onCommand(command: Buffer, callback?: () => void): void;
+  /** Set while an AUTH exchange waits for its next line (a credential, not a command). */
+  _nextHandler: unknown;
+  /** The command line being handled (not an AUTH continuation), for the log of a refusal; null between commands. */
+  relaydeskCommandLine?: Buffer | null;
   _parseAddressCommand(name: string, command: Buffer | string): unknown;
   _upgrading?: boolean;
   upgrade(callback: () => void, secureCallback?: () => void): void;
@@ -113,6 +117,7 @@ const EXPECTED_SOURCE: Array<[keyof ConnectionInternals, string]> = [
   ['_parseAddressCommand', 'if (!/^<[^<>]*>$/.test(address)) {'],
   ['handler_AUTH', 'Must issue a STARTTLS command first'],
   ['_onCommand', 'this._upgrading'],
+  ['_onCommand', 'handler = this._nextHandler;'],
   ['upgrade', 'this._upgrading = true'],
   ['upgrade', "tlsSocket.once('_tlsError', (err) => onError(err))"],
   ['upgrade', 'this._upgrading = false'],
@@ -211,7 +216,10 @@ export function applySmtpServerPatches(): void {
       const match = ENHANCED_PREFIX.exec(data);
       if (match) return originalSend.call(this, code, `${match[1]} ${match[2]}`, false);
     }
-    if (code >= 400) hooks.stockReply(who(this), code, this._getEnhancedStatusCode(code, context), Array.isArray(data) ? data.join(' ') : data ?? '');
+    if (code >= 400) {
+      const command = this.relaydeskCommandLine ? loggableCommand(this.relaydeskCommandLine.toString('latin1')) : null;
+      hooks.stockReply(who(this), command, code, this._getEnhancedStatusCode(code, context), Array.isArray(data) ? data.join(' ') : data ?? '');
+    }
     return originalSend.call(this, code, data, context);
   };
 
@@ -323,7 +331,14 @@ export function applySmtpServerPatches(): void {
       sendDecision(this, hooks.protocolEvent(who(this), 'bare-cr'));
       return (callback ?? (() => undefined))();
     }
-    return originalOnCommand.call(this, command, callback);
+    if (!hooks) return originalOnCommand.call(this, command, callback);
+    // Which command a refusal of the library answered (8.): kept until the command is handled.
+    // The line is only turned into text if it is refused; an AUTH continuation is never kept.
+    this.relaydeskCommandLine = this._nextHandler ? null : command;
+    return originalOnCommand.call(this, command, () => {
+      this.relaydeskCommandLine = null;
+      callback?.();
+    });
   };
 
   // 9. Session ids in time order (stock: random). The log is indexed by session: a random id

@@ -263,8 +263,8 @@ export class VirtualServer {
         return decision;
       },
       socketOpened: (sessionId, socket) => { this.sockets.set(sessionId, socket); },
-      stockReply: (connection, code, enhanced, text) => {
-        this.emit(this.infoFor(connection), { type: 'reply', command: null, decision: classifyProtocolReply(code, enhanced, text) });
+      stockReply: (connection, command, code, enhanced, text) => {
+        this.emit(this.infoFor(connection), { type: 'reply', command, decision: classifyProtocolReply(code, enhanced, text) });
       },
       tlsFailed: (connection, failure) => {
         this.emit(this.infoFor(connection), { type: 'starttls', protocol: '', cipher: '', bits: 0, decision: evaluateTlsFailure(this.settings.policy, failure) });

@@ -22,7 +22,8 @@ function command(e: SessionEvent): { method: string; query: string; status: numb
     case 'mail': return { ...none, method: 'MAIL', query: `FROM:<${e.from}>`, status: e.decision.code };
     case 'rcpt': return { ...none, method: 'RCPT', query: `TO:<${e.to}>`, status: e.decision.code };
     case 'data': return { ...none, method: 'DATA', query: e.queueId ?? e.decision.rule, status: e.decision.code, csBytes: e.size };
-    case 'reply': return { ...none, method: e.command ?? '-', query: e.decision.rule, status: e.decision.code };
+    // A refusal of the library's own: its verb (the whole command is in the CSV), the rule as the query.
+    case 'reply': return { ...none, method: e.command?.split(' ')[0] ?? '-', query: e.decision.rule, status: e.decision.code };
     // The connection ended: whether with QUIT (221) or not is not recorded, so no status.
     case 'close': return { ...none, method: 'QUIT', query: '-', status: null, timeTaken: e.durationMs };
   }
@@ -48,7 +49,7 @@ export function toW3c(events: readonly SessionEvent[], context: { computerName: 
     const csBytes = e.type === 'data' ? Math.max(e.size, bytesIn - before.bytesIn) : Math.max(0, bytesIn - before.bytesIn);
     lines.push([
       e.at.slice(0, 10), e.at.slice(11, 19), w3c(e.address), w3c(e.user ?? (e.device ? `device:${e.device}` : null)), w3c(e.server), w3c(context.computerName),
-      w3c(context.serverAddress(e.server)), w3c(port), c.method, w3c(c.query), w3c(c.status), 0, Math.max(0, bytesOut - before.bytesOut), csBytes,
+      w3c(context.serverAddress(e.server)), w3c(port), w3c(c.method), w3c(c.query), w3c(c.status), 0, Math.max(0, bytesOut - before.bytesOut), csBytes,
       e.type === 'close' ? e.durationMs : Math.max(0, at - before.at), 'SMTP', '-', w3c(c.agent), '-', '-',
     ].join(' '));
   }
@@ -67,7 +68,7 @@ export function toCsv(events: readonly SessionEvent[]): string {
   for (const e of events) {
     const c = command(e);
     const decision = 'decision' in e ? e.decision : undefined;
-    rows.push([e.at, e.server, e.session, e.address, e.user, e.device, e.type, `${c.method} ${c.query}`.trim(), c.status ?? '', decision?.enhanced, decision?.text, decision?.rule, e.bytesIn, e.bytesOut].map(csv).join(','));
+    rows.push([e.at, e.server, e.session, e.address, e.user, e.device, e.type, e.type === 'reply' ? e.command : `${c.method} ${c.query}`.trim(), c.status ?? '', decision?.enhanced, decision?.text, decision?.rule, e.bytesIn, e.bytesOut].map(csv).join(','));
   }
   return `${rows.join('\r\n')}\r\n`;
 }

@@ -69,3 +69,26 @@ export function classifyProtocolReply(code: number, enhanced: string, text: stri
   const rule = STOCK_RULES.find(([pattern]) => pattern.test(text))?.[1] ?? 'protocol:other';
   return refuse(code, enhanced, text, rule, code === 421);
 }
+
+/** SMTP verbs a log line may name; anything else could be a credential sent at the wrong moment. */
+const LOGGABLE_VERBS = new Set(['HELO', 'EHLO', 'LHLO', 'MAIL', 'RCPT', 'DATA', 'BDAT', 'RSET', 'NOOP', 'QUIT', 'VRFY', 'EXPN', 'HELP', 'AUTH', 'STARTTLS', 'ETRN', 'TURN', 'ATRN', 'XCLIENT', 'XFORWARD', 'SEND', 'SOML', 'SAML']);
+/** Verbs whose argument is a name or an address, and helps the admin see what was refused. */
+const WITH_ARGUMENT = new Set(['HELO', 'EHLO', 'LHLO', 'MAIL', 'RCPT', 'VRFY', 'EXPN']);
+const MAX_LOGGED_COMMAND = 200;
+
+/**
+ * The command a library refusal answered, as the log shows it ("RCPT TO:<a@example.com>",
+ * "AUTH PLAIN", "DATA"), or null. Never a credential: an AUTH line keeps only its mechanism, and
+ * a line whose first word is not an SMTP verb (an unknown command, perhaps a password typed where
+ * a command belongs) is not repeated at all.
+ */
+export function loggableCommand(line: string): string | null {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what must not reach a log line
+  const text = line.replace(/[\x00-\x1f\x7f]/g, ' ').trim();
+  const [first = '', second = ''] = text.split(/\s+/, 2);
+  const verb = first.toUpperCase();
+  if (!LOGGABLE_VERBS.has(verb)) return null;
+  if (verb === 'AUTH') return /^[A-Za-z0-9_-]{1,20}$/.test(second) ? `AUTH ${second.toUpperCase()}` : 'AUTH';
+  if (!WITH_ARGUMENT.has(verb)) return verb;
+  return text.length > MAX_LOGGED_COMMAND ? `${text.slice(0, MAX_LOGGED_COMMAND)}…` : text;
+}

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdminHandlers } from '../../server/admin';
 import type { RelaydeskEvent, SessionEvent } from '../../server/contract/events';
 import { matchesLogView } from '../../server/contract/log-view';
+import { W3C_FIELDS } from '../../server/log/export';
 import { DEFAULT_SERVER_NAME } from '../../server/contract/settings';
 import { plainAuth, RawSmtp } from '../../server/smtp/line-client';
 import { eventually, startTestApp, type TestApp } from '../helpers/test-app';
@@ -21,6 +22,8 @@ interface Case {
   code: number;
   rule: RegExp;
   from?: string;
+  /** A refusal of the library's own: the command the log names with it (null: none, never an unknown line). */
+  command?: string | null;
 }
 
 // A server that allows plain text (so the pre-TLS replies can be provoked) and small limits.
@@ -39,12 +42,15 @@ const CASES: Case[] = [
   { desc: 'too many recipients', script: ['EHLO t', 'TLS', 'AUTH', 'MAIL FROM:<alice@example.com>', 'RCPT TO:<a@example.com>', 'RCPT TO:<b@example.com>', 'RCPT TO:<c@example.com>'], code: 452, rule: /^messages:recipient-limit$/ },
   { desc: 'unknown parameter', script: ['EHLO t', 'TLS', 'AUTH', 'MAIL FROM:<alice@example.com> X-Y=1'], code: 555, rule: /^syntax:unknown-mail-parameter$/ },
   { desc: 'bare CR', script: ['EHLO t', 'NOOP\rX'], code: 501, rule: /^protocol:bare-cr$/ },
-  { desc: 'unknown command', script: ['EHLO t', 'FROB'], code: 500, rule: /^protocol:unknown-command$/ },
-  { desc: 'command out of sequence', script: ['EHLO t', 'TLS', 'AUTH', 'RCPT TO:<a@example.com>'], code: 503, rule: /^protocol:bad-sequence$/ },
+  { desc: 'unknown command', script: ['EHLO t', 'FROB'], code: 500, rule: /^protocol:unknown-command$/, command: null },
+  // A client that goes on with AUTH LOGIN after it was refused sends its password as a "command": never logged.
+  { desc: 'a password where a command belongs', script: ['EHLO t', 'AUTH LOGIN', 'c2VjcmV0LXBhc3N3b3Jk'], code: 500, rule: /^protocol:unknown-command$/, command: null },
+  { desc: 'command out of sequence', script: ['EHLO t', 'TLS', 'AUTH', 'RCPT TO:<a@example.com>'], code: 503, rule: /^protocol:bad-sequence$/, command: 'RCPT TO:<a@example.com>' },
+  { desc: 'DATA out of sequence', script: ['EHLO t', 'TLS', 'AUTH', 'DATA'], code: 503, rule: /^protocol:bad-sequence$/, command: 'DATA' },
   // smtp-server sends no enhanced code to HELO/EHLO: the log must not add one (it said "5.5.0" once).
-  { desc: 'EHLO without a hostname', script: ['EHLO'], code: 501, rule: /^protocol:syntax$/ },
-  { desc: 'HELO without a hostname', script: ['HELO'], code: 501, rule: /^protocol:syntax$/ },
-  { desc: 'address syntax', script: ['EHLO t', 'TLS', 'AUTH', 'MAIL FROM:not-an-address'], code: 501, rule: /^protocol:syntax$/ },
+  { desc: 'EHLO without a hostname', script: ['EHLO'], code: 501, rule: /^protocol:syntax$/, command: 'EHLO' },
+  { desc: 'HELO without a hostname', script: ['HELO'], code: 501, rule: /^protocol:syntax$/, command: 'HELO' },
+  { desc: 'address syntax', script: ['EHLO t', 'TLS', 'AUTH', 'MAIL FROM:not-an-address'], code: 501, rule: /^protocol:syntax$/, command: 'MAIL FROM:not-an-address' },
   { desc: 'line too long', script: ['EHLO t', `NOOP ${'x'.repeat(600)}`], code: 500, rule: /^protocol:line-too-long$/ },
   { desc: 'queued', script: ['EHLO t', 'TLS', 'AUTH', 'MAIL FROM:<alice@example.com>', 'RCPT TO:<a@example.com>', 'DATA', 'Subject: x\r\n\r\nbody\r\n.'], code: 250, rule: /^data:queued$/ },
 ];
@@ -92,6 +98,8 @@ describe('every reply is logged with its code and rule', () => {
     const logged = events.filter((e): e is SessionEvent => 'session' in e && e.session === session && 'decision' in e && Boolean(e.decision));
     const match = logged.find((e) => 'decision' in e && e.decision?.code === c.code && c.rule.test(e.decision.rule));
     expect(match, `${c.desc}: ${JSON.stringify(logged.map((e) => 'decision' in e ? [e.type, e.decision?.code, e.decision?.rule] : null))}`).toBeDefined();
+    if (c.command !== undefined) expect(match?.type === 'reply' ? match.command : 'not a reply event').toBe(c.command);
+    expect(JSON.stringify(logged)).not.toContain('c2VjcmV0');
     // The logged decision is the reply as sent.
     expect(reply.slice(4)).toBe(match && 'decision' in match && match.decision ? `${match.decision.enhanced} ${match.decision.text}`.trim() : '');
   });
@@ -107,6 +115,21 @@ describe('every reply is logged with its code and rule', () => {
     expect([...sessions].sort()).toEqual(sessions);
     // The first nine characters are the connection's time in milliseconds.
     expect(Math.abs(parseInt((sessions[0] as string).slice(0, 9), 32) - Date.now())).toBeLessThan(60_000);
+  });
+
+  it('exports a library refusal with the command it answered: the verb in W3C cs-method, the whole command in CSV', async () => {
+    const api = createAdminHandlers(t.app);
+    t.app.eventLog.flush();
+    const refusal = events.find((e): e is SessionEvent & { type: 'reply' } => e.type === 'reply' && e.command === 'RCPT TO:<a@example.com>');
+    expect(refusal).toBeDefined();
+    const filter = { session: refusal?.session ?? '', type: 'reply', limit: 10 };
+    const w3c = (await api['log.export']({ format: 'w3c', filter })).trim().split('\r\n').filter((l) => !l.startsWith('#'));
+    const fields = W3C_FIELDS.split(' ');
+    const record = (w3c[0] ?? '').split(' ');
+    expect(record).toHaveLength(fields.length);
+    expect([record[fields.indexOf('cs-method')], record[fields.indexOf('cs-uri-query')], record[fields.indexOf('sc-status')]]).toEqual(['RCPT', 'protocol:bad-sequence', '503']);
+    const csv = (await api['log.export']({ format: 'csv', filter })).trim().split('\r\n');
+    expect(csv[1]).toContain(',reply,RCPT TO:<a@example.com>,503,5.5.1,');
   });
 
   it('counts every refusal by rule, and the store, the export and the screen filter agree row for row', async () => {

@@ -7,6 +7,7 @@ import {
 } from '../../server/policy/session-policy';
 import { accessSummary } from '../../server/contract/risk';
 import { compileAddressList, matchAddress } from '../../server/policy/address-list';
+import { loggableCommand } from '../../server/policy/protocol-policy';
 
 function policy(options: { access?: Partial<AccessSettings>; messages?: Partial<MessageSettings>; connection?: string[]; relay?: string[]; domains?: string[] } = {}) {
   return compilePolicy({
@@ -248,5 +249,22 @@ describe('the access line serve prints at start', () => {
     expect(accessSummary(server({ requireSecureChannel: false, basicRequiresTls: false }))).toBe('sign-in required, TLS not required, relay only for signed-in users');
     expect(accessSummary(server({ anonymous: true, relayMode: 'all-except' }))).toBe('clients may submit without signing in, TLS required, relay for every computer (an open relay)');
     expect(accessSummary(server({ relayForAuthenticated: false }))).toBe('sign-in required, TLS required, relay for nobody');
+  });
+});
+
+describe('loggableCommand', () => {
+  it('names the command a refusal answered, never a credential or an unknown line', () => {
+    expect(loggableCommand('rcpt to:<a@example.com>')).toBe('rcpt to:<a@example.com>');
+    expect(loggableCommand('MAIL FROM:<a@example.com> SIZE=10')).toBe('MAIL FROM:<a@example.com> SIZE=10');
+    expect(loggableCommand('data')).toBe('DATA');
+    expect(loggableCommand('NOOP whatever')).toBe('NOOP');
+    expect(loggableCommand('AUTH PLAIN AGFsaWNlAHNlY3JldA==')).toBe('AUTH PLAIN');
+    expect(loggableCommand('AUTH')).toBe('AUTH');
+    expect(loggableCommand('AUTH AGFsaWNlAHNlY3JldA==/+')).toBe('AUTH');
+    expect(loggableCommand('c2VjcmV0LXBhc3N3b3Jk')).toBeNull();
+    expect(loggableCommand('FROB secret')).toBeNull();
+    expect(loggableCommand('')).toBeNull();
+    expect(loggableCommand('EHLO a\x00b')).toBe('EHLO a b');
+    expect(loggableCommand(`HELO ${'x'.repeat(300)}`)).toHaveLength(201);
   });
 });
