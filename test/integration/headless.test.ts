@@ -383,7 +383,7 @@ describe('relaydesk service', () => {
       expect(unit.stdout.split('\n')).toContain(line);
     }
     // The server's launch flags come before the script (Node reads them, not relaydesk).
-    expect(unit.stdout).toMatch(new RegExp(`^ExecStart="${process.execPath.replace(/[/.]/g, '\\$&')}" "--max-semi-space-size=2" ".*bin/relaydesk\\.js" "serve" "--data" "${dir.replace(/[/.]/g, '\\$&')}"`, 'm'));
+    expect(unit.stdout).toMatch(new RegExp(`^ExecStart="${process.execPath.replace(/[/.]/g, '\\$&')}" "--max-semi-space-size=4" "--max-old-space-size=1536" ".*bin/relaydesk\\.js" "serve" "--data" "${dir.replace(/[/.]/g, '\\$&')}"`, 'm'));
     let analyze: string | null = null;
     try {
       analyze = execFileSync('sh', ['-c', 'command -v systemd-analyze'], { encoding: 'utf8' }).trim();
@@ -397,11 +397,11 @@ describe('relaydesk service', () => {
     const plist = await cli(['service', 'install', '--print', '--platform', 'darwin', '--data', '/Library/Application Support/Relaydesk', '--user', 'office']);
     expect(plist.stdout).toContain('<key>UserName</key><string>office</string>');
     expect(plist.stdout).toContain('<string>/Library/Application Support/Relaydesk</string>');
-    expect(plist.stdout).toMatch(/<string>--max-semi-space-size=2<\/string>\n\s*<string>[^<]*bin\/relaydesk\.js<\/string>/);
+    expect(plist.stdout).toMatch(/<string>--max-semi-space-size=4<\/string>\n\s*<string>--max-old-space-size=1536<\/string>\n\s*<string>[^<]*bin\/relaydesk\.js<\/string>/);
     const winsw = await cli(['service', 'install', '--print', '--platform', 'win32', '--data', 'C:\\ProgramData\\Relaydesk']);
     expect(winsw.stdout).toContain('<id>relaydesk</id>');
     expect(winsw.stdout).toContain('--data &quot;C:\\ProgramData\\Relaydesk&quot;');
-    expect(winsw.stdout).toMatch(/<arguments>--max-semi-space-size=2 &quot;[^&]*relaydesk\.js&quot; serve /);
+    expect(winsw.stdout).toMatch(/<arguments>--max-semi-space-size=4 --max-old-space-size=1536 &quot;[^&]*relaydesk\.js&quot; serve /);
     expect((await cli(['service', 'install', '--platform', 'win32'])).code).toBe(2);
   });
 });
