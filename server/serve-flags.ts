@@ -19,7 +19,7 @@
  * default and keeps them. 4 MiB each lets a session's objects die young instead of being promoted,
  * which is what makes the smaller old generation cheap again: with both flags, 12 interleaved
  * pairs at plain c=10 × 1 KiB gave 1.035 × the msg/s and 0.99 × the CPU of 2 MiB alone, with peak
- * RSS 127–130 MiB against 139–162; two full bench runs peaked at 126 MiB at c=50 × 100 KiB where
+ * RSS 127–130 MiB against 139–162; seven full bench runs peaked at 124–131 MiB at c=50 × 100 KiB where
  * 2 MiB alone peaked at 134–159 in five. (History: 2 MiB was chosen first, 136–139 MiB against
  * 152–168 by default; 4 MiB alone was 7–11 % faster than 2 but peaked at 162; 8 MiB at 169.)
  */
