@@ -65,7 +65,7 @@ export function FirstRunGuide() {
         <ul className={styles.list}>
           {listener
             ? <li>listens on {server?.config.bindAddress === 'all' ? 'every address' : host} port {listener.port}</li>
-            : <li style={{ color: tokens.colorPaletteRedForeground1 }}>is NOT listening{failure ? `: ${failure.message}` : server?.config.state === 'stopped' ? ': it is stopped' : ''}</li>}
+            : <li style={{ color: tokens.colorPaletteRedForeground1 }}>is NOT listening{failure ? `: ${failure.message}${server?.bindRetrySeconds ? ` (trying again every ${server.bindRetrySeconds} seconds)` : ''}` : server?.config.state === 'stopped' ? ': it is stopped' : ''}</li>}
           <li>{a?.requireSecureChannel ? 'requires TLS (STARTTLS) before anything else' : 'accepts clients without TLS'}{a?.requireStrongEncryption ? ', with strong encryption only' : ''}</li>
           <li>{a?.anonymous ? 'lets clients send without signing in (anonymous access is on)' : 'requires every client to sign in; anonymous access is off'}{a && a.trustedDevices.length > 0 ? `, except ${a.trustedDevices.length} trusted device(s)` : ''}</li>
           <li>relays {a?.relayForAuthenticated ? 'for signed-in users' : 'not even for signed-in users'}{relayRules === 0 ? '; the relay list is empty' : `; the relay list has ${relayRules} entr${relayRules === 1 ? 'y' : 'ies'}`}</li>
