@@ -31,23 +31,29 @@ export class ServerTables extends AccountTables {
     const select = this.db.prepare('SELECT id, delivery_json, messages_json FROM virtual_servers');
     const update = this.db.prepare('UPDATE virtual_servers SET delivery_json = ?, messages_json = ? WHERE id = ?');
     const absolute = (value: unknown) => (typeof value === 'string' && value !== '' && !path.isAbsolute(value) ? path.resolve(value) : value);
+    const normalized = (row: { delivery_json: string; messages_json: string }) => {
+      const delivery = JSON.parse(row.delivery_json) as Record<string, unknown>;
+      const messages = JSON.parse(row.messages_json) as Record<string, unknown>;
+      // Only keys that are there: an absent one takes today's default when read (pickupFolder: off).
+      for (const key of ['dropFolder', 'pickupFolder'] as const) if (key in delivery) delivery[key] = absolute(delivery[key]);
+      if ('badmailFolder' in messages) messages.badmailFolder = absolute(messages.badmailFolder);
+      const deliveryJson = JSON.stringify(sealSecrets(delivery, this.box));
+      const messagesJson = JSON.stringify(messages);
+      return deliveryJson !== row.delivery_json || messagesJson !== row.messages_json ? { deliveryJson, messagesJson } : null;
+    };
+    type Row = { id: number; delivery_json: string; messages_json: string };
+    // The usual open finds nothing to change and takes no write lock.
+    if (!(select.all() as Row[]).some((row) => normalized(row) !== null)) return;
     let changed = 0;
     this.db.pragma('secure_delete = ON');
     try {
       this.transaction(() => {
-        // Read under the write lock: a running serve's change in between is not overwritten.
-        for (const row of select.all() as Array<{ id: number; delivery_json: string; messages_json: string }>) {
-          const delivery = JSON.parse(row.delivery_json) as Record<string, unknown>;
-          const messages = JSON.parse(row.messages_json) as Record<string, unknown>;
-          // Only keys that are there: an absent one takes today's default when read (pickupFolder: off).
-          for (const key of ['dropFolder', 'pickupFolder'] as const) if (key in delivery) delivery[key] = absolute(delivery[key]);
-          if ('badmailFolder' in messages) messages.badmailFolder = absolute(messages.badmailFolder);
-          const deliveryJson = JSON.stringify(sealSecrets(delivery, this.box));
-          const messagesJson = JSON.stringify(messages);
-          if (deliveryJson !== row.delivery_json || messagesJson !== row.messages_json) {
-            update.run(deliveryJson, messagesJson, row.id);
-            changed++;
-          }
+        // Read again under the write lock: a running serve's change in between is not overwritten.
+        for (const row of select.all() as Row[]) {
+          const change = normalized(row);
+          if (!change) continue;
+          update.run(change.deliveryJson, change.messagesJson, row.id);
+          changed++;
         }
       });
       if (changed > 0) this.db.pragma('wal_checkpoint(TRUNCATE)');

@@ -83,13 +83,15 @@ export class StoreBase {
 
   migrate(): void {
     const latest = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
+    const newer = (current: number) => new AdminError('unavailable', `the store has schema version ${current}, newer than this Relaydesk understands (${latest}); upgrade Relaydesk`);
+    const seen = this.schemaVersion();
+    if (seen > latest) throw newer(seen);
+    if (seen === latest) return; // the usual open: no write lock taken
     for (const migration of MIGRATIONS) {
       this.transaction(() => {
-        // Read under the write lock: two processes opening an old store migrate it once.
+        // Read again under the write lock: two processes opening an old store migrate it once.
         const current = this.schemaVersion();
-        if (current > latest) {
-          throw new AdminError('unavailable', `the store has schema version ${current}, newer than this Relaydesk understands (${latest}); upgrade Relaydesk`);
-        }
+        if (current > latest) throw newer(current);
         if (migration.version <= current) return;
         migration.up(this.db);
         this.db.pragma(`user_version = ${migration.version}`);

@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdminHandlers } from '../../server/admin';
 import type { RelaydeskEvent, SessionEvent } from '../../server/contract/events';
 import { matchesLogView } from '../../server/contract/log-view';
-import { W3C_FIELDS } from '../../server/log/export';
 import { DEFAULT_SERVER_NAME } from '../../server/contract/settings';
 import { plainAuth, RawSmtp } from '../../server/smtp/line-client';
+import { csvLines, W3C_FIELD_NAMES, w3cField, w3cRecords } from '../helpers/log-export';
 import { eventually, startTestApp, type TestApp } from '../helpers/test-app';
 
 const PASSWORD = 'correct horse battery';
@@ -123,12 +123,11 @@ describe('every reply is logged with its code and rule', () => {
     const refusal = events.find((e): e is SessionEvent & { type: 'reply' } => e.type === 'reply' && e.command === 'RCPT TO:<a@example.com>');
     expect(refusal).toBeDefined();
     const filter = { session: refusal?.session ?? '', type: 'reply', limit: 10 };
-    const w3c = (await api['log.export']({ format: 'w3c', filter })).trim().split('\r\n').filter((l) => !l.startsWith('#'));
-    const fields = W3C_FIELDS.split(' ');
-    const record = (w3c[0] ?? '').split(' ');
-    expect(record).toHaveLength(fields.length);
-    expect([record[fields.indexOf('cs-method')], record[fields.indexOf('cs-uri-query')], record[fields.indexOf('sc-status')]]).toEqual(['RCPT', 'protocol:bad-sequence', '503']);
-    const csv = (await api['log.export']({ format: 'csv', filter })).trim().split('\r\n');
+    const w3c = await w3cRecords(api, filter);
+    const record = w3c[0];
+    expect(record).toHaveLength(W3C_FIELD_NAMES.length);
+    expect(['cs-method', 'cs-uri-query', 'sc-status'].map((name) => w3cField(record, name))).toEqual(['RCPT', 'protocol:bad-sequence', '503']);
+    const csv = await csvLines(api, filter);
     expect(csv[1]).toContain(',reply,RCPT TO:<a@example.com>,503,5.5.1,');
   });
 
@@ -138,7 +137,7 @@ describe('every reply is logged with its code and rule', () => {
     const view = { address: '127.0.0', verdict: 'refuse' as const };
     const onScreen = events.filter((e): e is SessionEvent => 'session' in e && matchesLogView(e, view)).length;
     const stored = await api['log.query']({ ...view, limit: 5000 });
-    const csv = (await api['log.export']({ format: 'csv', filter: { ...view, limit: 5000 } })).trim().split('\r\n').length - 1;
+    const csv = (await csvLines(api, { ...view, limit: 5000 })).length - 1;
     expect(onScreen).toBeGreaterThan(10);
     expect(stored).toHaveLength(onScreen);
     expect(csv).toBe(onScreen);

@@ -12,8 +12,8 @@ import { createAdminHandlers } from '../../server/admin';
 import type { RelaydeskEvent, SessionEvent } from '../../server/contract/events';
 import { formatEventLine } from '../../server/contract/log-view';
 import { DEFAULT_SERVER_NAME } from '../../server/contract/settings';
-import { W3C_FIELDS } from '../../server/log/export';
 import { RawSmtp } from '../../server/smtp/line-client';
+import { csvLines, W3C_FIELD_NAMES, w3cField, w3cRecords } from '../helpers/log-export';
 import { eventually, startTestApp, type TestApp } from '../helpers/test-app';
 
 type TlsEvent = Extract<SessionEvent, { type: 'starttls' }>;
@@ -160,13 +160,12 @@ describe('failed TLS handshakes are in the log with the reason', () => {
     expect(failed).toBeDefined();
     const api = createAdminHandlers(t.app);
     const filter = { session: failed?.session ?? '', type: 'starttls', limit: 10 };
-    const w3c = (await api['log.export']({ format: 'w3c', filter })).trim().split('\r\n').filter((l) => !l.startsWith('#'));
+    const w3c = await w3cRecords(api, filter);
     expect(w3c).toHaveLength(1);
-    const fields = W3C_FIELDS.split(' ');
-    const record = (w3c[0] ?? '').split(' ');
-    expect(record).toHaveLength(fields.length);
-    expect([record[fields.indexOf('cs-method')], record[fields.indexOf('cs-uri-query')], record[fields.indexOf('sc-status')]]).toEqual(['STARTTLS', 'tls:legacy-protocol', '-']);
-    const csv = (await api['log.export']({ format: 'csv', filter })).trim().split('\r\n');
+    const record = w3c[0];
+    expect(record).toHaveLength(W3C_FIELD_NAMES.length);
+    expect(['cs-method', 'cs-uri-query', 'sc-status'].map((name) => w3cField(record, name))).toEqual(['STARTTLS', 'tls:legacy-protocol', '-']);
+    const csv = await csvLines(api, filter);
     expect(csv[1]).toContain(',starttls,STARTTLS tls:legacy-protocol,,,"TLS handshake failed: the client offers only TLS 1.1 or older');
   });
 
