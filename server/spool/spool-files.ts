@@ -26,9 +26,9 @@ export function openNewFile(file: string): Promise<number> {
   return openDescriptor(file, NEW_FILE_FLAGS, 0o600);
 }
 
-/** Write to a descriptor from openNewFile; resolves once the bytes are on disk. */
-export async function writeDurably(fd: number, buffers: readonly Buffer[], length: number): Promise<void> {
-  await writeAll(fd, buffers, length);
+/** Write to a descriptor from openNewFile at `position`; resolves once the bytes are on disk. */
+export async function writeDurably(fd: number, buffers: readonly Buffer[], length: number, position: number): Promise<void> {
+  await writeAll(fd, buffers, length, position);
   if (!WRITES_ARE_DURABLE) await fdatasync(fd);
 }
 

@@ -51,14 +51,22 @@ function recordLine(message: AcceptedMessage, crc: number, padJsonTo: number): B
 }
 
 /**
- * The complete, intact records of a batch file, in order; reading stops at the first torn or
- * damaged one. Read a piece at a time: a large message's record is never held whole.
+ * The complete, intact records of a batch file, in order. A record whose bytes do not match its
+ * CRC is passed over: a finished message's bytes are zeroed in place (spooled-body.ts), and a
+ * segment goes on after it. Reading stops at the first record line that is torn or missing (the
+ * end of what was written). Read a piece at a time: a large message's record is never held whole.
  */
 export function readBatchRecords(file: string): AcceptedMessage[] {
+  return readBatchFile(file).records;
+}
+
+/** readBatchRecords, with how many records were passed over (zeroed when finished, or damaged). */
+export function readBatchFile(file: string): { records: AcceptedMessage[]; passedOver: number } {
   const fd = fs.openSync(file, 'r');
   try {
     const fileSize = fs.fstatSync(fd).size;
-    const found: AcceptedMessage[] = [];
+    const records: AcceptedMessage[] = [];
+    let passedOver = 0;
     for (let offset = 0; offset < fileSize;) {
       const line = readLineAt(fd, offset, fileSize);
       if (line === null || !line.startsWith(ENVELOPE_PREFIX)) break;
@@ -69,12 +77,16 @@ export function readBatchRecords(file: string): AcceptedMessage[] {
         break;
       }
       const start = offset + line.length + 2;
-      if (record.v !== 2 || start + record.length > fileSize || crcOfRange(fd, start, record.length) !== record.crc) break;
+      if (record.v !== 2 || !Number.isSafeInteger(record.length) || record.length < 0 || start + record.length > fileSize) break;
+      offset = start + record.length;
+      if (crcOfRange(fd, start, record.length) !== record.crc) {
+        passedOver++;
+        continue;
+      }
       const { v: _v, length, crc: _crc, ...fields } = record;
-      found.push({ ...fields, spoolPath: file, bodyOffset: start, bodyLength: length });
-      offset = start + length;
+      records.push({ ...fields, spoolPath: file, bodyOffset: start, bodyLength: length });
     }
-    return found;
+    return { records, passedOver };
   } finally {
     fs.closeSync(fd);
   }

@@ -59,10 +59,12 @@ export async function readMessageSource(message: SpooledBody, limit: number): Pr
 /**
  * A finished (or deleted) message's bytes leave the spool. A file of its own is removed; in a
  * batch file its bytes are overwritten with zeros at once, and the file goes with the last of its
- * messages. Call it after the index says the body is no longer in the spool, so that "last" is true.
+ * messages — unless the serving spool still appends to it (an open segment, which the spool
+ * removes when it lets it go). Call it after the index says the body is no longer in the spool,
+ * so that "last" is true.
  */
-export async function releaseSpooled(message: SpooledBody, store: Pick<Store, 'holdsSpooledBody'>): Promise<void> {
-  if (message.bodyLength === null || !store.holdsSpooledBody(message.spoolPath)) {
+export async function releaseSpooled(message: SpooledBody, store: Pick<Store, 'holdsSpooledBody' | 'openSpoolSegments'>): Promise<void> {
+  if (message.bodyLength === null || (!store.holdsSpooledBody(message.spoolPath) && !store.openSpoolSegments().includes(message.spoolPath))) {
     await fs.promises.rm(message.spoolPath, { force: true });
     return;
   }

@@ -285,6 +285,46 @@ export class QueueTables extends ServerTables {
   }
 
 
+  /**
+   * The serving spool's open segments: the batch file it appends groups to, and files whose last
+   * groups may not be indexed yet (spool.ts). Nothing else removes them, whatever the index says,
+   * and after a crash they are read in full. In the store, so a CLI process sees them too.
+   */
+  openSpoolSegments(): string[] {
+    const value = this.getMeta(OPEN_SEGMENTS_KEY);
+    if (!value) return [];
+    try {
+      const files: unknown = JSON.parse(value);
+      return Array.isArray(files) ? files.filter((f): f is string => typeof f === 'string') : [];
+    } catch {
+      return [];
+    }
+  }
+
+
+  /**
+   * Relaxed (no fsync of its own), like the index commits: the write-ahead log keeps commits in
+   * order, so after a crash either this list survived, or no index commit after it did — and a
+   * segment the index does not know at all is read in full anyway.
+   */
+  setOpenSpoolSegments(files: readonly string[]): void {
+    const write = this.stmt('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
+    this.relaxedTransaction(() => write.run(OPEN_SEGMENTS_KEY, JSON.stringify(files)));
+  }
+
+
+  /** Which of these message ids the index has (recovery of a segment's records). */
+  knownMessageIds(ids: readonly string[]): Set<string> {
+    const known = new Set<string>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const part = ids.slice(i, i + 500);
+      const rows = this.db.prepare(`SELECT id FROM messages WHERE id IN (${part.map(() => '?').join(', ')})`).raw(true).all(...part) as Array<[string]>;
+      for (const [id] of rows) known.add(id);
+    }
+    return known;
+  }
+
+
   /** After a new sign-in: the server's waiting remote recipients are due at once. */
   retryRemoteNow(serverName: string): number {
     return this.stmt(`UPDATE recipients SET next_attempt_at = NULL WHERE state = 'queued' AND route = 'remote'
@@ -292,6 +332,8 @@ export class QueueTables extends ServerTables {
   }
 
 }
+
+const OPEN_SEGMENTS_KEY = 'spool.open-segments';
 
 /**
  * A 53-bit digest of a file's path (two 32-bit multiplicative hashes, one cut to 21 bits), exact

@@ -1,6 +1,8 @@
-// Group commit in the spool: small messages accepted together share one batch file and one
-// flush, each is read back byte for byte, a batch file written but never indexed is recovered
-// record by record (a torn tail is not), and finished messages leave the shared file at once.
+// Group commit in the spool: small messages accepted together share one flush, appended to one
+// segment (a batch file) group after group; each is read back byte for byte, a segment whose
+// last groups were never indexed is recovered record by record after a crash (a torn tail is not,
+// a finished message's zeroed bytes are passed over), and finished messages leave the shared file
+// at once; the file goes with its last message once the spool has let it go, never before.
 // Real files, a real SQLite store; the spool is driven directly so the grouping is deterministic.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,7 +14,7 @@ import { DEFAULT_LOG_SETTINGS } from '../../server/log/event-log';
 import { Retention } from '../../server/spool/retention';
 import { type IncomingMessage, Spool, SpoolError } from '../../server/spool/spool';
 import { envelopeLine, readBatchRecords } from '../../server/spool/spool-format';
-import { readSpooled } from '../../server/spool/spooled-body';
+import { readSpooled, releaseSpooled } from '../../server/spool/spooled-body';
 import { openStore, STORE_FILE, type AcceptedMessage, type Store } from '../../server/store/store';
 import nodemailer from 'nodemailer';
 import { eventually, startTestApp, type TestApp, tempDir } from '../helpers/test-app';
@@ -28,11 +30,11 @@ afterEach(async () => {
   for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function setUp(dir = tempDir()): { dir: string; store: Store; spool: Spool } {
-  dirs.push(dir);
+function setUp(dir = tempDir(), segmentIdleMs?: number): { dir: string; store: Store; spool: Spool } {
+  if (!dirs.includes(dir)) dirs.push(dir);
   const store = openStore({ dataDir: dir });
   stores.push(store);
-  const spool = new Spool({ dir: path.join(dir, 'spool'), store, now: () => new Date(), newId: newQueueId });
+  const spool = new Spool({ dir: path.join(dir, 'spool'), store, now: () => new Date(), newId: newQueueId, ...(segmentIdleMs ? { segmentIdleMs } : {}) });
   spools.push(spool);
   return { dir, store, spool };
 }
@@ -127,14 +129,14 @@ describe('group commit', () => {
 
   it.runIf(process.platform === 'linux')('writes groups through descriptors opened with O_DSYNC (durable when the write returns) and streams a large message through one without it (one flush at the end)', async () => {
     const { spool } = setUp();
-    await acceptGroup(spool, [1, 2]);
+    const [segment] = await acceptGroup(spool, [1, 2]);
     const spares = openDescriptorsIn(spool.queueDir);
-    expect(spares.length).toBeGreaterThan(0);
+    expect(spares.map((d) => d.file)).toContain(segment?.spoolPath); // the open segment, appended to by the next group
     expect(spares.every((d) => (d.flags & fs.constants.O_DSYNC) !== 0)).toBe(true);
     const stalled = new PassThrough();
     stalled.write(Buffer.from(`Subject: large\r\n\r\n${'a'.repeat(200 * 1024)}`));
     const accepting = spool.accept(stalled, incoming, () => null);
-    const streaming = () => openDescriptorsIn(spool.queueDir).filter((d) => fs.statSync(d.file).size > 0);
+    const streaming = () => openDescriptorsIn(spool.queueDir).filter((d) => d.file !== segment?.spoolPath && fs.statSync(d.file).size > 0);
     await eventually(() => streaming().length === 1, 2000);
     expect((streaming()[0]?.flags ?? -1) & fs.constants.O_DSYNC).toBe(0);
     stalled.end(Buffer.from('\r\n'));
@@ -201,57 +203,71 @@ describe('group commit', () => {
     expect((await readSpooled(entry)).toString()).toBe('Received: from old\r\nSubject: from before\r\n\r\nold body\r\n');
   });
 
-  it('after a crash before the index commit: recovers every complete record of a batch file, and not a torn one', async () => {
+  it('after a crash: recovers the records of the open segment the index lacks, past a finished (zeroed) one, and not a torn one', async () => {
     const { dir, store, spool } = setUp();
-    const group = await acceptGroup(spool, [1, 2, 3, 4, 5, 6]);
-    const batch = group[0]?.spoolPath as string;
+    const retention = new Retention({ store, queueDir: spool.queueDir, keptDir: spool.keptDir, now: () => new Date(), settings: () => DEFAULT_LOG_SETTINGS });
+    const [finished, waiting] = (await acceptGroup(spool, [1, 2])) as [AcceptedMessage, AcceptedMessage];
+    store.recordDelivery(finished.id, ['far@elsewhere.net'], { state: 'delivered', reply: '250 ok' });
+    await retention.finish(store.requireMessage(finished.id)); // its bytes are zeroed in place
+    const group = await acceptGroup(spool, [3, 4, 5, 6, 7, 8]);
+    const segment = group[0]?.spoolPath as string;
+    expect(finished.spoolPath).toBe(segment); // groups go on into the open segment
+    expect(store.openSpoolSegments()).toEqual([segment]);
     store.close();
     stores.splice(stores.indexOf(store), 1);
-    // As if the process died after the flush but before the index commit, with the last record
-    // cut short (a later group torn mid-write would look the same to recovery).
+    // As if the process died after the group's flush but before its index commit, with its last
+    // record cut short (a later group torn mid-write would look the same to recovery). The index
+    // knows the file by its earlier groups.
     const db = new Database(path.join(dir, STORE_FILE));
-    db.prepare(`DELETE FROM messages WHERE spool_path = ?`).run(batch);
+    db.prepare(`DELETE FROM messages WHERE id IN (${group.map(() => '?').join(', ')})`).run(...group.map((m) => m.id));
     db.close();
     const last = group[5] as AcceptedMessage;
-    fs.truncateSync(batch, last.bodyOffset + (last.bodyLength as number) - 10);
+    fs.truncateSync(segment, last.bodyOffset + (last.bodyLength as number) - 10);
 
     const again = setUp(dir);
     expect(fs.readdirSync(again.spool.queueDir).length).toBeGreaterThan(2); // the crashed spool's spare files are there too
     expect(again.spool.recover()).toEqual({ removed: 0, reindexed: 5, unreadable: [] });
-    // Empty spares held nothing: they go, and only the two files with messages stay.
-    expect(fs.readdirSync(again.spool.queueDir)).toHaveLength(2);
+    // Empty spares held nothing: they go, and only the segment stays.
+    expect(fs.readdirSync(again.spool.queueDir)).toEqual([path.basename(segment)]);
     for (const message of group.slice(0, 5)) {
       const entry = again.store.requireMessage(message.id);
       expect(entry).toMatchObject({ state: 'queued', mailFrom: 'scanner@example.com', size: message.size, bodyLength: message.bodyLength, clientAddress: '192.0.2.7' });
       expect(entry.recipients).toEqual([expect.objectContaining({ address: 'far@elsewhere.net', route: 'remote', state: 'queued' })]);
-      expect((await readSpooled(entry)).toString()).toContain(`Subject: page ${group.indexOf(message) + 1}\r\n`);
+      expect((await readSpooled(entry)).toString()).toContain(`Subject: page ${group.indexOf(message) + 3}\r\n`);
     }
     expect(again.store.getMessage(last.id)).toBeNull();
+    // The finished one stays finished (not delivered again), the other waits as before.
+    expect(again.store.requireMessage(finished.id)).toMatchObject({ state: 'done', body: 'removed' });
+    expect(again.store.requireMessage(waiting.id)).toMatchObject({ state: 'queued', body: 'spool' });
+    expect(again.store.openSpoolSegments()).toEqual([]);
     // The next start finds every file accounted for and does no work.
     expect(again.spool.recover()).toEqual({ removed: 0, reindexed: 0, unreadable: [] });
   });
 
-  it('after a crash, looks at every file even when the counts agree (an unindexed group and a just-removed file cancel out)', async () => {
+  it('after a crash, looks at every file even when the counts agree (a large message acknowledged but not indexed, and a just-removed file, cancel out)', async () => {
     const { dir, store, spool } = setUp();
     expect(spool.recover()).toEqual({ removed: 0, reindexed: 0, unreadable: [] });
-    const large = await accept(spool, `Subject: large\r\n\r\n${'l'.repeat(100 * 1024)}\r\n`);
-    const group = await acceptGroup(spool, [1, 2, 3]);
-    // The crash: the large message was delivered and its file removed, but its record not yet
-    // updated; the group was acknowledged, but not yet indexed.
-    store.recordDelivery(large.id, ['far@elsewhere.net'], { state: 'delivered', reply: '250 ok' });
-    fs.rmSync(large.spoolPath);
+    const delivered = await accept(spool, `Subject: large\r\n\r\n${'l'.repeat(100 * 1024)}\r\n`);
+    await acceptGroup(spool, [1, 2, 3]);
+    const unindexed = await accept(spool, `Subject: large too\r\n\r\n${'m'.repeat(100 * 1024)}\r\n`);
+    await spool.drain();
+    // The crash: the first large message was delivered and its file removed, but its record not
+    // yet updated; the second was acknowledged (a file of its own), but not yet indexed.
+    store.recordDelivery(delivered.id, ['far@elsewhere.net'], { state: 'delivered', reply: '250 ok' });
+    fs.rmSync(delivered.spoolPath);
     store.close();
     stores.splice(stores.indexOf(store), 1);
     const db = new Database(path.join(dir, STORE_FILE));
-    db.prepare('DELETE FROM messages WHERE spool_path = ?').run(group[0]?.spoolPath);
+    db.prepare('DELETE FROM messages WHERE id = ?').run(unindexed.id);
     db.close();
     for (const f of fs.readdirSync(path.join(dir, 'spool', 'queue'))) {
       if (fs.statSync(path.join(dir, 'spool', 'queue', f)).size === 0) fs.rmSync(path.join(dir, 'spool', 'queue', f)); // spares, so that the counts agree
     }
     const again = setUp(dir);
     expect(fs.readdirSync(again.spool.queueDir)).toHaveLength(again.store.countSpoolFiles());
-    expect(again.spool.recover()).toEqual({ removed: 0, reindexed: 3, unreadable: [] });
-    for (const message of group) expect(again.store.requireMessage(message.id).state).toBe('queued');
+    expect(again.spool.recover()).toEqual({ removed: 0, reindexed: 1, unreadable: [] });
+    expect(again.store.requireMessage(unindexed.id).state).toBe('queued');
+    expect((await readSpooled(again.store.requireMessage(unindexed.id))).toString()).toContain('Subject: large too\r\n');
   });
 
   it('records a clean stop only for the serving spool with everything indexed; a start clears it', async () => {
@@ -268,13 +284,15 @@ describe('group commit', () => {
     expect(store.getMeta('spool.clean-stop')).toBe('no');
   });
 
-  it('a finished message leaves the shared file at once (zeroed); the file goes with its last message', async () => {
-    const { store, spool } = setUp();
+  it('a finished message leaves the shared file at once (zeroed); the file goes with its last message once the spool lets the segment go, not before', async () => {
+    const { dir, store, spool } = setUp(undefined, 300);
     const group = await acceptGroup(spool, [1, 2, 3]);
     const batch = group[0]?.spoolPath as string;
+    const inBatch = store.listQueue().filter((m) => m.spoolPath === batch);
+    expect(inBatch).toHaveLength(4); // the group and the message flushed before it
     let keepDays = 0;
     const retention = new Retention({ store, queueDir: spool.queueDir, keptDir: spool.keptDir, now: () => new Date(), settings: () => ({ ...DEFAULT_LOG_SETTINGS, keepDeliveredDays: keepDays }) });
-    const finish = async (message: AcceptedMessage) => {
+    const finish = async (message: Pick<AcceptedMessage, 'id'>) => {
       store.recordDelivery(message.id, ['far@elsewhere.net'], { state: 'delivered', reply: '250 ok' });
       await retention.finish(store.requireMessage(message.id));
     };
@@ -290,9 +308,61 @@ describe('group commit', () => {
     await finish(second);
     const kept = store.requireMessage(second.id);
     expect(kept).toMatchObject({ body: 'kept', spoolPath: path.join(spool.keptDir, `${second.id}.eml`), bodyOffset: 0, bodyLength: null });
-    await finish(third);
-    expect(fs.existsSync(batch)).toBe(false);
+    for (const message of inBatch.filter((m) => m.id !== first.id && m.id !== second.id)) await finish(message);
+    // Nothing in it is unfinished, but the spool still appends to it: it stays, and another
+    // process (a CLI command) sees it listed as open.
+    expect(store.holdsSpooledBody(batch)).toBe(false);
+    expect(fs.existsSync(batch)).toBe(true);
+    const cli = openStore({ dataDir: dir });
+    stores.push(cli);
+    expect(cli.openSpoolSegments()).toEqual([batch]);
+    // Idle for the segment's wait: let go, and the file goes with it.
+    await eventually(() => !fs.existsSync(batch), 3000);
+    expect(cli.openSpoolSegments()).toEqual([]);
     expect((await readSpooled(kept)).toString()).toBe(`Received: from scanner (id ${second.id})\r\n${bodyOf(2)}`);
+    // The next message opens a new segment.
+    const next = await accept(spool, bodyOf(9));
+    expect(next.spoolPath).not.toBe(batch);
+    expect(third.spoolPath).toBe(batch);
+  });
+
+  it('a message deleted by another process (the CLI) leaves an open segment in place: the group appended next is intact', async () => {
+    const { dir, store, spool } = setUp();
+    const first = await accept(spool, bodyOf(1));
+    await spool.drain();
+    const cli = openStore({ dataDir: dir });
+    stores.push(cli);
+    const deleted = cli.deleteMessage(first.id);
+    await releaseSpooled(deleted, cli); // what `relaydesk queue delete` does beside a running serve
+    expect(fs.existsSync(first.spoolPath)).toBe(true);
+    const next = await accept(spool, bodyOf(2));
+    await spool.drain();
+    expect(next.spoolPath).toBe(first.spoolPath);
+    expect((await readSpooled(store.requireMessage(next.id))).toString()).toBe(`Received: from scanner (id ${next.id})\r\n${bodyOf(2)}`);
+    // Let go at the stop: it still holds a message, so it stays, no longer listed as open.
+    await spool.close();
+    expect(fs.existsSync(first.spoolPath)).toBe(true);
+    expect(store.openSpoolSegments()).toEqual([]);
+    expect(readBatchRecords(first.spoolPath).map((r) => r.id)).toEqual([next.id]);
+  });
+
+  it('appends group after group to one segment until it holds 512 KiB, then starts another: a new file per half megabyte, not per group', async () => {
+    const { store, spool } = setUp();
+    const bodyFor = (i: number) => `Subject: roll ${i}\r\n\r\n${String(i % 10).repeat(20 * 1024)}\r\n`;
+    const messages: AcceptedMessage[] = [];
+    for (let i = 0; i < 40; i++) messages.push(await accept(spool, bodyFor(i))); // 40 flushes of one message each
+    await spool.drain();
+    const files = [...new Set(messages.map((m) => m.spoolPath))];
+    expect(files).toHaveLength(2);
+    const firstSize = fs.statSync(files[0] as string).size;
+    expect(firstSize).toBeGreaterThanOrEqual(512 * 1024);
+    expect(firstSize).toBeLessThan(512 * 1024 + 21 * 1024);
+    expect(readBatchRecords(files[0] as string).length + readBatchRecords(files[1] as string).length).toBe(40);
+    for (const [i, message] of messages.entries()) {
+      expect((await readSpooled(store.requireMessage(message.id))).toString()).toBe(`Received: from scanner (id ${message.id})\r\n${bodyFor(i)}`);
+    }
+    // The full one was let go once its groups were indexed; the other is still appended to.
+    expect(store.openSpoolSegments()).toEqual([files[1]]);
   });
 
   it('at start removes a batch file whose messages were all finished before a crash removed it', async () => {
@@ -300,13 +370,13 @@ describe('group commit', () => {
     const group = await acceptGroup(spool, [1, 2]);
     const batch = group[0]?.spoolPath as string;
     // As if the process died between the last record saying "removed" and the file's removal.
-    for (const message of group) {
+    for (const message of store.listQueue()) {
       store.recordDelivery(message.id, ['far@elsewhere.net'], { state: 'delivered', reply: '250 ok' });
       store.setMessageBody(message.id, 'removed');
     }
     expect(spool.recover()).toEqual({ removed: 1, reindexed: 0, unreadable: [] });
     expect(fs.existsSync(batch)).toBe(false);
-    expect(fs.readdirSync(spool.queueDir)).toHaveLength(1);
+    expect(fs.readdirSync(spool.queueDir)).toEqual([]); // the spares were empty: they went too
   });
 
   it('answers 250 once the spool is durable; a failing index raises a warning, and takes the message when it works again', async () => {
