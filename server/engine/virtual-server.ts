@@ -301,10 +301,17 @@ export class VirtualServer {
    */
   private emit(info: SessionInfo, event: DistributiveOmit<SessionEvent, 'at' | 'server' | 'session' | 'address' | 'user'>): void {
     const socket = this.sockets.get(info.id);
-    this.deps.bus.emit({
+    // Six of these per message: one spread, then plain assignments (a spread of a temporary
+    // object per optional field cost V8's slow generic copy each time).
+    const full: SessionEvent & { device?: string; bytesIn?: number; bytesOut?: number } = {
       ...event, at: this.deps.now().toISOString(), server: info.server, session: info.id, address: info.address, user: info.user?.name ?? null,
-      ...(info.device && !info.user ? { device: info.device } : {}), ...(socket ? { bytesIn: socket.bytesRead, bytesOut: socket.bytesWritten } : {}),
-    } as SessionEvent);
+    } as SessionEvent;
+    if (info.device && !info.user) full.device = info.device;
+    if (socket) {
+      full.bytesIn = socket.bytesRead;
+      full.bytesOut = socket.bytesWritten;
+    }
+    this.deps.bus.emit(full);
   }
 
   /** The session of a connection, or a stand-in for one refused before it had a session. */

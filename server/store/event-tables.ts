@@ -14,17 +14,26 @@ export class EventTables extends QueueTables {
 
   // ── session log ────────────────────────────────────────────────────────────────────────
 
-  /** Append events in one transaction (the log writer batches them). */
+  /**
+   * Append events in one transaction (the log writer batches them), EVENT_ROWS_PER_INSERT rows a
+   * statement: six events per message, and one statement per row cost a fifth more.
+   */
   appendEvents(events: readonly SessionEvent[]): void {
-    const insert = this.stmt(`INSERT INTO session_events (at, server, session, address, type, user, verdict, code, rule, event_json)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    const one = this.stmt(`INSERT INTO session_events (${EVENT_INSERT_COLUMNS}) VALUES ${EVENT_ROW_VALUES}`);
+    const many = this.stmt(`INSERT INTO session_events (${EVENT_INSERT_COLUMNS}) VALUES ${Array(EVENT_ROWS_PER_INSERT).fill(EVENT_ROW_VALUES).join(', ')}`);
     // The log is a record, not a promise to a client: no fsync of its own.
     this.relaxedTransaction(() => {
-      for (const e of events) {
-        const decision = 'decision' in e ? e.decision : undefined;
-        // The JSON holds what the columns do not (readEvent puts them back).
-        const { at, server, session, address, type, user, ...rest } = e;
-        insert.run(at, server, session, address, type, user, decision?.verdict ?? null, decision?.code ?? null, decision?.rule ?? null, JSON.stringify(rest));
+      let next = 0;
+      const values: unknown[] = [];
+      for (; next + EVENT_ROWS_PER_INSERT <= events.length; next += EVENT_ROWS_PER_INSERT) {
+        values.length = 0;
+        for (let i = next; i < next + EVENT_ROWS_PER_INSERT; i++) pushEventRow(values, events[i] as SessionEvent);
+        many.run(values);
+      }
+      for (; next < events.length; next++) {
+        values.length = 0;
+        pushEventRow(values, events[next] as SessionEvent);
+        one.run(values);
       }
     });
   }
@@ -91,4 +100,16 @@ interface EventRow { id: number; at: string; server: string; session: string; ad
 function readEvent(row: EventRow): SessionEvent & { id: number } {
   const rest = JSON.parse(row.event_json) as Partial<SessionEvent>;
   return { ...rest, at: row.at, server: row.server, session: row.session, address: row.address, type: row.type, user: row.user, id: row.id } as SessionEvent & { id: number };
+}
+
+
+const EVENT_INSERT_COLUMNS = 'at, server, session, address, type, user, verdict, code, rule, event_json';
+const EVENT_ROW_VALUES = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+const EVENT_ROWS_PER_INSERT = 16;
+
+/** An event's columns, in EVENT_INSERT_COLUMNS order; the JSON holds what the columns do not (readEvent puts them back). */
+function pushEventRow(values: unknown[], e: SessionEvent): void {
+  const decision = 'decision' in e ? e.decision : undefined;
+  const { at, server, session, address, type, user, ...rest } = e;
+  values.push(at, server, session, address, type, user, decision?.verdict ?? null, decision?.code ?? null, decision?.rule ?? null, JSON.stringify(rest));
 }

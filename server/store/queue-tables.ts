@@ -13,14 +13,14 @@ export class QueueTables extends ServerTables {
    * durable; after a crash the queue is rebuilt from them, so this commit need not fsync.
    */
   insertMessages(batch: readonly AcceptedMessage[]): void {
+    // Positional parameters: binding by name from an object cost more, once per accepted message.
     const insertMessage = this.stmt(`INSERT OR IGNORE INTO messages (id, server_name, received_at, mail_from, size, client_address, auth_user, spool_path, body_offset, body_length, state)
-      VALUES (@id, @serverName, @receivedAt, @mailFrom, @size, @clientAddress, @authUser, @spoolPath, @bodyOffset, @bodyLength, 'queued')`);
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued')`);
     const insertRecipient = this.stmt(`INSERT OR IGNORE INTO recipients (message_id, address, domain, route, state) VALUES (?, ?, ?, ?, 'queued')`);
     this.relaxedTransaction(() => {
-      for (const message of batch) {
-        const { recipients, ...row } = message;
-        insertMessage.run(row);
-        for (const rcpt of recipients) insertRecipient.run(message.id, rcpt.address, rcpt.domain, rcpt.route);
+      for (const m of batch) {
+        insertMessage.run(m.id, m.serverName, m.receivedAt, m.mailFrom, m.size, m.clientAddress, m.authUser ?? null, m.spoolPath, m.bodyOffset, m.bodyLength ?? null);
+        for (const rcpt of m.recipients) insertRecipient.run(m.id, rcpt.address, rcpt.domain, rcpt.route);
       }
     });
   }
