@@ -149,15 +149,15 @@ describe('store', () => {
   it('appends a batch of log events whole and in order (several rows a statement, the rest one by one), with the decision in its columns', () => {
     const { store, dir } = newStore();
     const events: SessionEvent[] = Array.from({ length: 37 }, (_, i): SessionEvent => (i % 3 === 0
-      ? { type: 'rcpt', to: `r${i}@example.com`, decision: { verdict: 'deny', code: 550, enhanced: '5.7.1', text: 'Relay denied', rule: 'relay:denied' }, at: `2026-01-01T00:00:${String(i).padStart(2, '0')}.000Z`, server: 'Office', session: `s${i}`, address: '192.0.2.1', user: null }
+      ? { type: 'rcpt', to: `r${i}@example.com`, decision: { verdict: 'refuse', code: 550, enhanced: '5.7.1', text: 'Relay denied', rule: 'relay:denied' }, at: `2026-01-01T00:00:${String(i).padStart(2, '0')}.000Z`, server: 'Office', session: `s${i}`, address: '192.0.2.1', user: null }
       : { type: 'close', bytesIn: i, bytesOut: 2 * i, durationMs: 3, at: `2026-01-01T00:00:${String(i).padStart(2, '0')}.000Z`, server: 'Office', session: `s${i}`, address: '192.0.2.2', user: i % 2 ? 'alice' : null }));
     store.appendEvents(events);
     const stored = store.queryEvents({ limit: 100, oldestFirst: true });
     expect(stored.map(({ id: _id, ...e }) => e)).toEqual(events);
     expect(stored.every((e, i) => i === 0 || e.id > (stored[i - 1]?.id ?? Infinity))).toBe(true);
-    expect(store.queryEvents({ limit: 100, verdict: 'deny' }).map((e) => e.session).sort()).toEqual(events.filter((_, i) => i % 3 === 0).map((e) => e.session).sort());
+    expect(store.queryEvents({ limit: 100, verdict: 'refuse' }).map((e) => e.session).sort()).toEqual(events.filter((_, i) => i % 3 === 0).map((e) => e.session).sort());
     const raw = new Database(path.join(dir, STORE_FILE), { readonly: true });
-    expect(raw.prepare("SELECT verdict, code, rule FROM session_events WHERE session = 's3'").get()).toEqual({ verdict: 'deny', code: 550, rule: 'relay:denied' });
+    expect(raw.prepare("SELECT verdict, code, rule FROM session_events WHERE session = 's3'").get()).toEqual({ verdict: 'refuse', code: 550, rule: 'relay:denied' });
     raw.close();
   });
 
