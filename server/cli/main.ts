@@ -74,8 +74,10 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     io.err(`relaydesk: ${(err as Error).message}`);
     return 1;
   } finally {
-    // A command that queued mail (a report to the sender) indexes it before the store closes.
+    // A command that queued mail (a report to the sender) indexes it and unlists its segment
+    // before the store closes (a running serve appends to its own).
     await (admin as CliAdmin | null)?.app.spool.drain();
+    (admin as CliAdmin | null)?.app.spool.letGoOfSegment();
     (admin as CliAdmin | null)?.app.store.close();
   }
 }

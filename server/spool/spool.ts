@@ -212,11 +212,17 @@ export class Spool {
     if (this.unindexed.length > 0) this.indexNow(false);
   }
 
+  /**
+   * After drain(): append no more to the open segment, and unlist it (at once: no await, so a
+   * CLI command that queued a report closes its store right after).
+   */
+  letGoOfSegment(): void {
+    if (!this.flushing) this.retireSegment();
+  }
+
   /** After drain(): let go of the open segment and the queue folder's handle; the next start may trust the index's counts. */
   async close(): Promise<void> {
-    if (this.segmentTimer) clearTimeout(this.segmentTimer);
-    this.segmentTimer = null;
-    if (!this.flushing) this.retireSegment();
+    this.letGoOfSegment();
     const everythingIndexed = this.unindexed.length === 0 && this.pending.length === 0;
     if (this.recovered && !this.closed && everythingIndexed && this.deps.store.isOpen()) this.deps.store.setMeta(CLEAN_STOP_KEY, 'yes');
     this.closed = true;
@@ -283,7 +289,8 @@ export class Spool {
     // The segments open when the last run ended (none after a clean stop): a group in one may be
     // acknowledged and not indexed though the index knows the file. Each is read in full. By
     // name: the data folder may have moved.
-    const segments = new Set(store.openSpoolSegments().map((file) => path.basename(file)));
+    const listed = store.openSpoolSegments();
+    const segments = new Set(listed.map((file) => path.basename(file)));
     for (const name of segments) {
       const file = path.join(this.queueDir, name);
       if (!fs.existsSync(file)) continue;
@@ -306,7 +313,7 @@ export class Spool {
         }
       }
     }
-    if (segments.size > 0) store.setOpenSpoolSegments([]);
+    if (segments.size > 0) store.changeOpenSpoolSegments([], listed);
     if (cleanStop) {
       let files = 0;
       for (const _name of eachName(this.queueDir)) files++;
@@ -401,7 +408,7 @@ export class Spool {
     if (this.segment) return this.segment;
     const batch = await this.takeBatchFile();
     try {
-      this.deps.store.setOpenSpoolSegments([batch.file, ...this.retired]);
+      this.deps.store.changeOpenSpoolSegments([batch.file], []);
     } catch (err) {
       discardBatchFile(batch);
       throw err;
@@ -448,7 +455,7 @@ export class Spool {
     const files = this.retired;
     this.retired = [];
     try {
-      this.deps.store.setOpenSpoolSegments(this.segment ? [this.segment.batch.file] : []);
+      this.deps.store.changeOpenSpoolSegments([], files);
       for (const file of files) if (!this.deps.store.holdsSpooledBody(file)) fs.rmSync(file, { force: true });
     } catch {
       this.retired.unshift(...files); // again after the next index commit; until then they stay open

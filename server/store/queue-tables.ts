@@ -303,13 +303,19 @@ export class QueueTables extends ServerTables {
 
 
   /**
-   * Relaxed (no fsync of its own), like the index commits: the write-ahead log keeps commits in
-   * order, so after a crash either this list survived, or no index commit after it did — and a
-   * segment the index does not know at all is read in full anyway.
+   * List a segment as open, or let some go: read and written under the write lock, so a CLI
+   * process queueing a report beside a running serve keeps both processes' entries. Relaxed (no
+   * fsync of its own), like the index commits: the write-ahead log keeps commits in order, so after
+   * a crash either this change survived, or no index commit after it did — and a segment the
+   * index does not know at all is read in full anyway.
    */
-  setOpenSpoolSegments(files: readonly string[]): void {
+  changeOpenSpoolSegments(add: readonly string[], remove: readonly string[]): void {
     const write = this.stmt('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
-    this.relaxedTransaction(() => write.run(OPEN_SEGMENTS_KEY, JSON.stringify(files)));
+    this.relaxedTransaction(() => {
+      const gone = new Set(remove);
+      const files = [...this.openSpoolSegments().filter((file) => !gone.has(file) && !add.includes(file)), ...add];
+      write.run(OPEN_SEGMENTS_KEY, JSON.stringify(files));
+    });
   }
 
 

@@ -346,6 +346,26 @@ describe('group commit', () => {
     expect(readBatchRecords(first.spoolPath).map((r) => r.id)).toEqual([next.id]);
   });
 
+  it("keeps each process's open segment listed: a report a CLI command queues beside the serving spool does not unlist the serving one", async () => {
+    const { dir, store, spool } = setUp();
+    const served = await accept(spool, bodyOf(1));
+    await spool.drain();
+    // `relaydesk queue delete ID --ndr` queues its report through a spool of its own.
+    const cliStore = openStore({ dataDir: dir });
+    stores.push(cliStore);
+    const cliSpool = new Spool({ dir: path.join(dir, 'spool'), store: cliStore, now: () => new Date(), newId: newQueueId });
+    spools.push(cliSpool);
+    const report = await accept(cliSpool, bodyOf(2));
+    expect(report.spoolPath).not.toBe(served.spoolPath);
+    expect(store.openSpoolSegments().sort()).toEqual([served.spoolPath, report.spoolPath].sort());
+    await cliSpool.drain();
+    cliSpool.letGoOfSegment(); // as the CLI does before it closes its store
+    expect(store.openSpoolSegments()).toEqual([served.spoolPath]);
+    expect(fs.existsSync(report.spoolPath)).toBe(true); // it holds the report
+    const next = await accept(spool, bodyOf(3));
+    expect(next.spoolPath).toBe(served.spoolPath);
+  });
+
   it('appends group after group to one segment until it holds 512 KiB, then starts another: a new file per half megabyte, not per group', async () => {
     const { store, spool } = setUp();
     const bodyFor = (i: number) => `Subject: roll ${i}\r\n\r\n${String(i % 10).repeat(20 * 1024)}\r\n`;
