@@ -391,9 +391,13 @@ export class Spool {
       const folder = (segment && !segment.batch.named) || hasLarge ? this.syncQueueFolder() : null;
       await Promise.all([segment ? writeBatch(segment, small) : null, folder]);
     } catch (err) {
-      // Whatever part of the group reached the file lies past its last whole record, where
-      // recovery stops reading: nothing more is appended after it.
-      if (segment) this.retireSegment();
+      // The group was refused (451/452), so its bytes go: even whole records (the folder's fsync
+      // failed, not the write) must not be indexed by a recovery and delivered after the refusal.
+      // Nothing more is appended after them either way.
+      if (segment) {
+        truncateQuietly(segment.batch.fd, segment.size);
+        this.retireSegment();
+      }
       for (const p of group) p.reject(err as Error);
       return;
     }
@@ -527,6 +531,13 @@ interface BatchFile { file: string; fd: number; named: boolean }
 
 /** The batch file groups are appended to: how much is in it, when it was opened and last written (performance.now()). */
 interface Segment { batch: BatchFile; size: number; openedAt: number; writtenAt: number }
+
+/** Back to what was acknowledged; if this fails too, recovery stops at the torn record (a whole one is the rare case above). */
+function truncateQuietly(fd: number, size: number): void {
+  try {
+    fs.ftruncateSync(fd, size);
+  } catch { /* the disk refused this as well */ }
+}
 
 function closeQuietly(fd: number): void {
   try {

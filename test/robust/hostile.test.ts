@@ -11,6 +11,7 @@ import { DEFAULT_ACCESS } from '../../server/contract/settings';
 import { plainAuth, RawSmtp } from '../../server/smtp/line-client';
 import { openStore, type QueueEntry, STORE_FILE } from '../../server/store/store';
 import { readSpooled } from '../../server/spool/spooled-body';
+import { readBatchFile } from '../../server/spool/spool-format';
 import { signedInClient } from '../helpers/smtp-session';
 import { eventually, startTestApp, type TestApp, tempDir } from '../helpers/test-app';
 
@@ -179,6 +180,14 @@ describe('hostile conditions', () => {
       const queueDir = path.join(spool, 'queue');
       const withBytes = fs.readdirSync(queueDir).map((f) => path.join(queueDir, f)).filter((f) => fs.statSync(f).size > 0);
       expect(withBytes.filter((f) => !acceptedFiles.has(f))).toEqual([]);
+      // A segment the refused group was appended to ends where its last accepted record ends:
+      // the refused bytes were cut off, so no recovery can index (and deliver) what was refused.
+      for (const file of withBytes) {
+        const { records, passedOver } = readBatchFile(file);
+        expect(passedOver).toBe(0);
+        expect(records.every((r) => accepted.includes(r.id))).toBe(true);
+        expect(fs.statSync(file).size).toBe(Math.max(...records.map((r) => r.bodyOffset + (r.bodyLength ?? 0))));
+      }
       for (const id of accepted) {
         const entry = t.app.store.getMessage(id);
         expect(entry?.state).toBe('queued');
