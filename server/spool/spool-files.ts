@@ -119,3 +119,39 @@ export function* eachName(dir: string): Generator<string> {
     handle.closeSync();
   }
 }
+
+
+/** An empty batch file, open for writing; `named`: its folder entry is durable already (a spare). */
+export interface BatchFile { file: string; fd: number; named: boolean }
+
+export function closeQuietly(fd: number): void {
+  try {
+    fs.closeSync(fd);
+  } catch { /* closed already */ }
+}
+
+/** A spare not used, or a file whose write failed (nothing in it was acknowledged). */
+export function discardBatchFile(batch: BatchFile): void {
+  closeQuietly(batch.fd);
+  fs.rmSync(batch.file, { force: true });
+}
+
+/**
+ * A batch file with no complete record goes when nothing in it was acknowledged: empty (a spare,
+ * or a group the crash cut before a byte was on disk: 'empty'), or starting with a zero byte (a
+ * large message whose record line, written after its body and before the flush, never reached
+ * the disk: 'removed'). Anything else is left alone ('unreadable'): a batch file is answered only
+ * after its flush, so its first record tells.
+ */
+export function removeUnacknowledged(file: string): 'empty' | 'removed' | 'unreadable' {
+  const fd = fs.openSync(file, 'r');
+  let outcome: 'empty' | 'removed' | 'unreadable';
+  try {
+    const first = Buffer.alloc(1);
+    outcome = fs.readSync(fd, first, 0, 1, 0) === 0 ? 'empty' : first[0] === 0 ? 'removed' : 'unreadable';
+  } finally {
+    fs.closeSync(fd);
+  }
+  if (outcome !== 'unreadable') fs.rmSync(file, { force: true });
+  return outcome;
+}

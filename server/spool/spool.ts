@@ -3,8 +3,8 @@
 // segment — a batch file in spool/queue, made empty ahead of time so its name is already durable
 // — in one durable write (O_DSYNC on Linux, write + fdatasync elsewhere), and only then are all
 // of them answered 250: one durable flush for many messages (group commit). Groups go on into the
-// same segment until it holds SEGMENT_BYTES: creating a file costs the kernel more than the write
-// (see SEGMENT_BYTES). Each record in a batch file starts with an envelope line that carries its
+// same segment until it is full: creating a file costs the kernel more than the write (see
+// segments.ts). Each record in a batch file starts with an envelope line that carries its
 // length and CRC-32, so the file alone is the durable record; the group is added to the SQLite
 // queue index right after the replies (one transaction, off the reply's path). The open segments
 // are listed in the store: nothing removes them, and after a crash each is read in full and its
@@ -20,8 +20,9 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { AcceptedMessage, QueuedRecipient, Store } from '../store/store';
 import { digestFrom, digestStart, hasDigest } from '../store/queue-tables';
-import { eachName, fdatasync, openForStreaming, openNewFile, readSmall, type SmallRead, streamAt, writeAll, writeDurably } from './spool-files';
-import { BATCH_SUFFIX, batchRecordLine, type EnvelopeFields, largeRecordLineBytes, paddedRecordLine, readBatchFile, readBatchRecords, readEnvelope } from './spool-format';
+import { type BatchFile, closeQuietly, discardBatchFile, eachName, fdatasync, openForStreaming, openNewFile, readSmall, removeUnacknowledged, type SmallRead, streamAt, writeAll } from './spool-files';
+import { BATCH_SUFFIX, type EnvelopeFields, largeRecordLineBytes, paddedRecordLine, readBatchRecords, readEnvelope } from './spool-format';
+import { OpenSegments, recoverOpenSegments, type Segment } from './segments';
 
 export interface SpoolDeps {
   /** Spool folder (messages live in its "queue" sub-folder). */
@@ -29,7 +30,7 @@ export interface SpoolDeps {
   store: Store;
   now(): Date;
   newId(): string;
-  /** How long the open segment waits for more groups before it is let go (SEGMENT_IDLE_MS; tests shorten it). */
+  /** How long the open segment waits for more groups before it is let go (segments.ts; tests shorten it). */
   segmentIdleMs?: number;
 }
 
@@ -81,12 +82,7 @@ export class Spool {
   /** Durable and acknowledged, not yet in the index (it is added in the next check phase). */
   private unindexed: AcceptedMessage[] = [];
   private spares: BatchFile[] = [];
-  /** The batch file the next group is appended to; null until a group needs one. */
-  private segment: Segment | null = null;
-  /** No longer appended to; listed as open until every group in them is indexed. */
-  private retired: string[] = [];
-  private segmentTimer: NodeJS.Timeout | null = null;
-  private readonly segmentIdleMs: number;
+  private readonly segments: OpenSegments;
   private refilling: Promise<void> | null = null;
   private closed = false;
   /** This spool ran recover(): it is the serving one (a CLI command's App never recovers or accepts). */
@@ -100,7 +96,10 @@ export class Spool {
     this.queueDir = path.join(deps.dir, 'queue');
     this.tmpDir = path.join(deps.dir, 'tmp');
     this.keptDir = path.join(deps.dir, 'kept');
-    this.segmentIdleMs = deps.segmentIdleMs ?? SEGMENT_IDLE_MS;
+    this.segments = new OpenSegments({
+      store: deps.store, takeBatchFile: () => this.takeBatchFile(), flushing: () => this.flushing,
+      allIndexed: () => this.unindexed.length === 0, ...(deps.segmentIdleMs ? { idleMs: deps.segmentIdleMs } : {}),
+    });
     fs.mkdirSync(this.queueDir, { recursive: true, mode: 0o700 });
     fs.mkdirSync(this.tmpDir, { recursive: true, mode: 0o700 });
   }
@@ -217,7 +216,7 @@ export class Spool {
    * CLI command that queued a report closes its store right after).
    */
   letGoOfSegment(): void {
-    if (!this.flushing) this.retireSegment();
+    this.segments.letGo();
   }
 
   /** After drain(): let go of the open segment and the queue folder's handle; the next start may trust the index's counts. */
@@ -284,36 +283,11 @@ export class Spool {
     const cleanStop = store.getMeta(CLEAN_STOP_KEY) === 'yes';
     store.setMeta(CLEAN_STOP_KEY, 'no');
     this.recovered = true;
-    let reindexed = 0;
-    const unreadable: string[] = [];
-    // The segments open when the last run ended (none after a clean stop): a group in one may be
-    // acknowledged and not indexed though the index knows the file. Each is read in full. By
-    // name: the data folder may have moved.
-    const listed = store.openSpoolSegments();
-    const segments = new Set(listed.map((file) => path.basename(file)));
-    for (const name of segments) {
-      const file = path.join(this.queueDir, name);
-      if (!fs.existsSync(file)) continue;
-      const { records, passedOver } = readBatchFile(file);
-      const known = store.knownMessageIds(records.map((r) => r.id));
-      const missing = records.filter((r) => !known.has(r.id));
-      const holds = store.spoolFilesKnown([file]).get(file);
-      if (missing.length > 0) {
-        store.insertMessages(missing);
-        reindexed += missing.length;
-      } else if (holds === false) {
-        fs.rmSync(file, { force: true }); // every message in it finished
-        removed++;
-      } else if (holds === undefined) {
-        const leftover = passedOver === 0 ? unacknowledgedSize(file) : null;
-        if (leftover === null) unreadable.push(file);
-        else {
-          if (leftover > 0) removed++;
-          fs.rmSync(file, { force: true }); // nothing in it was acknowledged
-        }
-      }
-    }
-    if (segments.size > 0) store.changeOpenSpoolSegments([], listed);
+    // The segments open when the last run ended (none after a clean stop) are read in full first.
+    const segments = recoverOpenSegments(store, this.queueDir);
+    removed += segments.removed;
+    let reindexed = segments.reindexed;
+    const unreadable = [...segments.unreadable];
     if (cleanStop) {
       let files = 0;
       for (const _name of eachName(this.queueDir)) files++;
@@ -335,7 +309,7 @@ export class Spool {
     const digests = store.spoolFileDigests();
     const folderDigest = digestStart(path.join(this.queueDir, path.sep));
     for (const name of eachName(this.queueDir)) {
-      if (segments.has(name)) continue; // read in full above
+      if (segments.names.has(name)) continue; // read in full above
       const digest = digestFrom(folderDigest, name);
       if (hasDigest(digests.holding, digest)) continue;
       const file = path.join(this.queueDir, name);
@@ -352,12 +326,9 @@ export class Spool {
         const records = readBatchRecords(file);
         if (records.length > 0) index(records);
         else {
-          const leftover = unacknowledgedSize(file);
-          if (leftover === null) unreadable.push(file);
-          else {
-            if (leftover > 0) removed++; // a large message cut short (an empty spare is not worth a word)
-            fs.rmSync(file, { force: true });
-          }
+          const outcome = removeUnacknowledged(file);
+          if (outcome === 'unreadable') unreadable.push(file);
+          if (outcome === 'removed') removed++; // a large message cut short (an empty spare is not worth a word)
         }
         continue;
       }
@@ -386,84 +357,19 @@ export class Spool {
     const hasLarge = small.length < group.length;
     let segment: Segment | null = null;
     try {
-      segment = small.length > 0 ? await this.openSegment() : null;
+      segment = small.length > 0 ? await this.segments.current() : null;
       // A spare file's name is durable already; a new one (a segment's, or a large message's written already) needs the folder's fsync.
       const folder = (segment && !segment.batch.named) || hasLarge ? this.syncQueueFolder() : null;
-      await Promise.all([segment ? writeBatch(segment, small) : null, folder]);
+      await Promise.all([segment ? this.segments.append(segment, small) : null, folder]);
     } catch (err) {
-      // The group was refused (451/452), so its bytes go: even whole records (the folder's fsync
-      // failed, not the write) must not be indexed by a recovery and delivered after the refusal.
-      // Nothing more is appended after them either way.
-      if (segment) {
-        truncateQuietly(segment.batch.fd, segment.size);
-        this.retireSegment();
-      }
+      if (segment) this.segments.refused(segment);
       for (const p of group) p.reject(err as Error);
       return;
     }
     if (segment) segment.batch.named = true;
     for (const p of group) p.resolve();
     this.indexSoon(group.map((p) => p.message));
-    if (segment && segment.size >= SEGMENT_BYTES) this.retireSegment();
-  }
-
-  /** The open segment, or a new one, listed as open in the store before anything is written to it. */
-  private async openSegment(): Promise<Segment> {
-    if (this.segment) return this.segment;
-    const batch = await this.takeBatchFile();
-    try {
-      this.deps.store.changeOpenSpoolSegments([batch.file], []);
-    } catch (err) {
-      discardBatchFile(batch);
-      throw err;
-    }
-    const segment: Segment = { batch, size: 0, openedAt: performance.now(), writtenAt: performance.now() };
-    this.segment = segment;
-    this.watchSegment(segment, this.segmentIdleMs);
-    return segment;
-  }
-
-  /** A segment idle for SEGMENT_IDLE_MS, or open for SEGMENT_MAX_AGE_MS, is retired: its finished messages' file may go. */
-  private watchSegment(segment: Segment, delay: number): void {
-    this.segmentTimer = setTimeout(() => {
-      this.segmentTimer = null;
-      if (this.segment !== segment) return;
-      const now = performance.now();
-      const idleFor = now - segment.writtenAt;
-      if (!this.flushing && (idleFor >= this.segmentIdleMs || now - segment.openedAt >= SEGMENT_MAX_AGE_MS)) this.retireSegment();
-      else this.watchSegment(segment, Math.max(this.segmentIdleMs - idleFor, 10));
-    }, delay);
-    this.segmentTimer.unref();
-  }
-
-  /** Append no more to the open segment; it leaves the open list once every group in it is indexed. */
-  private retireSegment(): void {
-    const segment = this.segment;
-    if (!segment) return;
-    this.segment = null;
-    if (this.segmentTimer) clearTimeout(this.segmentTimer);
-    this.segmentTimer = null;
-    // Closing a file already flushed is quick: a direct call, not a thread-pool round trip.
-    closeQuietly(segment.batch.fd);
-    this.retired.push(segment.batch.file);
-    if (this.unindexed.length === 0) this.releaseRetired();
-  }
-
-  /**
-   * Every group in the retired segments is indexed: they leave the open list, and a file whose
-   * messages are all finished goes (a finished message's bytes were zeroed meanwhile; see
-   * releaseSpooled).
-   */
-  private releaseRetired(): void {
-    if (this.retired.length === 0) return;
-    const files = this.retired;
-    this.retired = [];
-    try {
-      this.deps.store.changeOpenSpoolSegments([], files);
-      for (const file of files) if (!this.deps.store.holdsSpooledBody(file)) fs.rmSync(file, { force: true });
-    } catch {
-      this.retired.unshift(...files); // again after the next index commit; until then they stay open
-    }
+    if (segment) this.segments.written(segment);
   }
 
   /**
@@ -506,7 +412,7 @@ export class Spool {
     }
     if (this.indexFailing) for (const listener of this.indexFailedListeners) listener(null, messages.length);
     this.indexFailing = false;
-    this.releaseRetired();
+    this.segments.release();
     for (const listener of this.committedListeners) listener(messages);
   }
 
@@ -526,49 +432,6 @@ export class Spool {
   }
 }
 
-/** An empty batch file, open for writing; `named`: its folder entry is durable already (a spare). */
-interface BatchFile { file: string; fd: number; named: boolean }
-
-/** The batch file groups are appended to: how much is in it, when it was opened and last written (performance.now()). */
-interface Segment { batch: BatchFile; size: number; openedAt: number; writtenAt: number }
-
-/** Back to what was acknowledged; if this fails too, recovery stops at the torn record (a whole one is the rare case above). */
-function truncateQuietly(fd: number, size: number): void {
-  try {
-    fs.ftruncateSync(fd, size);
-  } catch { /* the disk refused this as well */ }
-}
-
-function closeQuietly(fd: number): void {
-  try {
-    fs.closeSync(fd);
-  } catch { /* closed already */ }
-}
-
-/**
- * The size of a batch file with nothing acknowledged in it, null when it may hold something.
- * Nothing: empty (a spare, or a group the crash cut before a byte was on disk), or starting with a
- * zero byte (a large message whose record line, written after its body and before the flush,
- * never reached the disk). A batch file is written by one group or one large message, and
- * answered only after its flush, so its first record tells.
- */
-function unacknowledgedSize(file: string): number | null {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const first = Buffer.alloc(1);
-    if (fs.readSync(fd, first, 0, 1, 0) === 0) return 0;
-    return first[0] === 0 ? fs.fstatSync(fd).size : null;
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/** A spare not used, or a group's file whose write failed (nothing in it was acknowledged). */
-function discardBatchFile(batch: BatchFile): void {
-  closeQuietly(batch.fd);
-  fs.rmSync(batch.file, { force: true });
-}
-
 /** Empty batch files made ahead of time (their folder fsync'ed), so a group's flush is one durable write. */
 const SPARE_BATCH_FILES = 16;
 /** At most one index commit in this long while mail flows (the messages are durable in the spool already)… */
@@ -577,41 +440,6 @@ const INDEX_INTERVAL_MS = 50;
 const INDEX_BATCH_MESSAGES = 500;
 /** Made in bunches (one folder fsync each), when this few are left: not beside every group's own fsync. */
 const SPARE_REFILL_BELOW = 4;
-
-/**
- * Append a group's records to the segment, durably. Each message gets its place in the file
- * (spoolPath, bodyOffset); one durable write for all of them.
- */
-async function writeBatch(segment: Segment, group: PendingCommit[]): Promise<void> {
-  const buffers: Buffer[] = [];
-  let offset = segment.size;
-  for (const { message, data } of group) {
-    const records = data ?? [];
-    const line = batchRecordLine(message, records);
-    message.spoolPath = segment.batch.file;
-    message.bodyOffset = offset + line.length;
-    offset += line.length + (message.bodyLength ?? 0);
-    buffers.push(line, ...records);
-  }
-  await writeDurably(segment.batch.fd, buffers, offset - segment.size, segment.size);
-  segment.size = offset;
-  segment.writtenAt = performance.now();
-}
-
-/**
- * Groups go on into one segment until it holds this much. On the machines measured, creating a
- * file cost the kernel 140–900 µs of CPU (ext4), far more than a group's write; a file per group
- * (2–3 messages at 10 clients) made that the largest cost per message. A larger segment lives
- * longer: it goes when its last message is finished, so one message held for days keeps it.
- */
-const SEGMENT_BYTES = 512 * 1024;
-/**
- * A segment nothing was appended to for this long is let go, so a quiet server's delivered mail
- * leaves the folder soon; a busy one appends more often than this.
- */
-const SEGMENT_IDLE_MS = 2000;
-/** Nor is one appended to for longer than this. */
-const SEGMENT_MAX_AGE_MS = 10 * 60_000;
 
 const INDEX_RETRY_MS = 1000;
 /** Store meta key: the last serve stopped cleanly (every acknowledged message indexed). */

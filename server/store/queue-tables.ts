@@ -310,11 +310,10 @@ export class QueueTables extends ServerTables {
    * index does not know at all is read in full anyway.
    */
   changeOpenSpoolSegments(add: readonly string[], remove: readonly string[]): void {
-    const write = this.stmt('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
     this.relaxedTransaction(() => {
       const gone = new Set(remove);
       const files = [...this.openSpoolSegments().filter((file) => !gone.has(file) && !add.includes(file)), ...add];
-      write.run(OPEN_SEGMENTS_KEY, JSON.stringify(files));
+      this.setMeta(OPEN_SEGMENTS_KEY, JSON.stringify(files));
     });
   }
 

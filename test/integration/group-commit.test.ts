@@ -39,6 +39,13 @@ function setUp(dir = tempDir(), segmentIdleMs?: number): { dir: string; store: S
   return { dir, store, spool };
 }
 
+/** The store as another process (a CLI command) opens it beside the serving spool. */
+function storeBeside(dir: string): Store {
+  const store = openStore({ dataDir: dir });
+  stores.push(store);
+  return store;
+}
+
 const incoming: IncomingMessage = {
   serverName: 'Office', mailFrom: 'scanner@example.com', recipients: [{ address: 'far@elsewhere.net', domain: 'elsewhere.net', route: 'remote' }],
   clientAddress: '192.0.2.7', authUser: null, prependHeaders: (id) => `Received: from scanner (id ${id})\r\n`,
@@ -313,8 +320,7 @@ describe('group commit', () => {
     // process (a CLI command) sees it listed as open.
     expect(store.holdsSpooledBody(batch)).toBe(false);
     expect(fs.existsSync(batch)).toBe(true);
-    const cli = openStore({ dataDir: dir });
-    stores.push(cli);
+    const cli = storeBeside(dir);
     expect(cli.openSpoolSegments()).toEqual([batch]);
     // Idle for the segment's wait: let go, and the file goes with it.
     await eventually(() => !fs.existsSync(batch), 3000);
@@ -330,8 +336,7 @@ describe('group commit', () => {
     const { dir, store, spool } = setUp();
     const first = await accept(spool, bodyOf(1));
     await spool.drain();
-    const cli = openStore({ dataDir: dir });
-    stores.push(cli);
+    const cli = storeBeside(dir);
     const deleted = cli.deleteMessage(first.id);
     await releaseSpooled(deleted, cli); // what `relaydesk queue delete` does beside a running serve
     expect(fs.existsSync(first.spoolPath)).toBe(true);
@@ -351,8 +356,7 @@ describe('group commit', () => {
     const served = await accept(spool, bodyOf(1));
     await spool.drain();
     // `relaydesk queue delete ID --ndr` queues its report through a spool of its own.
-    const cliStore = openStore({ dataDir: dir });
-    stores.push(cliStore);
+    const cliStore = storeBeside(dir);
     const cliSpool = new Spool({ dir: path.join(dir, 'spool'), store: cliStore, now: () => new Date(), newId: newQueueId });
     spools.push(cliSpool);
     const report = await accept(cliSpool, bodyOf(2));
