@@ -11,3 +11,11 @@ export function describeBindError(err: NodeJS.ErrnoException, port: number): str
     default: return err.message;
   }
 }
+
+/** retryable: the cause can go away by itself (a port held by a program that is exiting, an address the network brings up after boot). */
+export interface BindFailure { address: string; port: number; message: string; retryable: boolean }
+
+/** A listen() failure as the engine reports and retries it. */
+export function bindFailureOf(err: NodeJS.ErrnoException, address: string, port: number): BindFailure {
+  return { address, port, message: describeBindError(err, port), retryable: err.code === 'EADDRINUSE' || err.code === 'EADDRNOTAVAIL' };
+}

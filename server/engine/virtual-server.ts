@@ -8,7 +8,7 @@ import type { VirtualServerConfig } from '../contract/settings';
 import type { SessionEvent } from '../contract/events';
 import type { LiveSession } from '../contract/admin-api';
 import type { Decision } from '../policy/decision';
-import { describeBindError } from './bind-error';
+import { type BindFailure, bindFailureOf } from './bind-error';
 import {
   type CompiledPolicy, evaluateAuthCommand, evaluateConnection, evaluateEhloAuth, evaluateMailFrom, evaluateMessageSize,
   evaluateRecipient, evaluateTlsFailure, evaluateTlsSession, matchTrustedDevice, needsReverseLookup, offeredMechanisms, type ReverseName, type SessionFacts,
@@ -81,8 +81,6 @@ export interface SessionInfo {
 }
 
 export interface ListenerStatus { address: string; port: number; mode: 'starttls' | 'implicit-tls' }
-/** retryable: the cause can go away by itself (a port held by a program that is exiting, an address the network brings up after boot). */
-export interface BindFailure { address: string; port: number; message: string; retryable: boolean }
 export interface StartResult { listening: ListenerStatus[]; failures: BindFailure[] }
 
 type SmtpError = Error & { responseCode: number };
@@ -138,8 +136,7 @@ export class VirtualServer {
         this.listeners.push({ smtp, status });
         result.listening.push(status);
       } catch (err) {
-        const { code } = err as NodeJS.ErrnoException;
-        result.failures.push({ address: config.bindAddress, port, message: describeBindError(err as NodeJS.ErrnoException, port), retryable: code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' });
+        result.failures.push(bindFailureOf(err as NodeJS.ErrnoException, config.bindAddress, port));
       }
     }
     if (result.failures.length > 0 && result.listening.length > 0) {
@@ -301,8 +298,7 @@ export class VirtualServer {
    */
   private emit(info: SessionInfo, event: DistributiveOmit<SessionEvent, 'at' | 'server' | 'session' | 'address' | 'user'>): void {
     const socket = this.sockets.get(info.id);
-    // Six of these per message: one spread, then plain assignments (a spread of a temporary
-    // object per optional field cost V8's slow generic copy each time).
+    // Six per message: one spread, then assignments (a spread per optional field was V8's slow generic copy).
     const full: SessionEvent & { device?: string; bytesIn?: number; bytesOut?: number } = {
       ...event, at: this.deps.now().toISOString(), server: info.server, session: info.id, address: info.address, user: info.user?.name ?? null,
     } as SessionEvent;
