@@ -28,10 +28,11 @@ export class ServerTables extends AccountTables {
    * could be relative to wherever the server started (made absolute against that same place).
    */
   normalizeStoredSettings(): void {
+    type Row = { id: number; delivery_json: string; messages_json: string };
     const select = this.db.prepare('SELECT id, delivery_json, messages_json FROM virtual_servers');
     const update = this.db.prepare('UPDATE virtual_servers SET delivery_json = ?, messages_json = ? WHERE id = ?');
     const absolute = (value: unknown) => (typeof value === 'string' && value !== '' && !path.isAbsolute(value) ? path.resolve(value) : value);
-    const normalized = (row: { delivery_json: string; messages_json: string }) => {
+    const normalized = (row: Row) => {
       const delivery = JSON.parse(row.delivery_json) as Record<string, unknown>;
       const messages = JSON.parse(row.messages_json) as Record<string, unknown>;
       // Only keys that are there: an absent one takes today's default when read (pickupFolder: off).
@@ -41,7 +42,6 @@ export class ServerTables extends AccountTables {
       const messagesJson = JSON.stringify(messages);
       return deliveryJson !== row.delivery_json || messagesJson !== row.messages_json ? { deliveryJson, messagesJson } : null;
     };
-    type Row = { id: number; delivery_json: string; messages_json: string };
     // The usual open finds nothing to change and takes no write lock.
     if (!(select.all() as Row[]).some((row) => normalized(row) !== null)) return;
     let changed = 0;
